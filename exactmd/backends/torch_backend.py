@@ -1,0 +1,107 @@
+"""The torch backend (CPU or CUDA); imported only when a torch tensor or ``backend="torch"``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends.base import Backend, parse_dtype
+from exactmd.backends.numpy_backend import host_available_memory
+from exactmd.errors import ValidationError, describe
+
+__all__ = ["TorchBackend"]
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised only without torch
+        raise ImportError("backend='torch' needs PyTorch: pip install 'exactmd[torch]'") from exc
+    return torch
+
+
+class TorchBackend(Backend):
+    """torch tensors on a CPU or CUDA device.
+
+    Parameters
+    ----------
+    device
+        A torch device or its name; None means ``"cpu"``.
+    dtype
+        ``"float64"`` (default) or ``"float32"``.
+    """
+
+    name = "torch"
+
+    def __init__(self, device: Any = None, dtype: Any = None) -> None:
+        torch = _import_torch()
+        self.torch = torch
+        self.dtype = parse_dtype(dtype)
+        self._t_dtype = torch.float64 if self.dtype == "float64" else torch.float32
+        try:
+            self.device = torch.device("cpu" if device is None else device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValidationError(
+                f"device: must name a torch device such as 'cpu' or 'cuda'; "
+                f"received {describe(device)}"
+            ) from exc
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValidationError(
+                f"device: CUDA was requested but torch.cuda.is_available() is False; "
+                f"received {describe(device)}"
+            )
+
+    def __repr__(self) -> str:
+        return f"TorchBackend(device={str(self.device)!r}, dtype={self.dtype!r})"
+
+    def asarray(self, x: Any) -> Any:
+        torch = self.torch
+        if isinstance(x, torch.Tensor):
+            return x.detach().to(device=self.device, dtype=self._t_dtype).contiguous()
+        arr = np.asarray(x, dtype=np.float64)
+        return torch.as_tensor(arr, dtype=self._t_dtype, device=self.device).contiguous()
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        if isinstance(x, self.torch.Tensor):
+            return x.detach().cpu().numpy()
+        return np.asarray(x)
+
+    def reshape(self, x: Any, shape: Sequence[int]) -> Any:
+        return x.reshape(tuple(shape))
+
+    def transpose(self, x: Any, axes: Sequence[int]) -> Any:
+        return x.permute(*axes).contiguous()
+
+    def matmul(self, a: Any, b: Any) -> Any:
+        return self.torch.matmul(a, b)
+
+    def sum(self, x: Any, axis: int | tuple[int, ...] | None = None) -> Any:
+        if axis is None:
+            return x.sum()
+        return x.sum(dim=axis)
+
+    def neg_xlogx_(self, x: Any) -> Any:
+        flat = x.reshape(-1)
+        step = 1 << 24
+        for start in range(0, flat.numel(), step):
+            chunk = flat[start : start + step]
+            chunk.copy_(-self.torch.special.xlogy(chunk, chunk))
+        return x
+
+    def zeros(self, shape: Sequence[int]) -> Any:
+        return self.torch.zeros(tuple(shape), dtype=self._t_dtype, device=self.device)
+
+    def concat(self, xs: Sequence[Any], axis: int) -> Any:
+        return self.torch.cat(list(xs), dim=axis)
+
+    def take_flat(self, x: Any, index: np.ndarray) -> Any:
+        idx = self.torch.as_tensor(index, dtype=self.torch.int64, device=self.device)
+        return x.reshape(-1)[idx]
+
+    def available_memory(self) -> int:
+        if self.device.type == "cuda":
+            free, _total = self.torch.cuda.mem_get_info(self.device)
+            return int(free)
+        return host_available_memory()

@@ -1,0 +1,240 @@
+"""Validation at the boundary and the :class:`Distribution` object.
+
+Every contract function starts with :func:`as_distribution`, which accepts a numpy array, a
+torch tensor, nested lists, a :class:`Distribution` or a model loader's result, checks it once
+and returns a :class:`Distribution`. The rules:
+
+- at least one axis (N >= 1), and no zero-size axis;
+- real, finite, non-negative entries;
+- a total within ``TOTAL_ATOL`` of 1 (``1e-8`` in float64 and ``1e-5`` for float32 input).
+
+Examples
+--------
+>>> d = as_distribution([[0.5, 0.0], [0.0, 0.5]])
+>>> d.shape, d.n
+((2, 2), 2)
+>>> as_distribution([0.5, 0.6])
+Traceback (most recent call last):
+...
+exactmd.errors.DistributionError: p: entries must sum to 1 within 1e-08; received a total of 1.1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.errors import DistributionError, describe
+
+__all__ = ["Distribution", "as_distribution", "TOTAL_ATOL", "TOTAL_ATOL_FLOAT32"]
+
+TOTAL_ATOL = 1e-8
+TOTAL_ATOL_FLOAT32 = 1e-5
+
+
+class Distribution:
+    """A validated joint law π on X_0 × … × X_{N-1}, held by one backend.
+
+    Build it with :func:`as_distribution` (which validates); the constructor trusts its input.
+    It caches derived tensors (the masked-marginal tensor, subset entropies), so reuse one
+    object when computing several measures of the same law.
+
+    Attributes
+    ----------
+    table
+        The joint probabilities, a backend-native array of shape ``(q_0, …, q_{N-1})``.
+    backend
+        The :class:`~exactmd.backends.Backend` holding ``table``.
+    names
+        Variable names, one per axis (``"X0"``, ``"X1"``, … by default).
+    state_names
+        For each axis, the names of its values (``(0, 1, …)`` by default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = as_distribution(np.full((2, 3), 1 / 6))
+    >>> d.shape, d.names
+    ((2, 3), ('X0', 'X1'))
+    >>> round(float(np.asarray(d).sum()), 12)
+    1.0
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        backend: Backend,
+        names: Sequence[str] | None = None,
+        state_names: Sequence[Sequence[Any]] | None = None,
+    ) -> None:
+        self.table = table
+        self.backend = backend
+        self.shape: tuple[int, ...] = tuple(int(s) for s in table.shape)
+        self.names: tuple[str, ...] = (
+            tuple(str(n) for n in names)
+            if names is not None
+            else tuple(f"X{i}" for i in range(len(self.shape)))
+        )
+        self.state_names: tuple[tuple[Any, ...], ...] = (
+            tuple(tuple(s) for s in state_names)
+            if state_names is not None
+            else tuple(tuple(range(q)) for q in self.shape)
+        )
+        if len(self.names) != len(self.shape):
+            raise DistributionError(
+                f"names: need one name per axis ({len(self.shape)}); received {describe(names)}"
+            )
+        for axis, (states, q) in enumerate(zip(self.state_names, self.shape, strict=True)):
+            if len(states) != q:
+                raise DistributionError(
+                    f"state_names: axis {axis} needs {q} state names; received {describe(states)}"
+                )
+        self.cache: dict[Any, Any] = {}
+
+    @property
+    def n(self) -> int:
+        """Number of variables N."""
+        return len(self.shape)
+
+    @property
+    def q(self) -> int:
+        """The largest alphabet size, also the mask token id of the denoiser contract."""
+        return max(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of joint outcomes, Π q_i."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = np.asarray(self.backend.to_numpy(self.table))
+        return arr if dtype is None else arr.astype(dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The joint as a float64 numpy array."""
+        return np.asarray(self.backend.to_numpy(self.table), dtype=np.float64)
+
+    def with_backend(self, backend: Backend) -> Distribution:
+        """Return this law held by ``backend`` (same names; a fresh cache)."""
+        if backend.name == self.backend.name and repr(backend) == repr(self.backend):
+            return self
+        return Distribution(
+            backend.asarray(self.backend.to_numpy(self.table)),
+            backend,
+            self.names,
+            self.state_names,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Distribution(N={self.n}, shape={self.shape}, names={self.names}, "
+            f"backend={self.backend!r})"
+        )
+
+
+def _is_symbolic(p: Any) -> bool:
+    if isinstance(p, np.ndarray):
+        return p.dtype == object
+    mod = type(p).__module__
+    return mod.startswith("sympy")
+
+
+def as_distribution(
+    p: Any,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    name: str = "p",
+) -> Distribution:
+    """Validate ``p`` and return it as a :class:`Distribution`.
+
+    Parameters
+    ----------
+    p
+        A probability table of shape ``(q_0, …, q_{N-1})``: numpy array, torch tensor, nested
+        lists, a :class:`Distribution` (returned as is unless another backend is asked for) or
+        a sympy array (see :mod:`exactmd.symbolic`).
+    backend, device, dtype
+        Backend choice; by default taken from the type of ``p`` (torch tensors stay on torch).
+    name
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    Distribution
+
+    Raises
+    ------
+    DistributionError
+        On any broken rule; the message names ``name``, the rule and the value received.
+    """
+    if isinstance(p, Distribution):
+        if backend is None and device is None and dtype is None:
+            return p
+        target = get_backend(None, backend or p.backend.name, device=device, dtype=dtype)
+        return p.with_backend(target)
+    if _is_symbolic(p):
+        from exactmd.symbolic import as_symbolic_distribution
+
+        return as_symbolic_distribution(p, name=name)
+    be = get_backend(p, backend, device=device, dtype=dtype)
+    raw_dtype = None
+    if is_torch_tensor(p):
+        raw_dtype = str(p.dtype).replace("torch.", "")
+        host = p.detach().cpu().numpy()
+    else:
+        try:
+            host = np.asarray(p)
+        except (ValueError, TypeError) as exc:
+            raise DistributionError(
+                f"{name}: must be a rectangular array of probabilities; received "
+                f"{describe(p)} ({exc})"
+            ) from exc
+        raw_dtype = str(host.dtype)
+    if host.dtype == object:
+        raise DistributionError(
+            f"{name}: must be a rectangular numeric array (ragged lists are not); "
+            f"received {describe(p)}"
+        )
+    if not (np.issubdtype(host.dtype, np.number) or host.dtype == bool):
+        raise DistributionError(
+            f"{name}: entries must be real numbers; received dtype {host.dtype}"
+        )
+    if np.iscomplexobj(host):
+        raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
+    _check_table(host, name, float32=(raw_dtype == "float32" or be.dtype == "float32"))
+    return Distribution(be.asarray(p if is_torch_tensor(p) else host), be)
+
+
+def _check_table(host: np.ndarray, name: str, float32: bool = False) -> None:
+    if host.ndim == 0:
+        raise DistributionError(
+            f"{name}: must have at least one axis (N >= 1); received a scalar {describe(host)}"
+        )
+    if any(s == 0 for s in host.shape):
+        raise DistributionError(
+            f"{name}: every axis must have at least one value; received shape {host.shape}"
+        )
+    values = host.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(values)):
+        bad = np.argwhere(~np.isfinite(values))[0]
+        raise DistributionError(
+            f"{name}: entries must be finite (no NaN or inf); received "
+            f"{values[tuple(bad)]} at index {tuple(int(b) for b in bad)}"
+        )
+    if np.any(values < 0):
+        bad = np.argwhere(values < 0)[0]
+        raise DistributionError(
+            f"{name}: entries must be >= 0; received {values[tuple(bad)]} at index "
+            f"{tuple(int(b) for b in bad)}"
+        )
+    total = float(values.sum(dtype=np.float64))
+    atol = TOTAL_ATOL_FLOAT32 if float32 else TOTAL_ATOL
+    if abs(total - 1.0) > atol:
+        raise DistributionError(
+            f"{name}: entries must sum to 1 within {atol:g}; received a total of {total:.12g}"
+        )

@@ -1,0 +1,175 @@
+"""The factorization error E_fact and its bounds.
+
+- Exchangeable sizes: ``E_fact = Σ_{i<N} f(i) − Σ_k s_{k+1} f(a_k)`` (DESIGN §1).
+- Deterministic partition: ``E_fact = Σ_k [Σ_{i∈z_k} H(X_i | X_{z<k}) − H(X_{z_k} | X_{z<k})]``.
+- Random reveal: the exchangeable formula averaged over the Binomial law of the revealed counts,
+  ``E_fact = −H − Σ_k Σ_a P[a_k = a] (N − a) r_{k+1} f(a)``.
+
+Examples
+--------
+>>> import math
+>>> import numpy as np
+>>> p = np.zeros((2, 2, 2)); p[0, 0, 0] = p[1, 1, 1] = 0.5
+>>> round(factorization_error(p, [3]) / math.log(2), 12)  # K = 1 gives TC = 2 log 2
+2.0
+>>> factorization_error(p, [1, 1, 1])  # K = N gives 0
+0.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import ScheduleError, describe
+from exactmd.masked import subset_entropy
+from exactmd.measures import complexity, information_profile
+from exactmd.schedules import (
+    DeterministicSchedule,
+    ExchangeableSchedule,
+    RandomRevealSchedule,
+    Schedule,
+    as_schedule,
+)
+
+__all__ = [
+    "factorization_error",
+    "factorization_error_from_profile",
+    "exchangeable_bound",
+    "worst_case_bound",
+    "worst_case_log_bound",
+]
+
+
+def factorization_error_from_profile(profile: Any, schedule: Any) -> float:
+    """E_fact of an exchangeable or random-reveal schedule from the profile f alone.
+
+    Parameters
+    ----------
+    profile
+        f as a 1-D float array of length N.
+    schedule
+        Sizes, an :class:`ExchangeableSchedule` or a :class:`RandomRevealSchedule`.
+
+    Examples
+    --------
+    >>> factorization_error_from_profile([-1.0, -1.0, 0.0], [3])
+    1.0
+    """
+    f = np.asarray(profile, dtype=np.float64)
+    if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)):
+        raise ScheduleError(
+            f"profile: must be a non-empty 1-D array of finite floats; received {describe(f)}"
+        )
+    n = f.size
+    sched = as_schedule(schedule, n)
+    if isinstance(sched, ExchangeableSchedule):
+        a = np.asarray(sched.boundaries[:-1])
+        return float(f.sum() - np.dot(np.asarray(sched.sizes, dtype=np.float64), f[a]))
+    if isinstance(sched, RandomRevealSchedule):
+        law = sched.revealed_count_law(n)
+        r = np.asarray(sched.reveal_probabilities)
+        remaining = n - np.arange(n + 1)
+        # a_k = N contributes nothing (no position left); f is indexed 0..N-1
+        weights = law[:-1, :n] * remaining[None, :n] * r[:, None]
+        return float(f.sum() - np.sum(weights @ f))
+    raise ScheduleError(
+        f"schedule: E_fact from a profile needs an exchangeable schedule; received {sched!r}"
+    )
+
+
+def _deterministic_error(d: Distribution, sched: DeterministicSchedule) -> float:
+    be = d.backend
+    total = 0.0
+    context: list[int] = []
+    h_context = 0.0
+    for block in sched.partition:
+        h_union = be.to_float(subset_entropy(d, sorted(context + list(block))))
+        singles = sum(
+            be.to_float(subset_entropy(d, sorted([*context, i]))) - h_context for i in block
+        )
+        total += singles - (h_union - h_context)
+        context.extend(block)
+        h_context = h_union
+    return max(total, 0.0) if total > -1e-12 else total
+
+
+def factorization_error(p: Any, schedule: Any) -> Any:
+    """The factorization error E_fact = E[Σ_k TC_π(z_k | x_{z<k})], in nats.
+
+    Parameters
+    ----------
+    p
+        The law π (any accepted form).
+    schedule
+        Sizes (exchangeable), an ordered partition (deterministic), or a
+        :class:`~exactmd.schedules.Schedule` (including random reveal).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.full((2, 2), 0.25)
+    >>> factorization_error(p, [2])
+    0.0
+    """
+    d = as_distribution(p)
+    if d.backend.name == "symbolic":
+        from exactmd.symbolic import symbolic_factorization_error
+
+        return symbolic_factorization_error(d, schedule)
+    sched = as_schedule(schedule, d.n)
+    if isinstance(sched, DeterministicSchedule):
+        return _deterministic_error(d, sched)
+    if isinstance(sched, ExchangeableSchedule | RandomRevealSchedule):
+        return factorization_error_from_profile(information_profile(d), sched)
+    return _dispatch_other(d, sched)
+
+
+def _dispatch_other(d: Distribution, sched: Schedule) -> float:
+    method = getattr(sched, "factorization_error", None)
+    if method is None:
+        raise ScheduleError(f"schedule: unsupported schedule kind; received {sched!r}")
+    return float(method(d))
+
+
+def exchangeable_bound(p: Any, schedule: Any) -> float:
+    """The exchangeable bound ``(max_k s_k − 1) · D(π)`` on E_fact.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(exchangeable_bound(np.full((2, 2), 0.25), [2]), 12)
+    0.0
+    """
+    d = as_distribution(p)
+    sched = as_schedule(schedule, d.n)
+    sizes = getattr(sched, "sizes", None)
+    if sizes is None:
+        raise ScheduleError(f"schedule: the bound needs fixed sizes; received {sched!r}")
+    return float((max(sizes) - 1) * complexity(d))
+
+
+def worst_case_bound(p: Any, steps: int) -> float:
+    """The any-planner bound ``(N − K) · D(π)`` for a K-step constant-size schedule."""
+    d = as_distribution(p)
+    k = _check_steps(steps, d.n)
+    return float((d.n - k) * complexity(d))
+
+
+def worst_case_log_bound(p: Any, steps: int) -> float:
+    """The law-free bound ``(N − K) · log max q_i``."""
+    d = as_distribution(p)
+    k = _check_steps(steps, d.n)
+    return float((d.n - k) * np.log(d.q))
+
+
+def _check_steps(steps: Any, n: int) -> int:
+    if isinstance(steps, bool) or int(steps) != steps or not 1 <= int(steps) <= n:
+        raise ScheduleError(f"steps: must be an integer K with 1 <= K <= N={n}; received {steps!r}")
+    return int(steps)

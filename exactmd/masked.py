@@ -1,0 +1,344 @@
+"""The masked-marginal tensor, subset entropies, marginals and exact conditionals.
+
+Append one "masked" value to every axis: the tensor ``M`` of shape ``(q_0+1, …, q_{N-1}+1)``
+holds at ``M[y]`` the marginal probability of the unmasked coordinates of ``y`` (index ``q_i``
+on axis ``i`` means "masked"). It is the image of π under the Kronecker product of the maps
+``A_i = [I_{q_i}; 1ᵀ]``, applied here a block of axes at a time by matrix products.
+
+Every marginal, every exact conditional ``π(x_i = v | y) = M[y, y_i := v] / M[y]`` and every
+subset entropy comes from it: applying ``-m log m`` and then ``B_i = [[0…0, 1], [1…1, 0]]`` on
+every axis gives the tensor ``H`` of shape ``(2,)*N`` with ``H[b] = H(X_S)`` for
+``S = {i : b_i = 1}``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from exactmd.distribution import as_distribution
+>>> d = as_distribution(np.array([[0.5, 0.0], [0.0, 0.5]]))
+>>> masked_tensor(d).tolist()
+[[0.5, 0.0, 0.5], [0.0, 0.5, 0.5], [0.5, 0.5, 1.0]]
+>>> H = subset_entropies(d)
+>>> round(float(H[1, 1]), 6), round(float(H[1, 0]), 6), float(H[0, 0])
+(0.693147, 0.693147, 0.0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import Backend
+from exactmd.distribution import Distribution
+from exactmd.errors import MemoryPlanError, ValidationError, describe
+
+__all__ = [
+    "MemoryPlan",
+    "plan_masked",
+    "kron_apply",
+    "masked_tensor",
+    "subset_entropies",
+    "subset_index",
+    "marginal",
+    "subset_entropy",
+    "conditional",
+    "exact_conditionals",
+    "ZERO_CONTEXT_POLICY",
+]
+
+#: What the exact denoiser returns on a context of probability 0, where π has no conditional:
+#: the uniform law on X_i. Documented, deterministic, and it keeps p_alg summing to 1.
+ZERO_CONTEXT_POLICY = "uniform"
+
+_BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """A memory plan made before any allocation.
+
+    Attributes
+    ----------
+    path : str
+        The computation chosen (``"full"``: the whole masked tensor in memory).
+    bytes_needed : int
+        Peak bytes the path allocates.
+    bytes_available : int
+        Bytes the device reported available when the plan was made.
+    chunks : int
+        Number of pieces the work is split into (1 for the full path).
+    """
+
+    path: str
+    bytes_needed: int
+    bytes_available: int
+    chunks: int = 1
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}: {self.bytes_needed / 2**30:.3f} GiB needed, "
+            f"{self.bytes_available / 2**30:.3f} GiB available, {self.chunks} chunk(s)"
+        )
+
+
+def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
+    """Plan the full masked-tensor path, raising before allocation when it cannot fit.
+
+    Parameters
+    ----------
+    dist
+        The law.
+    copies
+        Peak number of masked-size arrays alive at once (2: a block result and its copy).
+
+    Raises
+    ------
+    MemoryPlanError
+        When the bytes needed exceed the bytes available; the message gives both.
+    """
+    cells = int(np.prod([q + 1 for q in dist.shape], dtype=np.float64))
+    needed = int(cells * dist.backend.itemsize * copies)
+    available = int(dist.backend.available_memory())
+    if needed > available:
+        raise MemoryPlanError(
+            f"p: the masked-marginal tensor of shape {tuple(q + 1 for q in dist.shape)} needs "
+            f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {available / 2**30:.2f} GiB "
+            f"({available} bytes) are available on {dist.backend!r}"
+        )
+    return MemoryPlan("full", needed, available, 1)
+
+
+def _blocks(shape: Sequence[int]) -> list[tuple[int, int]]:
+    """Split axes into consecutive blocks of about ``_BLOCK_ELEMENTS`` input elements."""
+    blocks: list[tuple[int, int]] = []
+    lo = 0
+    while lo < len(shape):
+        hi, size = lo, 1
+        while hi < len(shape) and (hi == lo or size * shape[hi] <= _BLOCK_ELEMENTS):
+            size *= shape[hi]
+            hi += 1
+        blocks.append((lo, hi))
+        lo = hi
+    return blocks
+
+
+def kron_apply(x: Any, shape: Sequence[int], mats: Sequence[np.ndarray], backend: Backend) -> Any:
+    """Apply ``mats[i]`` along axis ``i`` of ``x`` for every axis, a block at a time.
+
+    Each block of axes is one matrix product with the Kronecker product of its matrices
+    followed by a transpose that rotates the processed axes to the back, so after the last
+    block the axes are in their original order.
+
+    Parameters
+    ----------
+    x
+        Native array with ``prod(shape)`` elements.
+    shape
+        Logical shape of ``x``.
+    mats
+        One numpy matrix per axis, ``mats[i].shape == (out_i, shape[i])``.
+    backend
+        The backend of ``x``.
+
+    Returns
+    -------
+    Native array of shape ``(out_0, …, out_{N-1})``.
+    """
+    out_shape = [int(m.shape[0]) for m in mats]
+    cur = x
+    for lo, hi in _blocks(shape):
+        kron = np.ones((1, 1))
+        for m in mats[lo:hi]:
+            kron = np.kron(kron, m)
+        k = backend.asarray(kron)
+        block = backend.matmul(k, backend.reshape(cur, (kron.shape[1], -1)))
+        cur = backend.transpose(block, (1, 0))
+    return backend.reshape(cur, out_shape)
+
+
+def _mask_matrix(q: int) -> np.ndarray:
+    return np.vstack([np.eye(q), np.ones((1, q))])
+
+
+def _entropy_matrix(q: int) -> np.ndarray:
+    b = np.zeros((2, q + 1))
+    b[0, q] = 1.0
+    b[1, :q] = 1.0
+    return b
+
+
+def masked_tensor(dist: Distribution) -> Any:
+    """The masked-marginal tensor of shape ``(q_0+1, …, q_{N-1}+1)`` (cached on ``dist``).
+
+    ``M[y]`` is the probability that the unmasked coordinates of ``y`` take their values;
+    index ``q_i`` on axis ``i`` means masked, so ``M[q_0, …, q_{N-1}] = 1``.
+    """
+    if "masked" not in dist.cache:
+        plan_masked(dist)
+        mats = [_mask_matrix(q) for q in dist.shape]
+        dist.cache["masked"] = kron_apply(dist.table, dist.shape, mats, dist.backend)
+    return dist.cache["masked"]
+
+
+def subset_entropies(dist: Distribution) -> np.ndarray:
+    """Entropies (nats) of all 2^N marginals, as a float64 array of shape ``(2,)*N``.
+
+    ``H[b] = H(X_S)`` with ``S = {i : b_i = 1}``; ``H[0, …, 0] = 0``. Cached on ``dist``.
+    The masked tensor is not kept unless it was already cached.
+    """
+    if "subset_entropies" not in dist.cache:
+        be = dist.backend
+        had_masked = "masked" in dist.cache
+        m = masked_tensor(dist)
+        work = m if not had_masked else be.reshape(m, (-1,)) * 1.0
+        if not had_masked:
+            dist.cache.pop("masked", None)
+        be.neg_xlogx_(work)
+        mats = [_entropy_matrix(q) for q in dist.shape]
+        h = kron_apply(work, [q + 1 for q in dist.shape], mats, be)
+        dist.cache["subset_entropies"] = np.asarray(be.to_numpy(h), dtype=np.float64)
+    return dist.cache["subset_entropies"]  # type: ignore[no-any-return]
+
+
+def _check_subset(subset: Iterable[int], n: int, name: str) -> tuple[int, ...]:
+    try:
+        items = tuple(int(i) for i in subset)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{name}: must be a collection of variable indices; received {describe(subset)}"
+        ) from exc
+    bad = [i for i in items if not 0 <= i < n]
+    if bad:
+        raise ValidationError(
+            f"{name}: indices must lie in range(N) with N={n}; received {describe(subset)}"
+        )
+    if len(set(items)) != len(items):
+        raise ValidationError(f"{name}: indices must not repeat; received {describe(subset)}")
+    return items
+
+
+def subset_index(subset: Iterable[int], n: int) -> tuple[int, ...]:
+    """The index of ``subset`` into :func:`subset_entropies`: ``b_i = 1`` iff ``i`` in it.
+
+    Examples
+    --------
+    >>> subset_index({0, 2}, 3)
+    (1, 0, 1)
+    """
+    items = set(_check_subset(subset, n, "subset"))
+    return tuple(1 if i in items else 0 for i in range(n))
+
+
+def marginal(dist: Distribution, subset: Iterable[int]) -> Any:
+    """The marginal of π on ``subset`` (axes kept in increasing order), a native array."""
+    items = _check_subset(subset, dist.n, "subset")
+    keep = set(items)
+    drop = tuple(i for i in range(dist.n) if i not in keep)
+    if not drop:
+        return dist.table
+    return dist.backend.sum(dist.table, axis=drop)
+
+
+def subset_entropy(dist: Distribution, subset: Iterable[int]) -> Any:
+    """H(X_S) in nats, by summing out the other axes (no masked tensor needed)."""
+    items = _check_subset(subset, dist.n, "subset")
+    if not items:
+        return dist.backend.sum(dist.backend.zeros((1,)))
+    be = dist.backend
+    m = marginal(dist, items) * 1.0
+    return be.sum(be.neg_xlogx_(m))
+
+
+def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = None) -> np.ndarray:
+    """π(x_i = · | x_S = given) as a float64 vector of length q_i.
+
+    On a context of probability zero it follows :data:`ZERO_CONTEXT_POLICY` (uniform).
+
+    Examples
+    --------
+    >>> from exactmd.distribution import as_distribution
+    >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
+    >>> conditional(d, 1, {0: 1}).tolist()
+    [0.5, 0.5]
+    """
+    given = dict(given or {})
+    _check_subset([i, *given], dist.n, "i and given")
+    tokens = np.full((1, dist.n), dist.q, dtype=np.int64)
+    for j, v in given.items():
+        tokens[0, j] = v
+    probs = exact_conditionals(dist, tokens)
+    return np.asarray(dist.backend.to_numpy(probs[0, i, : dist.shape[i]]), dtype=np.float64)
+
+
+def _strides(shape: Sequence[int]) -> np.ndarray:
+    strides = np.ones(len(shape), dtype=np.int64)
+    for i in range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    return strides
+
+
+def check_tokens(tokens: np.ndarray, shape: Sequence[int], name: str = "tokens") -> np.ndarray:
+    """Validate int tokens ``(B, N)`` with mask value ``q = max q_i``; return them as int64."""
+    tok = np.asarray(tokens)
+    n, q = len(shape), max(shape)
+    if tok.ndim != 2 or tok.shape[1] != n:
+        raise ValidationError(f"{name}: must have shape (B, {n}); received shape {tok.shape}")
+    if not np.issubdtype(tok.dtype, np.integer):
+        raise ValidationError(f"{name}: must be integers; received dtype {tok.dtype}")
+    tok = tok.astype(np.int64)
+    qs = np.asarray(shape, dtype=np.int64)
+    bad = ((tok < 0) | (tok > q) | ((tok >= qs) & (tok != q))).nonzero()
+    if bad[0].size:
+        r, c = int(bad[0][0]), int(bad[1][0])
+        raise ValidationError(
+            f"{name}: entry ({r}, {c}) must be a value in range({shape[c]}) or the mask {q}; "
+            f"received {int(tok[r, c])}"
+        )
+    return tok
+
+
+def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
+    """π's conditionals for a batch of partially masked sequences (the exact denoiser).
+
+    Parameters
+    ----------
+    dist
+        The law π.
+    tokens
+        Int array ``(B, N)``; masked positions hold ``q = max q_i``.
+
+    Returns
+    -------
+    Native array ``(B, N, q)``: row ``(b, i)`` is ``π(x_i = · | unmasked of tokens[b])`` for a
+    masked ``i`` and the one-hot of ``tokens[b, i]`` otherwise; values ``>= q_i`` get 0.
+    Contexts of probability zero give the uniform law (:data:`ZERO_CONTEXT_POLICY`).
+    """
+    be = dist.backend
+    tok = check_tokens(
+        be.to_numpy(tokens) if not isinstance(tokens, np.ndarray) else tokens, dist.shape
+    )
+    shape = np.asarray(dist.shape, dtype=np.int64)
+    q = dist.q
+    mtensor = masked_tensor(dist)
+    strides = _strides([s + 1 for s in dist.shape])
+    masked = tok == q
+    y = np.where(masked, shape[None, :], tok)
+    base = y @ strides  # (B,)
+    values = np.arange(q, dtype=np.int64)
+    # index of y with y_i := v, for every (b, i, v); clipped where v >= q_i (zeroed below)
+    valid = values[None, :] < shape[:, None]  # (N, q)
+    delta = (np.minimum(values[None, :], shape[:, None] - 1) - shape[:, None]) * strides[:, None]
+    idx = base[:, None, None] + delta[None, :, :]  # (B, N, q)
+    num = be.reshape(be.take_flat(mtensor, idx.reshape(-1)), idx.shape)
+    den = be.reshape(be.take_flat(mtensor, base), (len(base), 1, 1))
+    weights = be.asarray((masked[:, :, None] & valid[None, :, :]).astype(np.float64))
+    zero_ctx = be.asarray((be.to_numpy(den) <= 0).astype(np.float64))
+    safe_den = den + zero_ctx
+    uniform = be.asarray(valid / shape[:, None])[None, :, :]
+    cond = (num / safe_den) * (1 - zero_ctx) + uniform * zero_ctx
+    onehot = np.zeros((tok.shape[0], dist.n, q))
+    rows, cols = np.nonzero(~masked)
+    onehot[rows, cols, tok[rows, cols]] = 1.0
+    return cond * weights + be.asarray(onehot)
