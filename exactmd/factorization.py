@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,12 @@ def factorization_error_from_profile(profile: Any, schedule: Any) -> float:
     >>> factorization_error_from_profile([-1.0, -1.0, 0.0], [3])
     1.0
     """
-    f = np.asarray(profile, dtype=np.float64)
+    try:
+        f = np.asarray(profile, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ScheduleError(
+            f"profile: must be a non-empty 1-D array of finite floats; received {describe(profile)}"
+        ) from exc
     if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)):
         raise ScheduleError(
             f"profile: must be a non-empty 1-D array of finite floats; received {describe(f)}"
@@ -170,6 +176,7 @@ def worst_case_log_bound(p: Any, steps: int) -> float:
 
 
 def _check_steps(steps: Any, n: int) -> int:
-    if isinstance(steps, bool) or int(steps) != steps or not 1 <= int(steps) <= n:
+    real = isinstance(steps, numbers.Real) and not isinstance(steps, (bool, np.bool_))
+    if not real or not 1 <= steps <= n or int(steps) != steps:
         raise ScheduleError(f"steps: must be an integer K with 1 <= K <= N={n}; received {steps!r}")
     return int(steps)

@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,10 +32,17 @@ import numpy as np
 from exactmd.backends import Backend
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError, describe
+from exactmd.streaming import (
+    MemoryPlan,
+    build_masked,
+    plan_subset_entropies,
+    streamed_subset_entropies,
+)
 
 __all__ = [
     "MemoryPlan",
     "plan_masked",
+    "plan_subset_entropies",
     "kron_apply",
     "masked_tensor",
     "subset_entropies",
@@ -53,34 +59,6 @@ __all__ = [
 ZERO_CONTEXT_POLICY = "uniform"
 
 _BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    """A memory plan made before any allocation.
-
-    Attributes
-    ----------
-    path : str
-        The computation chosen (``"full"``: the whole masked tensor in memory).
-    bytes_needed : int
-        Peak bytes the path allocates.
-    bytes_available : int
-        Bytes the device reported available when the plan was made.
-    chunks : int
-        Number of pieces the work is split into (1 for the full path).
-    """
-
-    path: str
-    bytes_needed: int
-    bytes_available: int
-    chunks: int = 1
-
-    def __str__(self) -> str:
-        return (
-            f"{self.path}: {self.bytes_needed / 2**30:.3f} GiB needed, "
-            f"{self.bytes_available / 2**30:.3f} GiB available, {self.chunks} chunk(s)"
-        )
 
 
 def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
@@ -173,33 +151,68 @@ def masked_tensor(dist: Distribution) -> Any:
     """The masked-marginal tensor of shape ``(q_0+1, …, q_{N-1}+1)`` (cached on ``dist``).
 
     ``M[y]`` is the probability that the unmasked coordinates of ``y`` take their values;
-    index ``q_i`` on axis ``i`` means masked, so ``M[q_0, …, q_{N-1}] = 1``.
+    index ``q_i`` on axis ``i`` means masked, so ``M[q_0, …, q_{N-1}] = 1``. The numpy and
+    torch backends build it in place in one buffer; others by Kronecker blocks
+    (:func:`kron_apply`). :func:`plan_masked` runs first and raises before allocating when it
+    does not fit.
     """
     if "masked" not in dist.cache:
         plan_masked(dist)
-        mats = [_mask_matrix(q) for q in dist.shape]
-        dist.cache["masked"] = kron_apply(dist.table, dist.shape, mats, dist.backend)
+        if dist.backend.inplace:
+            m = build_masked(dist.table, dist.shape, dist.backend)
+        else:
+            mats = [_mask_matrix(q) for q in dist.shape]
+            m = kron_apply(dist.table, dist.shape, mats, dist.backend)
+        dist.cache["masked"] = m
     return dist.cache["masked"]
 
 
-def subset_entropies(dist: Distribution) -> np.ndarray:
+def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.ndarray:
     """Entropies (nats) of all 2^N marginals, as a float64 array of shape ``(2,)*N``.
 
     ``H[b] = H(X_S)`` with ``S = {i : b_i = 1}``; ``H[0, …, 0] = 0``. Cached on ``dist``.
-    The masked tensor is not kept unless it was already cached.
+
+    On the numpy and torch backends a :class:`MemoryPlan` from :func:`plan_subset_entropies`
+    is made first (it raises :class:`~exactmd.errors.MemoryPlanError` before allocating when
+    nothing fits), and the work is streamed over leading axes
+    (:mod:`exactmd.streaming`): the whole masked tensor is never held unless it was already
+    cached. The plan used is stored in ``dist.cache["subset_entropies_plan"]``.
+
+    Parameters
+    ----------
+    dist
+        The law.
+    progress
+        Progress bar: True/False, or None (default) for long runs only.
     """
     if "subset_entropies" not in dist.cache:
         be = dist.backend
-        had_masked = "masked" in dist.cache
-        m = masked_tensor(dist)
-        work = m if not had_masked else be.reshape(m, (-1,)) * 1.0
-        if not had_masked:
-            dist.cache.pop("masked", None)
-        be.neg_xlogx_(work)
-        mats = [_entropy_matrix(q) for q in dist.shape]
-        h = kron_apply(work, [q + 1 for q in dist.shape], mats, be)
-        dist.cache["subset_entropies"] = np.asarray(be.to_numpy(h), dtype=np.float64)
+        if be.inplace:
+            cached = dist.cache.get("masked")
+            plan = plan_subset_entropies(dist.shape, be, cached=cached is not None)
+            dist.cache["subset_entropies_plan"] = plan
+            h = streamed_subset_entropies(
+                dist.table, dist.shape, be, plan, masked=cached, progress=progress
+            )
+        else:
+            h = _kron_subset_entropies(dist)
+        h[(0,) * dist.n] = 0.0  # H(∅) = 0 exactly; rounding of the total leaves ~1e-16
+        dist.cache["subset_entropies"] = h
     return dist.cache["subset_entropies"]  # type: ignore[no-any-return]
+
+
+def _kron_subset_entropies(dist: Distribution) -> np.ndarray:
+    """The generic path (any backend): masked tensor, ``-m log m``, Kronecker reduction."""
+    be = dist.backend
+    had_masked = "masked" in dist.cache
+    m = masked_tensor(dist)
+    work = m if not had_masked else be.reshape(m, (-1,)) * 1.0
+    if not had_masked:
+        dist.cache.pop("masked", None)
+    be.neg_xlogx_(work)
+    mats = [_entropy_matrix(q) for q in dist.shape]
+    h = kron_apply(work, [q + 1 for q in dist.shape], mats, be)
+    return np.asarray(be.to_numpy(h), dtype=np.float64)
 
 
 def _check_subset(subset: Iterable[int], n: int, name: str) -> tuple[int, ...]:
@@ -267,6 +280,11 @@ def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = No
     _check_subset([i, *given], dist.n, "i and given")
     tokens = np.full((1, dist.n), dist.q, dtype=np.int64)
     for j, v in given.items():
+        if not (isinstance(v, (int, np.integer)) and 0 <= v < dist.shape[j]):
+            raise ValidationError(
+                f"given: the value of variable {j} must be an int in range({dist.shape[j]}); "
+                f"received {describe(v)}"
+            )
         tokens[0, j] = v
     probs = exact_conditionals(dist, tokens)
     return np.asarray(dist.backend.to_numpy(probs[0, i, : dist.shape[i]]), dtype=np.float64)

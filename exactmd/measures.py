@@ -123,6 +123,10 @@ def mean_subset_entropies(p: Any) -> np.ndarray:
     [0.0, 0.693147, 0.693147]
     """
     d = as_distribution(p)
+    if d.backend.name == "symbolic":  # exact expressions (issue 7)
+        from exactmd.symbolic import symbolic_mean_subset_entropies
+
+        return symbolic_mean_subset_entropies(d)  # type: ignore[return-value]
     h = subset_entropies(d)
     sizes = np.indices((2,) * d.n).sum(axis=0) if d.n else np.zeros(())
     totals = np.bincount(sizes.reshape(-1), weights=h.reshape(-1), minlength=d.n + 1)
@@ -145,7 +149,12 @@ def information_profile(p: Any) -> np.ndarray:
     >>> information_profile([[0.5, 0.0], [0.0, 0.5]]).round(6).tolist()
     [-0.693147, 0.0]
     """
-    hbar = mean_subset_entropies(p)
+    d = as_distribution(p)
+    if d.backend.name == "symbolic":  # a list of exact expressions (issue 7)
+        from exactmd.symbolic import symbolic_information_profile
+
+        return symbolic_information_profile(d)  # type: ignore[return-value]
+    hbar = mean_subset_entropies(d)
     return np.asarray(hbar[:-1] - hbar[1:], dtype=np.float64)
 
 

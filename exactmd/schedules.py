@@ -25,6 +25,7 @@ exactmd.errors.ScheduleError: schedule: sizes must sum to N=3; received sizes (2
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from math import comb
@@ -56,10 +57,20 @@ class Schedule:
         raise NotImplementedError
 
 
+def _int_like(value: Any) -> int:
+    """``value`` as an int: ints, numpy ints and integer-valued floats; no str, bool, 1.5."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not real:
+        raise TypeError(f"not an integer: {value!r}")
+    if int(value) != value:
+        raise ValueError(f"not an integer: {value!r}")
+    return int(value)
+
+
 def _check_sizes(sizes: Sequence[Any], n: int | None) -> tuple[int, ...]:
     try:
-        values = tuple(int(s) for s in sizes)
-    except (TypeError, ValueError) as exc:
+        values = tuple(_int_like(s) for s in sizes)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ScheduleError(
             f"schedule: sizes must be positive integers; received {describe(sizes)}"
         ) from exc
@@ -139,8 +150,8 @@ class DeterministicSchedule(Schedule):
 
     def __post_init__(self) -> None:
         try:
-            blocks = tuple(tuple(int(i) for i in block) for block in self.partition)
-        except (TypeError, ValueError) as exc:
+            blocks = tuple(tuple(_int_like(i) for i in block) for block in self.partition)
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ScheduleError(
                 f"schedule: a partition must be a sequence of sequences of ints; "
                 f"received {describe(self.partition)}"

@@ -50,6 +50,11 @@ class Backend(ABC):
 
     name: str = ""
     dtype: str = "float64"
+    #: True when the backend implements the in-place kernels below (:meth:`empty`,
+    #: :meth:`add_out`, :meth:`xlogx_positive_`, :meth:`flip`), which the streamed enumeration
+    #: of :mod:`exactmd.streaming` uses. Backends without them (the symbolic one) take the
+    #: generic Kronecker path of :mod:`exactmd.masked`.
+    inplace: bool = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dtype={self.dtype!r})"
@@ -100,6 +105,61 @@ class Backend(ABC):
     @abstractmethod
     def take_flat(self, x: Any, index: np.ndarray) -> Any:
         """``x.reshape(-1)[index]`` with a numpy integer index."""
+
+    def take_rows(self, x: Any, index: np.ndarray) -> Any:
+        """``x[index]`` along the first axis with a numpy integer index (whole rows copied)."""
+        width = int(np.prod(x.shape[1:], dtype=np.int64))
+        flat = (np.asarray(index, dtype=np.int64)[:, None] * width + np.arange(width)).reshape(-1)
+        return self.reshape(self.take_flat(x, flat), (len(index), *x.shape[1:]))
+
+    def permute(self, x: Any, axes: Sequence[int]) -> Any:
+        """Permute axes, as a view where the library allows it (a copy otherwise)."""
+        return self.transpose(x, axes)
+
+    # -- in-place kernels (used when ``inplace`` is True) ------------------------------
+    def empty(self, shape: Sequence[int]) -> Any:
+        """An uninitialised array of this backend's dtype and device (zeros by default)."""
+        return self.zeros(shape)
+
+    def add_out(self, a: Any, b: Any, out: Any) -> Any:
+        """Write ``a + b`` into the (possibly strided) view ``out`` and return it."""
+        out[...] = a + b
+        return out
+
+    def add_(self, out: Any, a: Any) -> Any:
+        """Add ``a`` into the (possibly strided) view ``out`` in place and return it."""
+        out[...] = out + a
+        return out
+
+    def copy_(self, out: Any, a: Any) -> Any:
+        """Copy ``a`` into the (possibly strided) view ``out`` and return it."""
+        out[...] = a
+        return out
+
+    def add_scalar_out(self, a: Any, c: float, out: Any) -> Any:
+        """Write ``a + c`` into the view ``out`` (``c`` a Python float) and return it."""
+        out[...] = a + c
+        return out
+
+    def xlogx_positive_(self, x: Any, work: Any) -> Any:
+        """Replace ``x`` (all entries > 0) by ``x log x`` in place; ``work`` is scratch space.
+
+        ``work`` is a flat array of at least one element; long inputs are processed in pieces
+        of ``work``'s size, so the scratch memory stays small.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no in-place kernels")
+
+    def flip(self, x: Any, axes: Sequence[int]) -> Any:
+        """Reverse ``x`` along ``axes`` (a view where the library allows it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no in-place kernels")
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (a no-op except on CUDA); used for timings."""
+
+    @property
+    def tiny(self) -> float:
+        """The smallest positive normal number of this backend's dtype."""
+        return float(np.finfo(_DTYPES[self.dtype]).tiny)
 
     # -- memory -------------------------------------------------------------------------
     @property

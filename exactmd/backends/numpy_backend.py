@@ -39,6 +39,7 @@ class NumpyBackend(Backend):
     """
 
     name = "numpy"
+    inplace = True
 
     def __init__(self, dtype: Any = None) -> None:
         self.dtype = parse_dtype(dtype)
@@ -85,6 +86,43 @@ class NumpyBackend(Backend):
 
     def take_flat(self, x: Any, index: np.ndarray) -> np.ndarray:
         return np.asarray(x).reshape(-1)[index]
+
+    def take_rows(self, x: Any, index: np.ndarray) -> np.ndarray:
+        return np.take(x, index, axis=0)
+
+    def permute(self, x: Any, axes: Sequence[int]) -> np.ndarray:
+        return np.transpose(x, tuple(axes))
+
+    def empty(self, shape: Sequence[int]) -> np.ndarray:
+        return np.empty(tuple(shape), dtype=self._np_dtype)
+
+    def add_out(self, a: Any, b: Any, out: Any) -> Any:
+        return np.add(a, b, out=out)
+
+    def add_(self, out: Any, a: Any) -> Any:
+        return np.add(out, a, out=out)
+
+    def copy_(self, out: Any, a: Any) -> Any:
+        np.copyto(out, a)
+        return out
+
+    def add_scalar_out(self, a: Any, c: float, out: Any) -> Any:
+        return np.add(a, c, out=out)
+
+    def xlogx_positive_(self, x: Any, work: Any) -> Any:
+        flat = x.reshape(-1)
+        if not np.shares_memory(flat, x):  # pragma: no cover - callers pass contiguous arrays
+            raise ValueError("xlogx_positive_ needs a contiguous array")
+        step = int(work.size)
+        for start in range(0, flat.size, step):
+            piece = flat[start : start + step]
+            logs = work[: piece.size]
+            np.log(piece, out=logs)
+            np.multiply(piece, logs, out=piece)
+        return x
+
+    def flip(self, x: Any, axes: Sequence[int]) -> np.ndarray:
+        return np.flip(x, axis=tuple(axes)) if len(axes) else x
 
     def available_memory(self) -> int:
         return host_available_memory()

@@ -34,6 +34,7 @@ class TorchBackend(Backend):
     """
 
     name = "torch"
+    inplace = True
 
     def __init__(self, device: Any = None, dtype: Any = None) -> None:
         torch = _import_torch()
@@ -99,6 +100,45 @@ class TorchBackend(Backend):
     def take_flat(self, x: Any, index: np.ndarray) -> Any:
         idx = self.torch.as_tensor(index, dtype=self.torch.int64, device=self.device)
         return x.reshape(-1)[idx]
+
+    def take_rows(self, x: Any, index: np.ndarray) -> Any:
+        idx = self.torch.as_tensor(index, dtype=self.torch.int64, device=self.device)
+        return x.index_select(0, idx)
+
+    def permute(self, x: Any, axes: Sequence[int]) -> Any:
+        return x.permute(*axes)
+
+    def empty(self, shape: Sequence[int]) -> Any:
+        return self.torch.empty(tuple(shape), dtype=self._t_dtype, device=self.device)
+
+    def add_out(self, a: Any, b: Any, out: Any) -> Any:
+        return self.torch.add(a, b, out=out)
+
+    def add_(self, out: Any, a: Any) -> Any:
+        return out.add_(a)
+
+    def copy_(self, out: Any, a: Any) -> Any:
+        return out.copy_(a)
+
+    def add_scalar_out(self, a: Any, c: float, out: Any) -> Any:
+        return self.torch.add(a, c, out=out)
+
+    def xlogx_positive_(self, x: Any, work: Any) -> Any:
+        flat = x.view(-1)
+        step = int(work.numel())
+        for start in range(0, flat.numel(), step):
+            piece = flat[start : start + step]
+            logs = work[: piece.numel()]
+            self.torch.log(piece, out=logs)
+            piece.mul_(logs)
+        return x
+
+    def flip(self, x: Any, axes: Sequence[int]) -> Any:
+        return self.torch.flip(x, dims=tuple(axes)) if len(axes) else x
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)
 
     def available_memory(self) -> int:
         if self.device.type == "cuda":

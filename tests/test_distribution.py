@@ -1,0 +1,298 @@
+"""Validation at the boundary and the Distribution object (exactmd.distribution)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import random_law
+
+from exactmd.backends import get_backend
+from exactmd.distribution import (
+    TOTAL_ATOL,
+    TOTAL_ATOL_FLOAT32,
+    Distribution,
+    as_distribution,
+)
+from exactmd.errors import DistributionError, ValidationError
+from exactmd.factorization import factorization_error
+from exactmd.measures import (
+    complexity,
+    dual_total_correlation,
+    entropy,
+    information_profile,
+    kl,
+    total_correlation,
+)
+
+# -- accepted inputs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2,), (3,), (2, 3), (2, 3, 2), (3, 2, 2, 3)])
+def test_numpy_input_round_trips(shape: tuple[int, ...]) -> None:
+    p = random_law(shape, seed=len(shape), zeros=0.3)
+    d = as_distribution(p)
+    assert isinstance(d, Distribution)
+    assert d.shape == shape
+    assert d.n == len(shape)
+    assert d.q == max(shape)
+    assert d.size == int(np.prod(shape))
+    assert d.backend.name == "numpy"
+    assert d.backend.dtype == "float64"
+    np.testing.assert_array_equal(np.asarray(d), p)
+    assert d.numpy().dtype == np.float64
+    np.testing.assert_array_equal(d.numpy(), p)
+    assert np.asarray(d, dtype=np.float32).dtype == np.float32
+
+
+def test_nested_lists_and_ints_are_accepted() -> None:
+    d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
+    assert d.shape == (2, 2)
+    np.testing.assert_array_equal(np.asarray(d), [[0.5, 0.0], [0.25, 0.25]])
+    one = as_distribution([0, 1, 0])  # integer dtype, a point mass
+    assert one.shape == (3,)
+    assert np.asarray(one).dtype == np.float64
+
+
+def test_backend_fixture_input_keeps_backend(
+    backend: str, as_backend: Callable[[Any], Any]
+) -> None:
+    p = random_law((2, 3, 2), seed=3)
+    d = as_distribution(as_backend(p))
+    assert d.backend.name == backend
+    np.testing.assert_allclose(np.asarray(d), p, rtol=0, atol=0)
+
+
+def test_explicit_backend_choice() -> None:
+    p = random_law((2, 2, 3), seed=4)
+    d = as_distribution(p, backend="torch")
+    assert d.backend.name == "torch"
+    back = as_distribution(d, backend="numpy")
+    assert back.backend.name == "numpy"
+    np.testing.assert_array_equal(np.asarray(back), p)
+
+
+def test_distribution_is_returned_as_is_and_caches() -> None:
+    d = as_distribution(random_law((2, 3), seed=5))
+    assert as_distribution(d) is d
+    assert d.with_backend(d.backend) is d
+    entropy(d)
+    information_profile(d)
+    assert "subset_entropies" in d.cache
+    other = d.with_backend(get_backend(name="torch"))
+    assert other is not d and other.cache == {}
+    assert other.names == d.names and other.state_names == d.state_names
+
+
+def test_names_and_state_names() -> None:
+    p = random_law((2, 3), seed=6)
+    d = as_distribution(p)
+    assert d.names == ("X0", "X1")
+    assert d.state_names == ((0, 1), (0, 1, 2))
+    be = get_backend(name="numpy")
+    named = Distribution(be.asarray(p), be, names=["a", "b"], state_names=[["x", "y"], "uvw"])
+    assert named.names == ("a", "b")
+    assert named.state_names == (("x", "y"), ("u", "v", "w"))
+    assert "shape=(2, 3)" in repr(named)
+    with pytest.raises(DistributionError, match=r"names: .*\(2\).*\['a'\]"):
+        Distribution(be.asarray(p), be, names=["a"])
+    with pytest.raises(DistributionError, match=r"state_names: axis 1 needs 3 .*\('u', 'v'\)"):
+        Distribution(be.asarray(p), be, state_names=[["x", "y"], ["u", "v"]])
+
+
+# -- bad inputs -----------------------------------------------------------------------------
+
+
+def _neg() -> np.ndarray:
+    p = np.array([[0.5, 0.6], [0.2, -0.3]])
+    return p
+
+
+def _nan() -> np.ndarray:
+    return np.array([[0.5, np.nan], [0.25, 0.25]])
+
+
+def _inf() -> np.ndarray:
+    return np.array([0.5, np.inf, 0.0])
+
+
+def _neginf() -> np.ndarray:
+    return np.array([0.5, -np.inf, 0.0])
+
+
+BAD_INPUTS: list[tuple[str, Callable[[], Any], list[str]]] = [
+    # (id, factory, fragments the message must contain: the rule and the value received)
+    ("negative", _neg, [">= 0", "-0.3", "(1, 1)"]),
+    ("nan", _nan, ["finite", "nan", "(0, 1)"]),
+    ("inf", _inf, ["finite", "inf", "(1,)"]),
+    ("neg-inf", _neginf, ["finite", "-inf", "(1,)"]),
+    ("total-high", lambda: np.array([0.5, 0.6]), ["sum to 1", "1e-08", "1.1"]),
+    ("total-low", lambda: np.array([0.25, 0.25]), ["sum to 1", "1e-08", "0.5"]),
+    ("all-zero", lambda: np.zeros((2, 2)), ["sum to 1", "total of 0"]),
+    ("zero-axis", lambda: np.zeros((2, 0, 3)), ["at least one value", "(2, 0, 3)"]),
+    ("empty-list", lambda: [], ["at least one value", "(0,)"]),
+    ("scalar", lambda: np.float64(1.0), ["at least one axis", "N >= 1", "array(1.)"]),
+    ("scalar-int", lambda: 1, ["at least one axis", "1"]),
+    ("ragged", lambda: [[0.5], [0.25, 0.25]], ["rectangular", "[[0.5], [0.25, 0.25]]"]),
+    ("strings", lambda: ["0.5", "0.5"], ["real numbers", "<U3"]),
+    ("string", lambda: "abc", ["real numbers", "<U3"]),
+    ("complex", lambda: np.array([0.5 + 0j, 0.5 + 0j]), ["real", "complex128"]),
+    ("complex-list", lambda: [0.5 + 0.1j, 0.5 - 0.1j], ["real", "complex128"]),
+]
+
+
+def _check_message(exc: BaseException, name: str, fragments: list[str]) -> None:
+    message = str(exc)
+    assert isinstance(exc, ValueError)
+    assert isinstance(exc, DistributionError)
+    assert message.startswith(f"{name}: "), message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+@pytest.mark.parametrize(
+    ("factory", "fragments"), [(f, m) for _, f, m in BAD_INPUTS], ids=[i for i, _, _ in BAD_INPUTS]
+)
+def test_bad_input_is_rejected_with_a_clear_message(
+    factory: Callable[[], Any], fragments: list[str]
+) -> None:
+    with pytest.raises(DistributionError) as info:
+        as_distribution(factory())
+    _check_message(info.value, "p", fragments)
+    with pytest.raises(DistributionError) as named:
+        as_distribution(factory(), name="pi")
+    _check_message(named.value, "pi", fragments)
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        entropy,
+        total_correlation,
+        dual_total_correlation,
+        complexity,
+        information_profile,
+        lambda p: factorization_error(p, [1, 1]),
+        lambda p: kl(p, [[0.25, 0.25], [0.25, 0.25]]),
+    ],
+    ids=["entropy", "tc", "dtc", "complexity", "profile", "efact", "kl"],
+)
+@pytest.mark.parametrize(
+    ("factory", "fragments"),
+    [(f, m) for _, f, m in BAD_INPUTS[:8]],
+    ids=[i for i, _, _ in BAD_INPUTS[:8]],
+)
+def test_contract_functions_reject_bad_input(
+    func: Callable[[Any], Any], factory: Callable[[], Any], fragments: list[str]
+) -> None:
+    with pytest.raises(DistributionError) as info:
+        func(factory())
+    _check_message(info.value, "p", fragments)
+
+
+def test_kl_names_its_second_argument() -> None:
+    with pytest.raises(DistributionError) as info:
+        kl([0.5, 0.5], [0.5, -0.5])
+    _check_message(info.value, "r", [">= 0", "-0.5"])
+
+
+@pytest.mark.parametrize(
+    ("label", "fragments"),
+    [("nan", ["finite", "nan"]), ("negative", [">= 0", "-0.25"]), ("total", ["sum to 1", "1.5"])],
+)
+def test_bad_torch_input(label: str, fragments: list[str]) -> None:
+    torch = pytest.importorskip("torch")
+    table = {
+        "nan": [[0.5, float("nan")], [0.25, 0.25]],
+        "negative": [[0.5, 0.75], [0.0, -0.25]],
+        "total": [[0.5, 0.5], [0.25, 0.25]],
+    }[label]
+    with pytest.raises(DistributionError) as info:
+        as_distribution(torch.tensor(table, dtype=torch.float64))
+    _check_message(info.value, "p", fragments)
+    with pytest.raises(DistributionError):
+        entropy(torch.tensor(table, dtype=torch.float64))
+
+
+def test_complex_torch_input() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(DistributionError) as info:
+        as_distribution(torch.tensor([0.5 + 0j, 0.5 + 0j]))
+    _check_message(info.value, "p", ["real", "complex"])
+
+
+# -- the tolerance on the total -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_total_tolerance_float64(sign: float) -> None:
+    assert TOTAL_ATOL == 1e-8
+    p = random_law((2, 3), seed=7, zeros=0.0)
+    inside = p.copy()
+    inside[0, 0] += sign * 0.5 * TOTAL_ATOL
+    d = as_distribution(inside)  # accepted as is, not renormalised
+    np.testing.assert_array_equal(np.asarray(d), inside)
+    outside = p.copy()
+    outside[0, 0] += sign * 2 * TOTAL_ATOL
+    with pytest.raises(DistributionError) as info:
+        as_distribution(outside)
+    total = float(outside.sum())
+    _check_message(info.value, "p", ["sum to 1 within 1e-08", f"{total:.12g}"])
+
+
+def test_total_tolerance_float32(backend: str) -> None:
+    assert TOTAL_ATOL_FLOAT32 == 1e-5
+    p = random_law((2, 3), seed=8, zeros=0.0)
+    inside = p.copy()
+    inside[0, 0] += 0.5 * TOTAL_ATOL_FLOAT32
+    outside = p.copy()
+    outside[0, 0] += 3 * TOTAL_ATOL_FLOAT32
+    # float32 input, or float32 computation asked for: the float32 tolerance applies
+    as_distribution(inside.astype(np.float32), backend=backend)
+    as_distribution(inside, backend=backend, dtype="float32")
+    with pytest.raises(DistributionError, match="within 1e-05"):
+        as_distribution(outside.astype(np.float32), backend=backend)
+    # float64 input and computation: the strict tolerance
+    with pytest.raises(DistributionError, match="within 1e-08"):
+        as_distribution(inside, backend=backend)
+
+
+# -- bad backend options --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragments"),
+    [
+        ({"backend": "jax"}, ["backend: ", "'jax'"]),
+        ({"dtype": "float16"}, ["dtype: ", "'float16'"]),
+        ({"backend": "numpy", "device": "cuda"}, ["device: ", "'cuda'"]),
+        ({"backend": "torch", "device": "no-such-device"}, ["device: ", "'no-such-device'"]),
+    ],
+)
+def test_bad_backend_options(kwargs: dict[str, Any], fragments: list[str]) -> None:
+    if kwargs.get("backend") == "torch":
+        pytest.importorskip("torch")
+    with pytest.raises(ValidationError) as info:
+        as_distribution([0.5, 0.5], **kwargs)
+    assert isinstance(info.value, ValueError)
+    for fragment in fragments:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
+def test_doc_example_error_text() -> None:
+    with pytest.raises(
+        DistributionError,
+        match=re.escape("p: entries must sum to 1 within 1e-08; received a total of 1.1"),
+    ):
+        as_distribution([0.5, 0.6])
+
+
+def test_single_variable_law() -> None:
+    d = as_distribution([0.25, 0.75])
+    assert d.n == 1
+    h = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert entropy(d) == pytest.approx(h, abs=1e-15)
