@@ -185,8 +185,9 @@ def plan_subset_entropies(
     target = chunk_target(backend) if chunk_cells is None else int(chunk_cells)
     have = int(backend.available_memory()) if available is None else int(available)
     piece = _LOG_PIECE[_key(backend)]
-    options = [(*_bytes_for(shape, lead, backend.itemsize, cached, piece), lead) for lead in
-               range(n + 1)]
+    options = [
+        (*_bytes_for(shape, lead, backend.itemsize, cached, piece), lead) for lead in range(n + 1)
+    ]
     small = sorted((o for o in options if o[1] <= target), key=lambda o: -o[1])
     large = sorted((o for o in options if o[1] > target), key=lambda o: o[1])
     for need, chunk, lead in small + large:
@@ -243,7 +244,8 @@ def entropy_axes_(be: Backend, y: Any, qs: Sequence[int]) -> Any:
 
 def _extract(be: Backend, y: Any, qs: Sequence[int]) -> Any:
     """The ``(B, 2, …, 2, …)`` view of the reduced slots, ordered ``b = 0`` (masked), ``b = 1``."""
-    view = y[(slice(None), *[slice(q - 1, q + 1) for q in qs], Ellipsis)]
+    idx = (slice(None), *[slice(q - 1, q + 1) for q in qs], Ellipsis)
+    view = y[idx]
     return be.flip(view, list(range(1, len(qs) + 1)))
 
 
@@ -258,7 +260,8 @@ def build_masked(table: Any, shape: Sequence[int], be: Backend) -> Any:
     """
     shape = tuple(shape)
     y = be.empty((1, *(q + 1 for q in shape)))
-    be.copy_(y[(slice(None), *(slice(0, q) for q in shape))], be.reshape(table, (1, *shape)))
+    idx = (slice(None), *(slice(0, q) for q in shape))
+    be.copy_(y[idx], be.reshape(table, (1, *shape)))
     mask_axes_(be, y, shape)
     return be.reshape(y, tuple(q + 1 for q in shape))
 
@@ -298,7 +301,8 @@ def streamed_subset_entropies(
     masked_rest = tuple(q + 1 for q in rest)
     if masked is None:
         t = be.empty((1, *(q + 1 for q in head), width))
-        be.copy_(t[(slice(None), *(slice(0, q) for q in head))], be.reshape(table, (1, *head, width)))
+        idx = (slice(None), *(slice(0, q) for q in head))
+        be.copy_(t[idx], be.reshape(table, (1, *head, width)))
         mask_axes_(be, t, head)
         rows = be.reshape(t, (rows_n, width))
         if 2**k <= width:  # results overwrite rows already read
@@ -328,4 +332,4 @@ def streamed_subset_entropies(
     res = be.reshape(results, (1, *(q + 1 for q in head), 2**k))
     entropy_axes_(be, res, head)
     h = be.to_numpy(_extract(be, res, head))
-    return np.negative(np.asarray(h, dtype=np.float64).reshape((2,) * n))
+    return np.subtract(0.0, np.asarray(h, dtype=np.float64).reshape((2,) * n))  # no -0.0

@@ -17,8 +17,12 @@ def _torch_available() -> bool:
     return True
 
 
-BACKENDS = ["numpy", pytest.param("torch", marks=pytest.mark.skipif(
-    not _torch_available(), reason="torch not installed"))]
+BACKENDS = [
+    "numpy",
+    pytest.param(
+        "torch", marks=pytest.mark.skipif(not _torch_available(), reason="torch not installed")
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -53,8 +53,11 @@ def get_backend(
     device
         Torch device (``"cpu"``, ``"cuda"``...). For a torch input the default is its device.
     dtype
-        ``"float64"`` (default) or ``"float32"``. float32 trades about 1e-6 relative error
-        (measured in the tests) for half the memory.
+        ``"float64"`` (default) or ``"float32"``. float32 halves the memory (and is faster on
+        GPUs) at a measured cost, on random laws with and without zeros, N <= 16, binary and
+        mixed alphabets, numpy and torch: subset entropies within 2e-7 relative error
+        (1.5e-6 nats absolute at N = 16) and the information profile within 5e-7 nats of
+        float64. ``tests/test_backends.py`` checks a 1e-6 relative bound.
 
     Returns
     -------

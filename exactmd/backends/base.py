@@ -155,11 +155,12 @@ class Backend(ABC):
 
     def synchronize(self) -> None:
         """Wait for queued device work (a no-op except on CUDA); used for timings."""
+        return None
 
     @property
     def tiny(self) -> float:
         """The smallest positive normal number of this backend's dtype."""
-        return float(np.finfo(_DTYPES[self.dtype]).tiny)
+        return float(np.finfo(np.float64 if self.dtype == "float64" else np.float32).tiny)
 
     # -- memory -------------------------------------------------------------------------
     @property

@@ -1,0 +1,429 @@
+"""Denoisers: the exact one, a perturbed one for tests, and the checked batched call.
+
+A denoiser follows the contract of DESIGN §3: it takes int tokens ``(B, N)`` whose masked
+positions hold ``q = max q_i`` and returns probabilities ``(B, N, q)``; rows of unmasked
+positions are ignored and values ``>= q_i`` must carry no mass.
+
+- :func:`exact_denoiser` returns π's own conditionals (:func:`exactmd.masked.exact_conditionals`);
+  contexts of probability zero get the uniform law (:data:`~exactmd.masked.ZERO_CONTEXT_POLICY`).
+- :func:`perturbed_denoiser` tempers and mixes them with a fixed pseudo-random law per context: a
+  deterministic, imperfect denoiser for tests and notebooks.
+- :func:`as_denoiser` wraps any callable (numpy or torch) to fix the token type and batch size;
+  :func:`evaluate_denoiser` calls it in bounded batches and checks every row it returns.
+
+Output rules (checked on the rows of masked positions only): shape ``(B, N, q)``; finite;
+``>= 0``; mass on values ``>= q_i`` at most the tolerance; row sums within the tolerance of 1.
+The tolerance is :data:`DENOISER_ATOL` (``1e-8``) for float64 output and
+:data:`DENOISER_ATOL_LOW` (``1e-5``) for lower precision. Accepted rows are then cleaned in
+float64: mass on values ``>= q_i`` is set to 0 and each row is divided by its sum.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = np.array([[0.5, 0.0], [0.25, 0.25]])
+>>> den = exact_denoiser(p)
+>>> den(np.array([[1, 2]]))[0, 1].tolist()  # π(x_1 | x_0 = 1)
+[0.5, 0.5]
+>>> bad = lambda tokens: np.ones((len(tokens), 2, 2))
+>>> evaluate_denoiser(bad, np.array([[2, 2]]), p)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+exactmd.errors.DenoiserError: denoiser: row 0 (tokens [2, 2]), position 0: probabilities ...
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import DenoiserError, ValidationError, describe
+from exactmd.masked import check_tokens, exact_conditionals
+
+__all__ = [
+    "ExactDenoiser",
+    "PerturbedDenoiser",
+    "BatchedDenoiser",
+    "exact_denoiser",
+    "perturbed_denoiser",
+    "as_denoiser",
+    "evaluate_denoiser",
+    "check_denoiser_output",
+    "DENOISER_ATOL",
+    "DENOISER_ATOL_LOW",
+    "DEFAULT_BATCH_ELEMENTS",
+]
+
+#: Tolerance on row sums (and on mass at values ``>= q_i``) for float64 denoiser output.
+DENOISER_ATOL = 1e-8
+#: The same tolerance for float32 / float16 / bfloat16 output.
+DENOISER_ATOL_LOW = 1e-5
+#: Default bound on ``B * N * q`` per denoiser call (about 16 MiB of float64 output).
+DEFAULT_BATCH_ELEMENTS = 2**21
+
+
+class ExactDenoiser:
+    """π's exact conditionals as a contract denoiser (see :func:`exact_denoiser`)."""
+
+    def __init__(self, dist: Distribution) -> None:
+        self.dist = dist
+        self._by_key: dict[str, Distribution] = {}
+
+    def __repr__(self) -> str:
+        return f"ExactDenoiser(shape={self.dist.shape})"
+
+    def law_for(self, tokens: Any) -> Distribution:
+        """The law held by the backend matching ``tokens`` (numpy, or torch on its device)."""
+        if is_torch_tensor(tokens):
+            be = get_backend(name="torch", device=tokens.device)
+        else:
+            be = get_backend(name="numpy")
+        key = repr(be)
+        if key not in self._by_key:
+            self._by_key[key] = as_distribution(self.dist, backend=be.name, device=_device(be))
+        return self._by_key[key]
+
+    def __call__(self, tokens: Any) -> Any:
+        d = self.law_for(tokens)
+        host = tokens.detach().cpu().numpy() if is_torch_tensor(tokens) else np.asarray(tokens)
+        return exact_conditionals(d, host)
+
+
+def _device(be: Backend) -> Any:
+    return getattr(be, "device", None)
+
+
+def exact_denoiser(p: Any) -> ExactDenoiser:
+    """The exact denoiser of π: ``tokens -> π(x_i = v | unmasked tokens)``.
+
+    numpy tokens give a numpy array and torch tokens a torch tensor on the tokens' device,
+    float64, shape ``(B, N, q)``. Unmasked positions get the one-hot of their value; contexts
+    of probability zero give the uniform law on ``X_i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> den = exact_denoiser(np.full((2, 3), 1 / 6))
+    >>> den(np.array([[3, 3]])).round(3).tolist()
+    [[[0.5, 0.5, 0.0], [0.333, 0.333, 0.333]]]
+    """
+    return ExactDenoiser(as_distribution(p))
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+class PerturbedDenoiser:
+    """A deterministic imperfect denoiser (see :func:`perturbed_denoiser`)."""
+
+    def __init__(self, dist: Distribution, temperature: float, noise: float, seed: int) -> None:
+        self.exact = ExactDenoiser(dist)
+        self.temperature = temperature
+        self.noise = noise
+        self.seed = seed
+
+    def __repr__(self) -> str:
+        return (
+            f"PerturbedDenoiser(shape={self.exact.dist.shape}, temperature={self.temperature}, "
+            f"noise={self.noise}, seed={self.seed})"
+        )
+
+    def _noise_rows(self, tok: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        b, n = tok.shape
+        q = max(shape)
+        h = _splitmix(np.full(b, self.seed, dtype=np.uint64))
+        for j in range(n):
+            h = _splitmix(h ^ tok[:, j].astype(np.uint64))
+        pos = np.arange(n, dtype=np.uint64)[None, :, None] * np.uint64(0x9E3779B97F4A7C15)
+        val = np.arange(q, dtype=np.uint64)[None, None, :] * np.uint64(0xC2B2AE3D27D4EB4F)
+        z = _splitmix(_splitmix(h[:, None, None] ^ pos) ^ val)
+        u = ((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+        g = -np.log(u) * (np.arange(q)[None, :] < np.asarray(shape)[:, None])[None, :, :]
+        return np.asarray(g / g.sum(axis=2, keepdims=True), dtype=np.float64)
+
+    def __call__(self, tokens: Any) -> Any:
+        d = self.exact.dist
+        host = tokens.detach().cpu().numpy() if is_torch_tensor(tokens) else np.asarray(tokens)
+        tok = check_tokens(host, d.shape)
+        base = np.asarray(d.backend.to_numpy(exact_conditionals(d, tok)), dtype=np.float64)
+        tempered = base ** (1.0 / self.temperature)
+        tempered /= tempered.sum(axis=2, keepdims=True)
+        out = (1.0 - self.noise) * tempered + self.noise * self._noise_rows(tok, d.shape)
+        masked = (tok == d.q)[:, :, None]
+        out = np.where(masked, out, base)
+        if is_torch_tensor(tokens):
+            import torch
+
+            return torch.as_tensor(out, dtype=torch.float64, device=tokens.device)
+        return out
+
+
+def perturbed_denoiser(
+    p: Any, temperature: float = 1.0, noise: float = 0.0, seed: int = 0
+) -> PerturbedDenoiser:
+    """A tempered and noised copy of the exact denoiser, deterministic in the context.
+
+    Each masked row is ``(1 − noise) · π(·|ctx)^{1/T} / Z + noise · g(ctx, i)``, where ``g`` is
+    a Dirichlet(1) law on ``X_i`` drawn from a hash of ``(seed, tokens row, i)``: the same
+    context always gets the same row, as the sampler's theory requires. ``noise > 0`` gives
+    every value positive mass, so E_learn is finite; ``temperature`` alone keeps π's zeros.
+
+    Parameters
+    ----------
+    p
+        The law π.
+    temperature
+        ``T > 0``; 1 keeps the exact conditionals, large T flattens them.
+    noise
+        Mixing weight in ``[0, 1]``.
+    seed
+        Integer seed of the hash.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> den = perturbed_denoiser(np.full((2, 2), 0.25), noise=0.5, seed=1)
+    >>> out = den(np.array([[2, 2]]))
+    >>> out.shape, bool(np.allclose(out.sum(axis=2), 1.0))
+    ((1, 2, 2), True)
+    """
+    if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature > 0):
+        raise ValidationError(
+            f"temperature: must be a finite number > 0; received {describe(temperature)}"
+        )
+    if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
+        raise ValidationError(f"noise: must be a number in [0, 1]; received {describe(noise)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValidationError(f"seed: must be an integer >= 0; received {describe(seed)}")
+    return PerturbedDenoiser(as_distribution(p), float(temperature), float(noise), int(seed))
+
+
+class BatchedDenoiser:
+    """A user denoiser with its token type, device and batch size fixed (:func:`as_denoiser`)."""
+
+    def __init__(self, fn: Callable[[Any], Any], tokens: str, device: Any, batch: int | None):
+        self.fn = fn
+        self.tokens = tokens
+        self.device = device
+        self.batch_size = batch
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchedDenoiser({describe(self.fn, 40)}, tokens={self.tokens!r}, "
+            f"batch_size={self.batch_size})"
+        )
+
+    def __call__(self, tokens: Any) -> Any:
+        return self.fn(tokens)
+
+
+def _is_torch_module(fn: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(fn, torch.nn.Module)
+
+
+def as_denoiser(
+    fn: Callable[[Any], Any],
+    *,
+    tokens: str = "auto",
+    device: Any = None,
+    batch_size: int | None = None,
+) -> BatchedDenoiser:
+    """Wrap a denoiser callable, fixing how exactmd calls it.
+
+    Parameters
+    ----------
+    fn
+        Callable ``tokens (B, N) -> probabilities (B, N, q)`` (numpy, torch or lists).
+    tokens
+        ``"numpy"`` (int64 arrays), ``"torch"`` (int64 tensors on ``device``) or ``"auto"``:
+        a ``torch.nn.Module`` gets torch tokens on its parameters' device, any other callable
+        gets tokens of the computation's backend (numpy for numpy laws, torch on the law's
+        device for torch laws).
+    device
+        Torch device for ``tokens="torch"`` (default: the computation's device, else CPU).
+    batch_size
+        Rows per call; default: as many as keep ``B * N * q <= DEFAULT_BATCH_ELEMENTS``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> den = as_denoiser(lambda t: np.full((len(t), 1, 2), 0.5), tokens="numpy", batch_size=3)
+    >>> evaluate_denoiser(den, np.full((7, 1), 2), np.array([0.5, 0.5])).shape
+    (7, 1, 2)
+    """
+    if isinstance(fn, BatchedDenoiser):
+        fn = fn.fn
+    if not callable(fn):
+        raise DenoiserError(f"denoiser: must be callable; received {describe(fn)}")
+    if tokens not in ("auto", "numpy", "torch"):
+        raise ValidationError(
+            f"tokens: must be 'auto', 'numpy' or 'torch'; received {describe(tokens)}"
+        )
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ValidationError(f"batch_size: must be an integer >= 1; received {batch_size!r}")
+    return BatchedDenoiser(fn, tokens, device, None if batch_size is None else int(batch_size))
+
+
+def _token_kind(den: Any, be: Backend) -> tuple[str, Any]:
+    """``("numpy", None)`` or ``("torch", device)``: how to hand tokens to ``den``."""
+    if isinstance(den, BatchedDenoiser):
+        kind, device, fn = den.tokens, den.device, den.fn
+    else:
+        kind, device, fn = "auto", None, den
+    if kind == "auto":
+        if _is_torch_module(fn):
+            module: Any = fn
+            first = next(iter(list(module.parameters()) + list(module.buffers())), None)
+            return "torch", first.device if first is not None else _device(be)
+        kind = "torch" if be.name == "torch" else "numpy"
+    if kind == "torch":
+        return "torch", device if device is not None else _device(be)
+    return "numpy", None
+
+
+def _to_host(out: Any, name: str) -> tuple[np.ndarray, bool]:
+    """Return ``(float64 numpy array, low_precision)`` from any denoiser output."""
+    if is_torch_tensor(out):
+        import torch
+
+        low = out.dtype in (torch.float32, torch.float16, torch.bfloat16)
+        return out.detach().to(dtype=torch.float64).cpu().numpy(), low
+    try:
+        arr = np.asarray(out)
+        low = arr.dtype in (np.float32, np.float16)
+        return np.asarray(arr, dtype=np.float64), low
+    except (TypeError, ValueError) as exc:
+        raise DenoiserError(
+            f"{name}: must return an array of probabilities (B, N, q); received "
+            f"{describe(out)} ({exc})"
+        ) from exc
+
+
+def check_denoiser_output(
+    out: Any, tokens: np.ndarray, shape: tuple[int, ...], name: str = "denoiser", offset: int = 0
+) -> np.ndarray:
+    """Check one denoiser output against the contract; return it cleaned, float64 numpy.
+
+    Rows of unmasked positions are ignored (returned as zeros). Raises
+    :class:`~exactmd.errors.DenoiserError` naming the row (``offset`` + index in the batch),
+    its tokens, the position and the value received.
+    """
+    host, low = _to_host(out, name)
+    b, n = tokens.shape
+    q = max(shape)
+    if host.shape != (b, n, q):
+        raise DenoiserError(
+            f"{name}: must return shape (B, N, q) = {(b, n, q)} for tokens of shape {(b, n)}; "
+            f"received shape {host.shape}"
+        )
+    atol = DENOISER_ATOL_LOW if low else DENOISER_ATOL
+    masked = tokens == q
+    valid = np.arange(q)[None, :] < np.asarray(shape)[:, None]  # (N, q)
+
+    def fail(r: int, i: int, rule: str, value: str) -> DenoiserError:
+        return DenoiserError(
+            f"{name}: row {offset + r} (tokens {tokens[r].tolist()}), position {i}: {rule}; "
+            f"received {value}"
+        )
+
+    rows = np.where(masked[:, :, None], host, 0.0)
+    bad = np.argwhere(~np.isfinite(rows))
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(r, i, "probabilities must be finite", f"{host[r, i, v]} for value {v}")
+    bad = np.argwhere(rows < 0)
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(r, i, "probabilities must be >= 0", f"{host[r, i, v]} for value {v}")
+    outside = np.where(valid[None], 0.0, rows)
+    bad = np.argwhere(outside > atol)
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(
+            r,
+            i,
+            f"values >= q_i = {shape[i]} must have probability 0",
+            f"{host[r, i, v]} for value {v}",
+        )
+    inside = np.where(valid[None], rows, 0.0)
+    sums = inside.sum(axis=2)
+    bad = np.argwhere(masked & (np.abs(sums - 1.0) > atol))
+    if bad.size:
+        r, i = (int(t) for t in bad[0])
+        raise fail(
+            r, i, f"probabilities must sum to 1 within {atol:g}", f"a sum of {sums[r, i]:.12g}"
+        )
+    safe = np.where(masked, sums, 1.0)
+    return np.asarray(inside / safe[:, :, None], dtype=np.float64)
+
+
+def evaluate_denoiser(
+    denoiser: Any,
+    tokens: np.ndarray,
+    p: Any,
+    backend: Backend | None = None,
+    *,
+    name: str = "denoiser",
+) -> Any:
+    """Call ``denoiser`` on ``tokens`` in bounded batches and check what it returns.
+
+    Parameters
+    ----------
+    denoiser
+        Any contract callable, a :class:`BatchedDenoiser`, or None for the exact denoiser.
+    tokens
+        int array ``(B, N)`` with mask value ``q = max q_i``.
+    p
+        The law (gives the alphabets; and the exact denoiser when ``denoiser`` is None).
+    backend
+        Backend of the result (default: the law's).
+
+    Returns
+    -------
+    Native array ``(B, N, q)`` of ``backend``: checked, cleaned rows for masked positions
+    (see the module notes); rows of unmasked positions carry no meaning (zeros, or the
+    one-hot for our own exact and perturbed denoisers, which are trusted and not re-checked).
+    """
+    d = as_distribution(p)
+    be = backend if backend is not None else d.backend
+    tok = check_tokens(tokens, d.shape)
+    if denoiser is None:
+        denoiser = ExactDenoiser(d)
+    if not callable(denoiser):
+        raise DenoiserError(f"{name}: must be callable; received {describe(denoiser)}")
+    n, q = d.n, d.q
+    batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
+    kind, device = _token_kind(denoiser, be)
+    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
+    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
+    if len(tok) == 0:
+        return be.zeros((0, n, q))
+    pieces = []
+    for start in range(0, len(tok), batch):
+        chunk = tok[start : start + batch]
+        if kind == "torch":
+            import torch
+
+            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
+        else:
+            arg = chunk
+        out = denoiser(arg)
+        if trusted and tuple(out.shape) == (len(chunk), n, q):
+            pieces.append(be.asarray(out))
+        else:
+            pieces.append(be.asarray(check_denoiser_output(out, chunk, d.shape, name, start)))
+    return pieces[0] if len(pieces) == 1 else be.concat(pieces, axis=0)

@@ -1,0 +1,132 @@
+"""The learning error E_learn of a denoiser, for every schedule kind (exact, no sampling).
+
+``E_learn = E[Σ_k Σ_{i∈z_k} KL(π(x_i | x_{z<k}) ‖ p(x_i | x_{z<k}))]`` with ``x ~ π`` and z drawn
+by the planner. Only the contexts matter: each level of revealed sets (see
+:mod:`exactmd.levels`) gets a weight per masked position, and the denoiser is called once per
+context of positive probability.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = np.full((2, 2), 0.25)
+>>> learning_error(p, [2], None)
+0.0
+"""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Any
+
+import numpy as np
+
+from exactmd.denoisers import evaluate_denoiser
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import ScheduleError
+from exactmd.levels import Level, exact_rows, full_level, group_tokens, single_level
+from exactmd.schedules import (
+    DeterministicSchedule,
+    ExchangeableSchedule,
+    RandomRevealSchedule,
+    Schedule,
+    as_schedule,
+)
+
+__all__ = ["learning_error"]
+
+_ROW_CHUNK = 2**20  # elements per chunk of conditional rows
+
+
+def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.ndarray]]:
+    """Per level, a weight per masked position (index into the group's ``comps``) such that
+    ``E_learn = Σ_levels Σ_sets Σ_{x_S} π(x_S) Σ_j weight · KL_j``; the weights are for the
+    level's one group in the deterministic case and uniform over sets otherwise."""
+    n = d.n
+    out: list[tuple[Level, np.ndarray]] = []
+    if isinstance(sched, DeterministicSchedule):
+        done: tuple[int, ...] = ()
+        for block in sched.partition:
+            level = single_level(d.shape, done)
+            comps = level.groups[0].comps[0]
+            out.append((level, np.isin(comps, block).astype(np.float64)))
+            done = done + block
+        return out
+    if isinstance(sched, ExchangeableSchedule):
+        coeffs = {a: s / (n - a) for a, s in zip(sched.boundaries, sched.sizes)}
+    elif isinstance(sched, RandomRevealSchedule):
+        law = sched.revealed_count_law(n)
+        r = np.asarray(sched.reveal_probabilities)
+        c = (law[:-1, :] * r[:, None]).sum(axis=0)
+        coeffs = {a: float(c[a]) for a in range(n) if c[a] > 0}
+    else:
+        raise ScheduleError(f"schedule: unsupported schedule kind; received {sched!r}")
+    for a, coef in coeffs.items():
+        out.append((full_level(d.shape, a), np.full(n - a, coef / comb(n, a))))
+    return out
+
+
+def learning_error(
+    p: Any,
+    schedule: Any,
+    denoiser: Any,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> float:
+    """E_learn = E[Σ_k Σ_{i∈z_k} KL(π(x_i | x_{z<k}) ‖ p(x_i | x_{z<k}))], in nats.
+
+    The expectation is over ``x ~ π`` and the planner's ``z``. For exchangeable and random-reveal
+    schedules ``z_{<k}`` is a uniform set of its size, so only contexts matter:
+    ``E_learn = Σ_a c_a · mean_{|S|=a} Σ_{i∉S} E_{x_S}[KL_i]`` with ``c_a = s_k / (N − a_k)``
+    (exchangeable) or ``Σ_k P[a_{k−1} = a] r_k`` (random reveal). The denoiser is called only on
+    contexts with ``π(x_S) > 0``. Returns ``inf`` when it puts 0 where π does not.
+
+    Parameters
+    ----------
+    p, schedule
+        As in :func:`output_distribution`.
+    denoiser
+        A contract denoiser; None (the exact one) gives 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.full((2, 2), 0.25)
+    >>> wrong = lambda t: np.tile([0.9, 0.1], (t.shape[0], t.shape[1], 1))
+    >>> round(learning_error(p, [1, 1], wrong), 6)  # 2 KL(Bern(1/2) ‖ Bern(1/10))
+    1.021651
+    """
+    d = as_distribution(p, backend=backend, device=device)
+    if d.backend.name == "symbolic":  # exact expressions (issue 7)
+        from exactmd.symbolic import symbolic_learning_error
+
+        return symbolic_learning_error(d, schedule, denoiser)  # type: ignore[no-any-return]
+    sched = as_schedule(schedule, d.n)
+    if denoiser is None:
+        return 0.0
+    be, total = d.backend, 0.0
+    for level, weights in _level_weights(d, sched):
+        live = weights > 0
+        for group in level.groups:
+            m = group.comps.shape[1]
+            step = max(1, _ROW_CHUNK // max(1, m * d.q))
+            for start in range(0, group.rows, step):
+                rows = np.arange(start, min(start + step, group.rows))
+                cond, den = exact_rows(d, group, rows)
+                mass = np.asarray(be.to_numpy(den), dtype=np.float64)
+                keep = mass > 0
+                if not keep.any():
+                    continue
+                rows, mass = rows[keep], mass[keep]
+                exact = np.asarray(be.to_numpy(cond), dtype=np.float64)[keep][:, live]
+                tokens = group_tokens(d.shape, group, rows)
+                out = be.to_numpy(evaluate_denoiser(denoiser, tokens, d, be))
+                local = rows // group.size
+                model = np.take_along_axis(out, group.comps[local][:, :, None], axis=1)[:, live]
+                pos = exact > 0
+                if np.any(pos & (model <= 0)):
+                    return float("inf")
+                logs = np.log(np.where(pos, exact, 1.0)) - np.log(np.where(pos, model, 1.0))
+                kl = np.where(pos, exact * logs, 0.0).sum(axis=2)
+                total += float(mass @ (kl @ weights[live]))
+    return max(total, 0.0)

@@ -1,0 +1,247 @@
+"""Bookkeeping of the sampler states (revealed set S, revealed values x_S), grouped by level.
+
+A *level* holds revealed sets of one size ``a``. Its sets are grouped by *signature*, the tuple
+``(q_i for i in S)`` in increasing position order, so that every set of a group has the same
+number of value vectors ``Π_{i∈S} q_i`` (no padding of mixed alphabets). A group's states are
+laid out row-major: row ``l * size + x`` is set ``sets[l]`` with the value vector of mixed-radix
+index ``x`` (digits in the order of the positions of S). Sets are found by their colex rank
+``Σ_j C(S_j, j + 1)``.
+
+This module is pure index arithmetic (numpy) plus :func:`exact_rows`, which reads π's
+conditionals of a group's states straight from the masked-marginal tensor.
+
+Examples
+--------
+>>> lev = full_level((2, 3, 2), 2)
+>>> [(g.signature, g.sets.tolist()) for g in lev.groups]
+[((2, 2), [[0, 2]]), ((2, 3), [[0, 1]]), ((3, 2), [[1, 2]])]
+>>> lev.locate(np.array([[1, 2], [0, 2]]))
+(array([2, 0]), array([0, 0]))
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from math import comb, prod
+from typing import Any
+
+import numpy as np
+
+from exactmd.distribution import Distribution
+from exactmd.errors import ValidationError
+from exactmd.masked import masked_tensor
+
+__all__ = [
+    "Group",
+    "Level",
+    "full_level",
+    "single_level",
+    "colex_rank",
+    "level_states",
+    "row_digits",
+    "group_tokens",
+    "exact_rows",
+    "exact_table",
+]
+
+
+@lru_cache(maxsize=64)
+def _binomials(n: int) -> np.ndarray:
+    return np.array([[comb(i, j) for j in range(n + 2)] for i in range(n + 1)], dtype=np.int64)
+
+
+def colex_rank(sets: np.ndarray, n: int) -> np.ndarray:
+    """Colex ranks ``Σ_j C(S_j, j + 1)`` of sorted sets given as rows of ``sets``."""
+    a = sets.shape[1]
+    if a == 0:
+        return np.zeros(sets.shape[0], dtype=np.int64)
+    table = _binomials(n)
+    return np.asarray(table[sets, np.arange(1, a + 1)[None, :]].sum(axis=1), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Sets of one level sharing one signature; ``comps`` are their masked positions."""
+
+    signature: tuple[int, ...]
+    sets: np.ndarray
+    comps: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Value vectors per set, ``Π signature``."""
+        return prod(self.signature)
+
+    @property
+    def rows(self) -> int:
+        """States in the group, ``len(sets) * size``."""
+        return int(self.sets.shape[0]) * self.size
+
+
+class Level:
+    """The revealed sets of size ``a`` (all, or those a deterministic planner visits)."""
+
+    def __init__(self, shape: tuple[int, ...], sets: np.ndarray) -> None:
+        self.shape = shape
+        self.n = len(shape)
+        sets = np.asarray(sets, dtype=np.int64)
+        self.a = int(sets.shape[1])
+        q = np.asarray(shape, dtype=np.int64)
+        sigs = q[sets]
+        keys = sorted({tuple(int(v) for v in s) for s in sigs}) if len(sets) else []
+        self.groups: list[Group] = []
+        ranks_all, gid_all, loc_all = [], [], []
+        for gid, key in enumerate(keys):
+            members = sets[np.all(sigs == np.asarray(key, dtype=np.int64), axis=1)]
+            ranks = colex_rank(members, self.n)
+            order = np.argsort(ranks, kind="stable")
+            members, ranks = members[order], ranks[order]
+            free = np.ones((len(members), self.n), dtype=bool)
+            free[np.arange(len(members))[:, None], members] = False
+            comps = np.nonzero(free)[1].reshape(len(members), self.n - self.a)
+            self.groups.append(Group(key, members, comps))
+            ranks_all.append(ranks)
+            gid_all.append(np.full(len(members), gid, dtype=np.int64))
+            loc_all.append(np.arange(len(members), dtype=np.int64))
+        ranks_cat = np.concatenate(ranks_all) if ranks_all else np.zeros(0, dtype=np.int64)
+        order = np.argsort(ranks_cat, kind="stable")
+        self._ranks = ranks_cat[order]
+        self._gid = np.concatenate(gid_all)[order] if gid_all else self._ranks
+        self._loc = np.concatenate(loc_all)[order] if loc_all else self._ranks
+
+    @property
+    def states(self) -> int:
+        """Number of states (set, values) of the level."""
+        return sum(g.rows for g in self.groups)
+
+    def locate(self, sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(group id, index in group)`` of each row of ``sets`` (sorted sets of size a)."""
+        ranks = colex_rank(np.asarray(sets, dtype=np.int64), self.n)
+        where = np.searchsorted(self._ranks, ranks)
+        where = np.minimum(where, len(self._ranks) - 1)
+        if len(ranks) and not np.array_equal(self._ranks[where], ranks):
+            raise ValidationError("levels: a set is not in this level (internal error)")
+        return self._gid[where], self._loc[where]
+
+
+def full_level(shape: tuple[int, ...], a: int) -> Level:
+    """The level of all ``C(N, a)`` revealed sets of size ``a``."""
+    sets = list(itertools.combinations(range(len(shape)), a))
+    return Level(shape, np.array(sets, dtype=np.int64).reshape(len(sets), a))
+
+
+def single_level(shape: tuple[int, ...], subset: tuple[int, ...]) -> Level:
+    """A level holding the one set ``subset``."""
+    return Level(shape, np.array([sorted(subset)], dtype=np.int64).reshape(1, len(subset)))
+
+
+def level_states(shape: tuple[int, ...]) -> list[int]:
+    """``e_a``, the number of states (S, x_S) with ``|S| = a``, for a = 0..N."""
+    e = [1] + [0] * len(shape)
+    for q in shape:
+        for a in range(len(shape), 0, -1):
+            e[a] += e[a - 1] * q
+    return e
+
+
+def row_digits(signature: tuple[int, ...], x: np.ndarray) -> np.ndarray:
+    """Mixed-radix digits ``(R, a)`` of value indices ``x`` (row-major over ``signature``)."""
+    sig = np.asarray(signature, dtype=np.int64)
+    strides = np.ones(len(sig), dtype=np.int64)
+    for j in range(len(sig) - 2, -1, -1):
+        strides[j] = strides[j + 1] * sig[j + 1]
+    return np.asarray((x[:, None] // strides[None, :]) % sig[None, :], dtype=np.int64)
+
+
+def group_tokens(shape: tuple[int, ...], group: Group, rows: np.ndarray) -> np.ndarray:
+    """Contract tokens ``(R, N)`` (mask value ``max q_i``) of the group's states ``rows``."""
+    local, x = np.divmod(rows, group.size)
+    tokens = np.full((len(rows), len(shape)), max(shape), dtype=np.int64)
+    if group.sets.shape[1]:
+        tokens[np.arange(len(rows))[:, None], group.sets[local]] = row_digits(group.signature, x)
+    return tokens
+
+
+def _masked_strides(shape: tuple[int, ...]) -> np.ndarray:
+    strides = np.ones(len(shape), dtype=np.int64)
+    for i in range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * (shape[i + 1] + 1)
+    return strides
+
+
+def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any, Any]:
+    """π's conditionals at the group's states ``rows``, read from the masked tensor.
+
+    Returns
+    -------
+    cond, den
+        Native arrays: ``cond[r, j, v] = π(x_{comps[j]} = v | x_S)`` of shape ``(R, N−a, q)``
+        (0 for ``v >= q_i``; uniform on a context of probability 0, as
+        :func:`~exactmd.masked.exact_conditionals`), and ``den[r] = π(x_S)`` of shape ``(R,)``.
+    """
+    be = dist.backend
+    shape = np.asarray(dist.shape, dtype=np.int64)
+    q = dist.q
+    mt = masked_tensor(dist)
+    st = _masked_strides(dist.shape)
+    local, x = np.divmod(rows, group.size)
+    y = np.full(len(rows), int(np.dot(shape, st)), dtype=np.int64)
+    if group.sets.shape[1]:
+        sets = group.sets[local]
+        y += ((row_digits(group.signature, x) - shape[sets]) * st[sets]).sum(axis=1)
+    comps = group.comps[local]  # (R, m)
+    qi = shape[comps][:, :, None]
+    values = np.arange(q, dtype=np.int64)[None, None, :]
+    idx = y[:, None, None] + (np.minimum(values, qi - 1) - qi) * st[comps][:, :, None]
+    num = be.reshape(be.take_flat(mt, idx.reshape(-1)), idx.shape)
+    den = be.take_flat(mt, y)
+    den3 = be.reshape(den, (len(rows), 1, 1))
+    valid = values < qi
+    zero = be.asarray((be.to_numpy(den3) <= 0).astype(np.float64))
+    uniform = be.asarray(valid / qi)
+    cond = (num / (den3 + zero)) * (1 - zero) + uniform * zero
+    return cond * be.asarray(valid.astype(np.float64)), den
+
+
+def exact_table(dist: Distribution, group: Group) -> Any:
+    """π's conditionals at every state of ``group``, laid out for row gathers.
+
+    Returns
+    -------
+    Native array ``(n_sets * m, q * size)``: row ``l * m + j`` holds, for every value ``v``
+    and value vector ``x`` of set ``l`` (row-major), ``π(x_{comps[l, j]} = v | x_S)``; the same
+    numbers as :func:`exact_rows` (0 for ``v >= q_i``, uniform on contexts of probability 0).
+    """
+    be = dist.backend
+    shape = np.asarray(dist.shape, dtype=np.int64)
+    q, size = dist.q, group.size
+    mt = masked_tensor(dist)
+    st = _masked_strides(dist.shape)
+    digits = row_digits(group.signature, np.arange(size, dtype=np.int64))  # (size, a)
+    values = np.arange(q, dtype=np.int64)
+    n_sets, m = group.comps.shape
+    per = max(1, (1 << 19) // max(1, m * size * q))  # temporaries of a few MiB
+    out = be.zeros((n_sets * m, q * size))
+    for lo in range(0, n_sets, per):
+        sets, comps = group.sets[lo : lo + per], group.comps[lo : lo + per]
+        k = len(sets)
+        y = int(np.dot(shape, st)) - (shape[sets] * st[sets]).sum(axis=1)[:, None]
+        y = y + st[sets] @ digits.T  # (k, size)
+        qi = shape[comps][:, :, None]  # (k, m, 1)
+        delta = (np.minimum(values[None, None, :], qi - 1) - qi) * st[comps][:, :, None]
+        idx = y[:, None, None, :] + delta[:, :, :, None]  # (k, m, q, size)
+        den = be.reshape(be.take_flat(mt, y.reshape(-1)), (k, 1, 1, size))
+        zero_host = np.asarray(be.to_numpy(den)) <= 0
+        zero = be.asarray(zero_host.astype(np.float64))
+        cond = be.reshape(be.take_flat(mt, idx.reshape(-1)), idx.shape) * (
+            (1 - zero) / (den + zero)
+        )
+        valid = (values[None, None, :] < qi)[:, :, :, None]  # (k, m, q, 1)
+        if zero_host.any():  # contexts of probability 0: the uniform law on X_i
+            cond = cond + be.asarray(valid / qi[:, :, :, None]) * zero
+        if not valid.all():  # values >= q_i (read at a clipped index) get 0
+            cond = cond * be.asarray(valid.astype(np.float64))
+        out[lo * m : (lo + k) * m] = be.reshape(cond, (k * m, q * size))
+    return out

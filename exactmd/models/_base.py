@@ -1,0 +1,249 @@
+"""Shared helpers of the model builders: memory plans, validation of parameters, the result.
+
+Every builder in :mod:`exactmd.models` ends with :func:`finish`, which validates the table with
+:func:`~exactmd.distribution.as_distribution` and returns a
+:class:`~exactmd.distribution.Distribution` carrying the variable and state names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import Backend, get_backend
+from exactmd.distribution import TOTAL_ATOL, Distribution, as_distribution
+from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
+
+__all__ = [
+    "ModelSizeError",
+    "resolve_backend",
+    "plan_cells",
+    "plan_build",
+    "finish",
+    "prob_vector",
+    "stochastic_matrix",
+    "positive_int",
+    "quiet_pgmpy",
+    "one_line",
+]
+
+
+class ModelSizeError(ModelError, MemoryPlanError):
+    """A model's joint table is too large to enumerate in the memory available.
+
+    It is both a :class:`~exactmd.errors.ModelError` and a
+    :class:`~exactmd.errors.MemoryPlanError`, raised before anything is allocated.
+    """
+
+
+def resolve_backend(backend: str | None, device: Any) -> Backend:
+    """The :class:`~exactmd.backends.Backend` for a builder's ``backend``/``device`` arguments."""
+    return get_backend(None, backend, device=device)
+
+
+def plan_cells(
+    shape: Sequence[int],
+    backend: Backend,
+    *,
+    copies: float = 3.0,
+    name: str = "model",
+    max_bytes: int | None = None,
+) -> int:
+    """Check that a joint of ``shape`` fits in memory before allocating it.
+
+    Parameters
+    ----------
+    shape
+        Alphabet sizes of the joint.
+    backend
+        Where the joint will live (its free memory is the limit).
+    copies
+        Peak number of joint-sized arrays alive while building it.
+    name
+        The argument named in the error message.
+    max_bytes
+        An explicit limit in bytes (default: the memory the backend reports available).
+
+    Returns
+    -------
+    int
+        The number of cells Π q_i.
+
+    Raises
+    ------
+    ModelSizeError
+        When the bytes needed exceed the limit; the message gives the size and both byte counts.
+
+    Examples
+    --------
+    >>> from exactmd.backends import get_backend
+    >>> plan_cells((2, 3), get_backend(name="numpy"))
+    6
+    >>> plan_cells((2,) * 64, get_backend(name="numpy"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.models._base.ModelSizeError: model: the joint of 64 variables has 1.845e+19 cells ...
+    """
+    cells = math.prod(int(q) for q in shape)
+    needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
+    available = int(backend.available_memory()) if max_bytes is None else int(max_bytes)
+    if needed > available:
+        raise ModelSizeError(
+            f"{name}: the joint of {len(shape)} variables has {_big(cells)} cells"
+            f"{'' if cells.bit_length() > 1000 else f' (2^{math.log2(cells):.1f})'} and needs "
+            f"about {_big(needed >> 30)} GiB "
+            f"({_big(needed)} bytes) to enumerate, but only {available / 2**30:.4g} GiB "
+            f"({available} bytes) are available on {backend!r}; too large to enumerate"
+        )
+    return cells
+
+
+def _big(x: float) -> str:
+    """``x`` to 4 significant digits, also beyond the float range (as a power of 2)."""
+    if isinstance(x, int) and x.bit_length() > 1000:
+        return f"2^{math.log2(x):.1f}"
+    return str(x) if isinstance(x, int) and x < 10**6 else f"{float(x):.4g}"
+
+
+def plan_build(shape: Sequence[int], backend: Backend, copies: float, name: str) -> int:
+    """Plan a joint built in host (numpy) memory with ``copies`` peak tables, then moved to
+    ``backend`` (checked for one table there when it is not numpy).
+
+    Examples
+    --------
+    >>> from exactmd.backends import get_backend
+    >>> plan_build((2, 2), get_backend(name="numpy"), 2.0, "n")
+    4
+    """
+    cells = plan_cells(shape, get_backend(name="numpy"), copies=copies, name=name)
+    if backend.name != "numpy":
+        plan_cells(shape, backend, copies=1.0, name=name)
+    return cells
+
+
+def finish(
+    table: Any,
+    backend: Backend,
+    names: Sequence[str] | None = None,
+    state_names: Sequence[Sequence[Any]] | None = None,
+    *,
+    name: str = "model",
+) -> Distribution:
+    """Validate ``table`` (numpy or torch) and return it as a named Distribution on ``backend``."""
+    try:
+        d = as_distribution(table, backend=backend.name, device=_device(backend), name=name)
+    except DistributionError as exc:  # a builder bug or a degenerate model: never silent
+        raise ModelError(f"{name}: the enumerated joint is not a law: {exc}") from exc
+    return Distribution(d.table, d.backend, names=names, state_names=state_names)
+
+
+def _device(backend: Backend) -> Any:
+    return getattr(backend, "device", None)
+
+
+def positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int ``>= minimum`` or raise :class:`ModelError`.
+
+    Examples
+    --------
+    >>> positive_int(3, "n")
+    3
+    >>> positive_int(0, "n")
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ModelError: n: must be an integer >= 1; received 0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ModelError(f"{name}: must be an integer >= {minimum}; received {describe(value)}")
+    return int(value)
+
+
+def _finite_array(value: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{name}: must be an array of numbers; received {describe(value)}"
+        ) from exc
+    if not np.all(np.isfinite(arr)):
+        raise ModelError(f"{name}: entries must be finite; received {describe(value)}")
+    return arr
+
+
+def prob_vector(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a float64 probability vector (non-negative, sums to 1 within 1e-8).
+
+    Examples
+    --------
+    >>> prob_vector([0.25, 0.75], "init")
+    array([0.25, 0.75])
+    """
+    arr = _finite_array(value, name)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ModelError(f"{name}: must be a non-empty 1-D vector; received shape {arr.shape}")
+    if np.any(arr < 0):
+        raise ModelError(f"{name}: entries must be >= 0; received {describe(value)}")
+    if abs(float(arr.sum()) - 1.0) > TOTAL_ATOL:
+        raise ModelError(
+            f"{name}: entries must sum to 1 within {TOTAL_ATOL:g}; received a total of "
+            f"{float(arr.sum()):.12g}"
+        )
+    return arr
+
+
+def stochastic_matrix(value: Any, name: str, rows: int | None = None) -> np.ndarray:
+    """Return ``value`` as a row-stochastic float64 matrix (each row sums to 1 within 1e-8).
+
+    Examples
+    --------
+    >>> stochastic_matrix([[0.9, 0.1], [0.2, 0.8]], "transition").shape
+    (2, 2)
+    """
+    arr = _finite_array(value, name)
+    if arr.ndim != 2 or arr.size == 0:
+        raise ModelError(f"{name}: must be a non-empty 2-D matrix; received shape {arr.shape}")
+    if rows is not None and arr.shape[0] != rows:
+        raise ModelError(f"{name}: must have {rows} rows; received shape {arr.shape}")
+    if np.any(arr < 0):
+        raise ModelError(f"{name}: entries must be >= 0; received {describe(value)}")
+    sums = arr.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > TOTAL_ATOL)
+    if bad.size:
+        raise ModelError(
+            f"{name}: every row must sum to 1 within {TOTAL_ATOL:g}; row {int(bad[0])} sums to "
+            f"{float(sums[bad[0]]):.12g}"
+        )
+    return arr
+
+
+@contextlib.contextmanager
+def quiet_pgmpy() -> Iterator[None]:
+    """Silence pgmpy's log messages and Python warnings inside the block."""
+    logger = logging.getLogger("pgmpy")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def one_line(exc: BaseException, limit: int = 200) -> str:
+    """``TypeName: message`` of an exception on one line, at most ``limit`` characters.
+
+    Examples
+    --------
+    >>> one_line(ValueError("bad\\n   value"))
+    'ValueError: bad value'
+    """
+    text = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,284 @@
+"""Model files: :func:`load` for BIF, XMLBIF, UAI and ``.npy`` joints, and shipped examples.
+
+BIF and XMLBIF files are read with pgmpy's readers (which match CPD rows and columns by state
+name); UAI files with :mod:`exactmd.models.uai`, which follows the UAI spec (pgmpy 1.1's
+``UAIReader`` misreads the ``BAYES`` tables of spec-conforming files).
+
+The examples are small classic Bayesian networks written as BIF files from their published
+tables (as distributed by the bnlearn repository) and shipped inside the package, so
+:func:`load_example` works offline. pgmpy's own example loader downloads from a hub and is
+never called.
+
+============== === ====================================================================
+name            N  source
+============== === ====================================================================
+``asia``         8  Lauritzen & Spiegelhalter (1988), the "chest clinic"
+``cancer``       5  Korb & Nicholson (2010), Bayesian Artificial Intelligence
+``earthquake``   5  Korb & Nicholson (2010), the burglary alarm
+``survey``       6  Scutari & Denis (2014), Bayesian Networks with Examples in R
+============== === ====================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import DistributionError, ModelError, describe
+from exactmd.models._base import finish, one_line, plan_cells, quiet_pgmpy, resolve_backend
+from exactmd.models.pgmpy_models import from_pgmpy, joint_from_factors, order_variables
+from exactmd.models.uai import read_uai, uai_factors, uai_to_pgmpy
+
+__all__ = ["load", "load_example", "read_model", "EXAMPLES", "FORMATS", "example_path"]
+
+#: The shipped example networks, name -> one-line description.
+EXAMPLES: dict[str, str] = {
+    "asia": "Lauritzen & Spiegelhalter (1988) chest clinic, 8 binary variables",
+    "cancer": "Korb & Nicholson (2010) lung cancer, 5 binary variables",
+    "earthquake": "Korb & Nicholson (2010) burglary alarm, 5 binary variables",
+    "survey": "Scutari & Denis (2014) travel survey, 6 variables with 2 or 3 states",
+}
+
+#: File suffix -> format name.
+FORMATS: dict[str, str] = {
+    ".bif": "BIF",
+    ".xmlbif": "XMLBIF",
+    ".xml": "XMLBIF",
+    ".uai": "UAI",
+    ".npy": "npy",
+}
+
+
+def _format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ModelError(
+            f"path: cannot tell the format of '{path}' from its suffix {path.suffix!r}; "
+            f"expected one of {', '.join(FORMATS)}"
+        )
+    return fmt
+
+
+def _check_file(path: str | os.PathLike[str]) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ModelError(f"path: must be a file path; received {describe(path)}")
+    p = Path(path)
+    if not p.exists():
+        raise ModelError(f"path: file '{p}' does not exist")
+    if not p.is_file():
+        raise ModelError(f"path: '{p}' is not a file")
+    return p
+
+
+def read_model(path: str | os.PathLike[str]) -> Any:
+    """Read a BIF, XMLBIF or UAI file into a pgmpy model (no enumeration).
+
+    UAI files are parsed by :func:`exactmd.models.uai.read_uai` and converted.
+
+    Parameters
+    ----------
+    path
+        A ``.bif``, ``.xmlbif``/``.xml`` or ``.uai`` file.
+
+    Returns
+    -------
+    pgmpy.models.DiscreteBayesianNetwork or pgmpy.models.DiscreteMarkovNetwork
+
+    Raises
+    ------
+    ModelError
+        A missing file, an unknown suffix, or a file pgmpy cannot parse; one line naming the file
+        and what is wrong.
+
+    Examples
+    --------
+    >>> bn = read_model(example_path("cancer"))
+    >>> sorted(bn.get_parents("Cancer"))
+    ['Pollution', 'Smoker']
+    """
+    p = _check_file(path)
+    fmt = _format(p)
+    if fmt == "npy":
+        raise ModelError(f"path: '{p}' is a .npy joint, not a graphical model; use load()")
+    if fmt == "UAI":
+        return uai_to_pgmpy(read_uai(p))
+    try:
+        from pgmpy.readwrite import BIFReader, XMLBIFReader
+    except ImportError as exc:  # pragma: no cover - exercised only without pgmpy
+        raise ImportError(
+            f"reading {fmt} files needs pgmpy: pip install 'exactmd[models]'"
+        ) from exc
+    reader = {"BIF": BIFReader, "XMLBIF": XMLBIFReader}[fmt]
+    with quiet_pgmpy():
+        try:
+            model = reader(path=str(p)).get_model()
+        except Exception as exc:  # pyparsing, XML and pgmpy raise many kinds
+            raise ModelError(f"path: could not parse '{p}' as {fmt}: {one_line(exc)}") from exc
+    if model.number_of_nodes() == 0:
+        raise ModelError(f"path: '{p}' parsed as {fmt} but defines no variables")
+    return model
+
+
+def _load_npy(p: Path, backend: str | None, device: Any) -> Distribution:
+    be = resolve_backend(backend, device)
+    try:
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ModelError(f"path: could not read '{p}' as .npy: {one_line(exc)}") from exc
+    plan_cells(arr.shape, be, copies=2.0, name="path")
+    try:
+        return as_distribution(np.array(arr), backend=be.name, device=device, name=f"'{p}'")
+    except DistributionError as exc:
+        raise ModelError(f"path: '{p}' does not hold a joint law: {exc}") from exc
+
+
+def _load_uai(
+    p: Path, order: Sequence[Any] | None, backend: str | None, device: Any
+) -> Distribution:
+    m = read_uai(p)
+    names = m.names
+    perm = list(range(len(names)))
+    if order is not None:
+        by_name = {name: i for i, name in enumerate(names)}
+        perm = [by_name.get(str(v), -1) for v in order]
+        if sorted(perm) != list(range(len(names))):
+            raise ModelError(
+                f"order: must list each of {describe(names)} exactly once; received "
+                f"{describe(list(order))}"
+            )
+    new_axis = {old: new for new, old in enumerate(perm)}
+    factors = [(t, [new_axis[a] for a in axes]) for t, axes in uai_factors(m)]
+    try:
+        return joint_from_factors(
+            factors,
+            [m.cards[i] for i in perm],
+            [names[i] for i in perm],
+            backend=backend,
+            device=device,
+        )
+    except ModelError as exc:
+        raise type(exc)(f"path: '{p}': {exc}") from exc
+
+
+def load(
+    path: str | os.PathLike[str],
+    order: Sequence[Any] | None = None,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution:
+    """Load a model file as its exact joint law.
+
+    Parameters
+    ----------
+    path
+        ``.bif``, ``.xmlbif``/``.xml`` (read with pgmpy's readers, enumerated by
+        :func:`~exactmd.models.from_pgmpy`), ``.uai`` (read by :mod:`exactmd.models.uai` per
+        the UAI spec, ``BAYES`` or ``MARKOV``; a ``MARKOV`` variable without a factor is
+        uniform) or ``.npy`` (a saved joint table of shape ``(q_0, …, q_{N-1})`` summing to 1).
+    order
+        Axis order for graphical models (default: the order the file declares its variables;
+        UAI files name them ``var_0``, ``var_1``, …). Not allowed for ``.npy``.
+    backend, device
+        Where the joint lives (numpy by default).
+
+    Returns
+    -------
+    Distribution
+        With the file's variable and state names (``X0``, ``X1``, … for ``.npy``).
+
+    Raises
+    ------
+    ModelError
+        A missing or malformed file, as one line naming the file and what is wrong; a model that
+        fails :func:`~exactmd.models.from_pgmpy`'s checks, or is too large to enumerate.
+
+    Examples
+    --------
+    >>> d = load(example_path("earthquake"))
+    >>> d.names
+    ('Burglary', 'Earthquake', 'Alarm', 'JohnCalls', 'MaryCalls')
+    >>> d.state_names[0]
+    ('True', 'False')
+    """
+    p = _check_file(path)
+    if _format(p) == "npy":
+        if order is not None:
+            raise ModelError(f"order: a .npy joint has no variable names; received {order!r}")
+        return _load_npy(p, backend, device)
+    if _format(p) == "UAI":
+        return _load_uai(p, order, backend, device)
+    model = read_model(p)
+    try:
+        return from_pgmpy(model, order, backend=backend, device=device)
+    except ModelError as exc:
+        raise type(exc)(f"path: '{p}': {exc}") from exc
+
+
+def example_path(name: str) -> Path:
+    """The path of a shipped example network's BIF file.
+
+    Examples
+    --------
+    >>> example_path("asia").name
+    'asia.bif'
+    """
+    if name not in EXAMPLES:
+        raise ModelError(
+            f"name: unknown example {name!r}; the shipped examples are {', '.join(EXAMPLES)}"
+        )
+    return Path(str(resources.files("exactmd.models").joinpath("data").joinpath(f"{name}.bif")))
+
+
+def load_example(
+    name: str,
+    order: Sequence[Any] | None = None,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution:
+    """Load a shipped example network (offline) as its exact joint law.
+
+    Parameters
+    ----------
+    name
+        One of :data:`EXAMPLES`: ``asia``, ``cancer``, ``earthquake``, ``survey``.
+    order, backend, device
+        As in :func:`load`.
+
+    Notes
+    -----
+    pgmpy's BIF reader takes about a second to build its grammar, so each example's joint is
+    parsed once per process and cached; every call returns a fresh Distribution (a new copy).
+
+    Examples
+    --------
+    >>> d = load_example("asia")
+    >>> d.n, d.names[:3]
+    (8, ('asia', 'tub', 'smoke'))
+    >>> round(float(d.numpy().sum()), 12)
+    1.0
+    """
+    base = _example_joint(name)
+    names = list(base.names)
+    chosen = order_variables(names, order)
+    perm = [names.index(v) for v in chosen]
+    return finish(
+        np.array(base.numpy().transpose(perm)),  # a copy: the cache stays intact
+        resolve_backend(backend, device),
+        [names[i] for i in perm],
+        [base.state_names[i] for i in perm],
+        name="name",
+    )
+
+
+@functools.cache
+def _example_joint(name: str) -> Distribution:
+    return load(example_path(name))

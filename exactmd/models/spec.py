@@ -1,0 +1,268 @@
+"""Model strings for the command line: ``from_spec("ising:n=8,coupling=0.4,graph=cycle")``.
+
+A spec is ``NAME`` or ``NAME:key=value,key=value``, ``example:NAME`` for a shipped network, or a
+path to a ``.bif``/``.xmlbif``/``.xml``/``.uai``/``.npy`` file. Sizes are written ``AxB``
+(``shape=2x3x2``, ``blocks=3x2`` = 3 blocks of size 2; ``blocks=2+3`` = sizes 2 and 3) and lists
+of numbers with ``/`` (``marginal=0.2/0.8``).
+
+================ ============================================================================
+name             keys (defaults)
+================ ============================================================================
+``parity``       n
+``ising``        n, coupling (0.5), field (0), graph (path)
+``potts``        n, q (3), coupling (0.5), graph (path)
+``markov``       n, q (2), stay (0.9): uniform start, stay on the diagonal, the rest spread
+``hmm``          n, q (2), stay (0.9), noise (0.1): a ``markov`` chain seen through noise
+``block_copy``   blocks, q (2)
+``xorsat``       n, m, k (3), seed (0)
+``iid``          n, q (2) for a uniform marginal, or marginal (e.g. 0.2/0.8)
+``random``       shape (or n, q (2)), alpha (1), seed (0), zeros (0)
+``example``      ``example:asia``, ``cancer``, ``earthquake``, ``survey``
+================ ============================================================================
+
+Graphs: ``path``, ``cycle``, ``complete``, ``star`` on n nodes, or ``gridRxC`` (n = R·C).
+Aliases: ``markov_chain``, ``random_xorsat``, ``random_joint``, ``xor`` (= parity).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from exactmd.distribution import Distribution
+from exactmd.errors import ModelError, ValidationError, describe
+from exactmd.models.files import EXAMPLES, FORMATS, load, load_example
+from exactmd.models.graphs import ising, potts
+from exactmd.models.zoo import (
+    block_copy,
+    hmm,
+    iid,
+    markov_chain,
+    parity,
+    random_joint,
+    random_xorsat,
+)
+
+__all__ = ["from_spec", "parse_spec", "available_models", "make_graph", "markov_spec_parameters"]
+
+_KEYS: dict[str, dict[str, Any]] = {
+    "parity": {"n": None},
+    "ising": {"n": None, "coupling": 0.5, "field": 0.0, "graph": "path"},
+    "potts": {"n": None, "q": 3, "coupling": 0.5, "graph": "path"},
+    "markov": {"n": None, "q": 2, "stay": 0.9},
+    "hmm": {"n": None, "q": 2, "stay": 0.9, "noise": 0.1},
+    "block_copy": {"blocks": None, "q": 2},
+    "xorsat": {"n": None, "m": None, "k": 3, "seed": 0},
+    "iid": {"n": None, "q": 2, "marginal": None},
+    "random": {"shape": None, "n": None, "q": 2, "alpha": 1.0, "seed": 0, "zeros": 0.0},
+    "example": {},
+}
+_ALIASES = {
+    "markov_chain": "markov",
+    "random_xorsat": "xorsat",
+    "random_joint": "random",
+    "xor": "parity",
+}
+_OPTIONAL = {("ising", "n"), ("potts", "n"), ("random", "shape"), ("random", "n")}
+
+
+def available_models() -> tuple[str, ...]:
+    """The model names :func:`from_spec` accepts (``example:`` takes a shipped network name).
+
+    Examples
+    --------
+    >>> available_models()[:3]
+    ('parity', 'ising', 'potts')
+    """
+    return tuple(_KEYS)
+
+
+def _value(text: str) -> Any:
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """Split a spec into its canonical model name and its parameters (defaults filled in).
+
+    Examples
+    --------
+    >>> parse_spec("markov:n=8,stay=0.8")
+    ('markov', {'n': 8, 'q': 2, 'stay': 0.8})
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ModelError(f"spec: must be a non-empty model string; received {describe(text)}")
+    name, _, rest = text.strip().partition(":")
+    name = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if name not in _KEYS:
+        raise ModelError(
+            f"spec: unknown model {name!r} in {text!r}; known models are "
+            f"{', '.join(available_models())}, or a path ending in {', '.join(FORMATS)}"
+        )
+    if name == "example":
+        return name, {"name": rest.strip()}
+    params = dict(_KEYS[name])
+    for item in filter(None, (s.strip() for s in rest.split(","))):
+        key, eq, raw = item.partition("=")
+        key = key.strip()
+        if not eq or key not in params:
+            raise ModelError(
+                f"spec: {name} takes the parameters {', '.join(params)} as key=value; "
+                f"received {item!r} in {text!r}"
+            )
+        params[key] = _value(raw.strip())
+    missing = [
+        k
+        for k, v in params.items()
+        if v is None and (name, k) not in _OPTIONAL and not (name == "iid" and k == "marginal")
+    ]
+    if missing:
+        raise ModelError(f"spec: {name} needs {', '.join(missing)}; received {text!r}")
+    return name, params
+
+
+def make_graph(kind: str, n: int | None) -> Any:
+    """A networkx graph from its spec name, nodes 0..n-1 (grids numbered row by row).
+
+    Examples
+    --------
+    >>> g = make_graph("grid2x3", None)
+    >>> g.number_of_nodes(), g.number_of_edges()
+    (6, 7)
+    """
+    import networkx as nx
+
+    grid = re.fullmatch(r"grid(\d+)x(\d+)", str(kind))
+    if grid:
+        rows, cols = int(grid.group(1)), int(grid.group(2))
+        if n is not None and n != rows * cols:
+            raise ModelError(f"n: the graph {kind} has {rows * cols} nodes; received n={n}")
+        return nx.convert_node_labels_to_integers(nx.grid_2d_graph(rows, cols))
+    makers: dict[str, Callable[[int], Any]] = {
+        "path": nx.path_graph,
+        "cycle": nx.cycle_graph,
+        "complete": nx.complete_graph,
+        "star": lambda k: nx.star_graph(k - 1),
+    }
+    if kind not in makers:
+        raise ModelError(f"graph: must be one of {', '.join(makers)} or gridRxC; received {kind!r}")
+    if not isinstance(n, int) or n < 1:
+        raise ModelError(f"n: graph={kind} needs a number of nodes n >= 1; received {n!r}")
+    return makers[kind](n)
+
+
+def _sizes(raw: Any, name: str) -> list[int]:
+    text = str(raw)
+    match = re.fullmatch(r"(\d+)x(\d+)", text)
+    if name == "blocks" and match:  # COUNTxSIZE
+        return [int(match.group(2))] * int(match.group(1))
+    parts = re.split(r"[x+]", text)
+    if not all(p.isdigit() for p in parts):
+        raise ModelError(f"{name}: must be written like 2x3 or 2+3; received {text!r}")
+    return [int(p) for p in parts]
+
+
+def _chain(q: Any, stay: Any) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(q, int) or q < 1:
+        raise ModelError(f"q: must be an integer >= 1; received {q!r}")
+    if not isinstance(stay, (int, float)) or not 0 <= stay <= 1:
+        raise ModelError(f"stay: must be a probability in [0, 1]; received {stay!r}")
+    if q == 1:
+        return np.ones(1), np.ones((1, 1))
+    t = np.full((q, q), (1.0 - stay) / (q - 1))
+    np.fill_diagonal(t, stay)
+    return np.full(q, 1.0 / q), t
+
+
+def markov_spec_parameters(text: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(init, transition, n)`` of a ``markov:`` spec, without enumerating (any n).
+
+    Examples
+    --------
+    >>> init, t, n = markov_spec_parameters("markov:n=1024,stay=0.9")
+    >>> n, t.round(12).tolist()
+    (1024, [[0.9, 0.1], [0.1, 0.9]])
+    """
+    name, params = parse_spec(text)
+    if name != "markov":
+        raise ModelError(f"spec: must be a markov: spec; received {text!r}")
+    init, t = _chain(params["q"], params["stay"])
+    if not isinstance(params["n"], int) or params["n"] < 1:
+        raise ModelError(f"n: must be an integer >= 1; received {params['n']!r}")
+    return init, t, params["n"]
+
+
+def _is_path(text: str) -> bool:
+    return os.path.splitext(text)[1].lower() in FORMATS or os.path.isfile(text)
+
+
+def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> Distribution:
+    """Build the law a model string names (see the module docstring for the grammar).
+
+    Examples
+    --------
+    >>> from_spec("parity:n=3").shape
+    (2, 2, 2)
+    >>> from_spec("ising:graph=grid2x2,coupling=0.3").n
+    4
+    >>> from_spec("example:cancer").names[0]
+    'Pollution'
+    >>> from_spec("parity:m=3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ModelError: spec: parity takes the parameters n as key=value; received 'm=3'...
+    """
+    if isinstance(text, (str, os.PathLike)) and _is_path(os.fspath(text)):
+        return load(os.fspath(text), backend=backend, device=device)
+    name, p = parse_spec(text)
+    kw: dict[str, Any] = {"backend": backend, "device": device}
+    try:
+        if name == "example":
+            if p["name"] not in EXAMPLES:
+                raise ModelError(
+                    f"spec: unknown example {p['name']!r}; known: {', '.join(EXAMPLES)}"
+                )
+            return load_example(p["name"], **kw)
+        if name == "parity":
+            return parity(p["n"], **kw)
+        if name in ("ising", "potts"):
+            graph = make_graph(str(p["graph"]), p["n"])
+            if name == "ising":
+                return ising(graph, p["coupling"], p["field"], **kw)
+            return potts(graph, p["q"], p["coupling"], **kw)
+        if name in ("markov", "hmm"):
+            init, t = _chain(p["q"], p["stay"])
+            if name == "markov":
+                return markov_chain(init, t, p["n"], **kw)
+            _, e = _chain(p["q"], 1.0 - p["noise"])
+            return hmm(init, t, e, p["n"], **kw)
+        if name == "block_copy":
+            return block_copy(_sizes(p["blocks"], "blocks"), p["q"], **kw)
+        if name == "xorsat":
+            return random_xorsat(p["n"], p["m"], p["k"], p["seed"], **kw)
+        if name == "iid":
+            if p["marginal"] is not None:
+                marginal = [float(v) for v in str(p["marginal"]).split("/")]
+            else:
+                marginal = list(np.full(p["q"], 1.0 / p["q"])) if isinstance(p["q"], int) else []
+            return iid(marginal, p["n"], **kw)
+        shape = _sizes(p["shape"], "shape") if p["shape"] is not None else None
+        if shape is None:
+            if p["n"] is None:
+                raise ModelError(f"spec: random needs shape=AxB or n; received {text!r}")
+            shape = [p["q"]] * p["n"]
+        return random_joint(shape, p["alpha"], p["seed"], p["zeros"], **kw)
+    except ModelError as exc:
+        raise type(exc)(f"{exc} (from the spec {text!r})") from exc
+    except ValidationError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"spec: bad parameter values in {text!r}: {exc}") from exc

@@ -1,0 +1,375 @@
+"""A zoo of named laws the theory talks about, each enumerated exactly.
+
+Every builder returns a validated :class:`~exactmd.distribution.Distribution` (numpy by
+default; ``backend="torch"``/``device=`` move the result), checks the memory a joint needs
+before allocating it (:class:`~exactmd.models._base.ModelSizeError` otherwise), and records its
+parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
+:func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
+:func:`markov_chain_parameters`. ``with_backend`` conversions start a fresh cache.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import get_backend
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import ModelError, ValidationError, describe
+from exactmd.models._base import (
+    finish,
+    plan_build,
+    positive_int,
+    prob_vector,
+    resolve_backend,
+    stochastic_matrix,
+)
+from exactmd.models.pgmpy_models import contract_factors
+
+__all__ = [
+    "markov_chain",
+    "markov_chain_parameters",
+    "hmm",
+    "block_copy",
+    "parity",
+    "random_xorsat",
+    "iid",
+    "random_joint",
+    "mixture",
+]
+
+
+def _done(
+    table: np.ndarray,
+    params: dict[str, Any],
+    backend: str | None,
+    device: Any,
+    names: Sequence[str] | None = None,
+) -> Distribution:
+    d = finish(table, resolve_backend(backend, device), names, name=str(params["name"]))
+    d.cache["model"] = params
+    return d
+
+
+def markov_chain(
+    init: Any, transition: Any, n: int, *, backend: str | None = None, device: Any = None
+) -> Distribution:
+    """A homogeneous Markov chain X_0 → X_1 → … → X_{n-1} on q states.
+
+    π(x) = init[x_0] Π_{t=1}^{n-1} T[x_{t-1}, x_t]; axis t is X_t. The parameters are kept:
+    ``markov_chain_parameters(dist) == (init, transition)``.
+
+    Examples
+    --------
+    >>> d = markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], 3)
+    >>> float(d.numpy()[0, 0, 0])  # 0.5 * 0.9 * 0.9
+    0.405
+    >>> markov_chain_parameters(d)[1].tolist()
+    [[0.9, 0.1], [0.1, 0.9]]
+    """
+    p0 = prob_vector(init, "init")
+    q = p0.size
+    t = stochastic_matrix(transition, "transition", rows=q)
+    if t.shape != (q, q):
+        raise ModelError(f"transition: must be a {q}x{q} matrix; received shape {t.shape}")
+    n = positive_int(n, "n")
+    plan_build((q,) * n, resolve_backend(backend, device), 2.0, "n")
+    table = p0.copy()
+    for _ in range(n - 1):
+        table = table[..., None] * t
+    d = _done(table, {"name": "markov_chain", "init": p0, "transition": t, "n": n}, backend, device)
+    d.cache["markov_chain"] = (p0, t)
+    return d
+
+
+def markov_chain_parameters(dist: Distribution) -> tuple[np.ndarray, np.ndarray]:
+    """``(init, transition)`` of a law built by :func:`markov_chain`.
+
+    Raises
+    ------
+    ModelError
+        When ``dist`` does not carry them (not built by :func:`markov_chain`, or converted to
+        another backend since).
+    """
+    if not isinstance(dist, Distribution) or "markov_chain" not in dist.cache:
+        raise ModelError(
+            "dist: must be a Distribution built by exactmd.models.markov_chain (its parameters "
+            f"are kept in dist.cache['markov_chain']); received {describe(dist)}"
+        )
+    init, transition = dist.cache["markov_chain"]
+    return init, transition
+
+
+def hmm(
+    init: Any,
+    transition: Any,
+    emission: Any,
+    n: int,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution:
+    """The law of the observations Y_0..Y_{n-1} of a hidden Markov model.
+
+    π(y) = Σ_h init[h_0] E[h_0, y_0] Π_{t=1}^{n-1} T[h_{t-1}, h_t] E[h_t, y_t], with the hidden
+    chain on q_h states (``transition`` q_h × q_h) and ``emission`` q_h × q_o; axis t is Y_t.
+
+    Examples
+    --------
+    >>> d = hmm([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0], [0.0, 1.0]], 2)
+    >>> d.numpy().tolist()  # y_0 = h_0 = 0, y_1 uniform
+    [[0.5, 0.5], [0.0, 0.0]]
+    """
+    p0 = prob_vector(init, "init")
+    qh = p0.size
+    t = stochastic_matrix(transition, "transition", rows=qh)
+    if t.shape != (qh, qh):
+        raise ModelError(f"transition: must be a {qh}x{qh} matrix; received shape {t.shape}")
+    e = stochastic_matrix(emission, "emission", rows=qh)
+    qo = e.shape[1]
+    n = positive_int(n, "n")
+    plan_build((qo,) * n + (qh,), resolve_backend(backend, device), 2.0, "n")
+    alpha = (p0[:, None] * e).T  # (y_0, h_0)
+    for _ in range(n - 1):
+        alpha = (alpha @ t)[..., None, :] * e.T  # (y.., h_t) -> (y.., y_t, h_t)
+    params = {"name": "hmm", "init": p0, "transition": t, "emission": e, "n": n}
+    return _done(alpha.sum(axis=-1), params, backend, device)
+
+
+def _partition(blocks: Any) -> list[list[int]]:
+    if isinstance(blocks, (int, np.integer)):
+        raise ModelError(
+            "blocks: must be block sizes (e.g. [2, 2]) or a partition of range(N); "
+            f"received {describe(blocks)}"
+        )
+    try:
+        items = list(blocks)
+    except TypeError as exc:
+        raise ModelError(f"blocks: must be a sequence; received {describe(blocks)}") from exc
+    if not items:
+        raise ModelError("blocks: must hold at least one block; received an empty sequence")
+    if all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in items):
+        sizes = [positive_int(b, "blocks") for b in items]
+        starts = np.cumsum([0, *sizes])
+        return [list(range(int(starts[k]), int(starts[k + 1]))) for k in range(len(sizes))]
+    parts = [[int(i) for i in b] for b in items]
+    flat = sorted(i for b in parts for i in b)
+    if any(len(b) == 0 for b in parts) or flat != list(range(len(flat))):
+        raise ModelError(
+            f"blocks: a partition must cover range(N) once with non-empty blocks; received "
+            f"{describe(blocks)}"
+        )
+    return parts
+
+
+def block_copy(
+    blocks: Any, q: int = 2, *, backend: str | None = None, device: Any = None
+) -> Distribution:
+    """The worst-case law: equal values inside each block, blocks independent and uniform.
+
+    π(x) = Π_k q^{-1} 1[x_i = x_j for all i, j in block k]. ``blocks`` is a list of sizes
+    (contiguous blocks: ``[2, 3]`` is {0,1},{2,3,4}) or a partition of range(N). With the matching
+    deterministic schedule, E_fact = KL(π‖p_alg) = (N − K) log q.
+
+    Examples
+    --------
+    >>> d = block_copy([2, 1], q=2)
+    >>> d.numpy()[:, :, 0].tolist()
+    [[0.25, 0.0], [0.0, 0.25]]
+    >>> d.cache["model"]["blocks"]
+    [[0, 1], [2]]
+    """
+    parts = _partition(blocks)
+    q = positive_int(q, "q")
+    n = sum(len(b) for b in parts)
+    plan_build((q,) * n, resolve_backend(backend, device), 2.0, "blocks")
+    factors = []
+    for part in parts:  # (1/q) 1[x_i equal on the block], a "diagonal" tensor per block
+        diag = np.zeros((q,) * len(part))
+        diag[(np.arange(q),) * len(part)] = 1.0 / q
+        factors.append((diag, part))
+    table = contract_factors(factors, (q,) * n, get_backend(name="numpy"))
+    return _done(table, {"name": "block_copy", "blocks": parts, "q": q}, backend, device)
+
+
+def parity(n: int, *, backend: str | None = None, device: Any = None) -> Distribution:
+    """Fair bits conditioned on an even sum: X_{n-1} is the XOR of n − 1 fair bits.
+
+    π(x) = 2^{-(n-1)} 1[x_0 + … + x_{n-1} even], x ∈ {0,1}^n. For n = 3 this is the XOR of
+    two fair bits: TC = log 2, DTC = 2 log 2, D = log 2.
+
+    Examples
+    --------
+    >>> parity(3).numpy()[1, 1].tolist()
+    [0.25, 0.0]
+    """
+    n = positive_int(n, "n")
+    plan_build((2,) * n, resolve_backend(backend, device), 2.0, "n")
+    sign = np.ones(())
+    for _ in range(n):
+        sign = np.multiply.outer(sign, np.array([1.0, -1.0]))  # Π (-1)^{x_i}
+    sign += 1.0
+    sign *= 0.5**n  # (1 + Π(-1)^{x_i}) / 2^n = 1[even] / 2^{n-1}
+    table = sign
+    return _done(table, {"name": "parity", "n": n}, backend, device)
+
+
+def random_xorsat(
+    n: int,
+    m: int,
+    k: int = 3,
+    seed: int | None = 0,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution:
+    """The uniform law on the solutions of a random planted k-XORSAT instance.
+
+    m clauses, each on k distinct variables drawn uniformly, with right-hand sides that a
+    uniform hidden x* satisfies (so the instance is solvable): π(x) ∝ Π_c 1[⊕_{i∈c} x_i = b_c].
+    The clauses and x* are kept in ``dist.cache["model"]``.
+
+    Examples
+    --------
+    >>> d = random_xorsat(4, 2, 2, seed=1)
+    >>> int((d.numpy() > 0).sum())  # 2^(4 - rank) solutions
+    4
+    """
+    n = positive_int(n, "n")
+    m = positive_int(m, "m", minimum=0)
+    k = positive_int(k, "k")
+    if k > n:
+        raise ModelError(f"k: a clause needs k <= n = {n} distinct variables; received {k}")
+    plan_build((2,) * n, resolve_backend(backend, device), 2.0, "n")
+    rng = np.random.default_rng(seed)
+    planted = rng.integers(0, 2, size=n)
+    clauses = [sorted(int(i) for i in rng.choice(n, size=k, replace=False)) for _ in range(m)]
+    rhs = [int(planted[c].sum() % 2) for c in clauses]
+    table = np.ones((2,) * n)
+    parity_k = np.indices((2,) * k).sum(axis=0) % 2
+    for c, b in zip(clauses, rhs, strict=True):
+        shape = [1] * n
+        for i in c:
+            shape[i] = 2
+        table *= (parity_k == b).astype(np.float64).reshape(shape)
+    table /= table.sum()
+    params = {
+        "name": "random_xorsat",
+        "n": n,
+        "m": m,
+        "k": k,
+        "seed": seed,
+        "clauses": clauses,
+        "rhs": rhs,
+        "planted": planted.tolist(),
+    }
+    return _done(table, params, backend, device)
+
+
+def iid(marginal: Any, n: int, *, backend: str | None = None, device: Any = None) -> Distribution:
+    """n independent copies of one law: π(x) = Π_i μ(x_i).
+
+    Examples
+    --------
+    >>> iid([0.25, 0.75], 2).numpy().tolist()
+    [[0.0625, 0.1875], [0.1875, 0.5625]]
+    """
+    mu = prob_vector(marginal, "marginal")
+    n = positive_int(n, "n")
+    plan_build((mu.size,) * n, resolve_backend(backend, device), 2.0, "n")
+    table = np.ones(())
+    for _ in range(n):
+        table = np.multiply.outer(table, mu)
+    return _done(table, {"name": "iid", "marginal": mu, "n": n}, backend, device)
+
+
+def random_joint(
+    shape: Sequence[int],
+    alpha: float = 1.0,
+    seed: int | None = 0,
+    zeros: float = 0.0,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution:
+    """A random joint: Dirichlet(alpha, …, alpha) over all cells, with exact zeros on request.
+
+    The cells get independent Gamma(alpha) weights; then ``round(zeros · size)`` cells chosen
+    uniformly (at most size − 1) are set to 0, and the table is normalised.
+
+    Examples
+    --------
+    >>> d = random_joint((2, 3), alpha=0.5, seed=0, zeros=0.5)
+    >>> d.shape, int((d.numpy() == 0).sum())
+    ((2, 3), 3)
+    """
+    try:
+        dims = tuple(positive_int(s, "shape") for s in shape)
+    except TypeError as exc:
+        raise ModelError(f"shape: must be a sequence of ints; received {describe(shape)}") from exc
+    if not dims:
+        raise ModelError("shape: must have at least one axis; received ()")
+    if not (isinstance(alpha, (int, float, np.number)) and math.isfinite(alpha) and alpha > 0):
+        raise ModelError(f"alpha: must be a finite number > 0; received {describe(alpha)}")
+    if not (isinstance(zeros, (int, float, np.number)) and 0 <= zeros < 1):
+        raise ModelError(f"zeros: must be a fraction in [0, 1); received {describe(zeros)}")
+    size = plan_build(dims, resolve_backend(backend, device), 2.0, "shape")
+    rng = np.random.default_rng(seed)
+    w = rng.gamma(float(alpha), size=size)
+    nz = min(round(zeros * size), size - 1)
+    if nz:
+        w[rng.choice(size, size=nz, replace=False)] = 0.0
+    if not w.sum() > 0:  # every Gamma draw underflowed: keep one cell
+        w[int(rng.integers(size))] = 1.0
+    params = {"name": "random_joint", "shape": dims, "alpha": alpha, "seed": seed, "zeros": zeros}
+    return _done((w / w.sum()).reshape(dims), params, backend, device)
+
+
+def mixture(
+    laws: Sequence[Any], weights: Any, *, backend: str | None = None, device: Any = None
+) -> Distribution:
+    """A mixture of laws on the same space: π = Σ_k w_k π_k.
+
+    ``laws`` are tables or Distributions of one shape; ``weights`` non-negative, summing to 1.
+    The names of the first Distribution among ``laws`` are kept.
+
+    Examples
+    --------
+    >>> d = mixture([[1.0, 0.0], [0.0, 1.0]], [0.25, 0.75])
+    >>> d.numpy().tolist()
+    [0.25, 0.75]
+    """
+    items = list(laws)
+    w = prob_vector(weights, "weights")
+    if not items or len(items) != w.size:
+        raise ModelError(
+            f"weights: need one weight per law ({len(items)} laws); received {w.size} weights"
+        )
+    dists = []
+    for k, law in enumerate(items):
+        try:
+            dists.append(as_distribution(law, name=f"laws[{k}]"))
+        except ValidationError as exc:
+            raise ModelError(f"laws[{k}]: not a valid law: {exc}") from exc
+    shape = dists[0].shape
+    for k, d in enumerate(dists):
+        if d.shape != shape:
+            raise ModelError(
+                f"laws[{k}]: every law must have the shape {shape} of laws[0]; received {d.shape}"
+            )
+    plan_build(shape, resolve_backend(backend, device), 3.0, "laws")
+    table = sum(wk * d.numpy() for wk, d in zip(w, dists, strict=True))
+    named = next((law for law in items if isinstance(law, Distribution)), None)
+    be = resolve_backend(backend, device)
+    out = finish(
+        np.asarray(table),
+        be,
+        named.names if named else None,
+        named.state_names if named else None,
+        name="mixture",
+    )
+    out.cache["model"] = {"name": "mixture", "weights": w}
+    return out

@@ -1,0 +1,105 @@
+"""Symbolic small-N work: sympy laws in, exact sympy expressions out, identities proved.
+
+Hand a ``sympy.Array`` (or a numpy object array) of exact numbers or expressions in free
+symbols to any contract function — ``entropy``, ``total_correlation``,
+``dual_total_correlation``, ``complexity``, ``information_profile`` (a list of expressions),
+``factorization_error``, ``output_distribution`` (an object array), ``kl`` — and get exact
+expressions back. The numeric code paths run unchanged on the symbolic backend
+(:class:`exactmd.backends.object_backend.SymbolicBackend`, numpy object arrays); what is
+sympy-specific lives here:
+
+- :mod:`~exactmd.symbolic.law`: validation (:func:`as_symbolic_distribution`, with the
+  ``assumptions`` it cannot prove);
+- :mod:`~exactmd.symbolic.families`: :func:`general_law`, :func:`symmetric_pair`,
+  :func:`ising_pair`, :func:`block_copy_law`;
+- :mod:`~exactmd.symbolic.measures`: exact subset entropies, profile, E_fact, KL and
+  :func:`simplify_exact`;
+- :mod:`~exactmd.symbolic.sampler`: :func:`symbolic_output_distribution`;
+- :mod:`~exactmd.symbolic.identities`: :func:`verify_identities`, :func:`verify_block_copy`.
+
+Examples
+--------
+>>> import sympy
+>>> from exactmd.measures import entropy, information_profile, total_correlation
+>>> t = sympy.Symbol("t", real=True)
+>>> law = symmetric_pair(t)
+>>> sympy.simplify(information_profile(law)[0])
+-log(2)
+>>> sympy.simplify(total_correlation(law).subs(t, 0))
+0
+>>> entropy(sympy.Array([sympy.Rational(1, 2), sympy.Rational(1, 4), sympy.Rational(1, 4)]))
+3*log(2)/2
+>>> set(verify_identities(general_law((2, 2))).values())
+{0}
+"""
+
+from __future__ import annotations
+
+from exactmd.symbolic.families import block_copy_law, general_law, ising_pair, symmetric_pair
+from exactmd.symbolic.identities import (
+    compositions,
+    profile_increment_form,
+    reveal_counts,
+    verify_block_copy,
+    verify_identities,
+)
+from exactmd.symbolic.law import (
+    MAX_SYMBOLIC_CELLS,
+    POSITIVITY,
+    SymbolicDistribution,
+    as_symbolic_distribution,
+    is_identically_one,
+    total_is_one,
+)
+from exactmd.symbolic.measures import (
+    exact_masked_tensor,
+    exact_subset_entropies,
+    float_profile,
+    is_symbolic_input,
+    ordered_partitions,
+    reveal_step_law,
+    simplify_exact,
+    symbolic_factorization_error,
+    symbolic_information_profile,
+    symbolic_kl,
+    symbolic_law,
+    symbolic_mean_subset_entropies,
+)
+from exactmd.symbolic.sampler import (
+    symbolic_learning_error,
+    symbolic_output_distribution,
+    weighted_partitions,
+)
+
+__all__ = [
+    "MAX_SYMBOLIC_CELLS",
+    "POSITIVITY",
+    "SymbolicDistribution",
+    "as_symbolic_distribution",
+    "is_identically_one",
+    "total_is_one",
+    "general_law",
+    "symmetric_pair",
+    "ising_pair",
+    "block_copy_law",
+    "symbolic_law",
+    "exact_masked_tensor",
+    "exact_subset_entropies",
+    "symbolic_mean_subset_entropies",
+    "symbolic_information_profile",
+    "symbolic_factorization_error",
+    "symbolic_kl",
+    "symbolic_output_distribution",
+    "symbolic_learning_error",
+    "weighted_partitions",
+    "ordered_partitions",
+    "reveal_step_law",
+    "simplify_exact",
+    "float_profile",
+    "is_symbolic_input",
+    "compositions",
+    "reveal_counts",
+    "profile_increment_form",
+    "verify_identities",
+    "verify_block_copy",
+]

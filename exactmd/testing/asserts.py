@@ -1,0 +1,227 @@
+"""Assertions for pytest: samplers, denoisers and profile estimators against exact answers.
+
+Each ``assert_*`` raises :class:`AssertionError` with a report (test statistic, p-value, the
+outcomes or contexts that disagree most, with observed vs expected values) and returns the
+underlying result object when it passes, so a test can also inspect it.
+
+Examples
+--------
+>>> import numpy as np
+>>> from exactmd.testing.examples import factorized_sample
+>>> from exactmd.masked import exact_conditionals
+>>> from exactmd.distribution import as_distribution
+>>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
+>>> d = as_distribution(p)
+>>> law = np.outer(p.sum(1), p.sum(0))  # p_alg of one parallel step: the product of marginals
+>>> x = factorized_sample(lambda t: exact_conditionals(d, t), p.shape, [2], 3000, seed=1)
+>>> assert_samples_match(x, law).level
+'joint'
+>>> assert_samples_match(x, p)
+Traceback (most recent call last):
+...
+AssertionError: samples are inconsistent with the exact law at alpha=0.001: ...
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from exactmd.errors import ValidationError, describe
+from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
+from exactmd.testing.goodness import GoodnessOfFit, goodness_of_fit
+
+__all__ = [
+    "assert_samples_match",
+    "assert_sampler_matches",
+    "assert_denoiser_matches",
+    "assert_profile_close",
+]
+
+
+def _check_alpha(alpha: float) -> float:
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValidationError(f"alpha: must lie in (0, 1); received {describe(alpha)}")
+    return float(alpha)
+
+
+def assert_samples_match(
+    samples: Any,
+    law: Any,
+    alpha: float = 1e-3,
+    *,
+    order: int | str | None = "auto",
+    min_expected: float = 5.0,
+) -> GoodnessOfFit:
+    """Assert that ``samples`` ``(M, N)`` are consistent with the exact ``law`` at level alpha.
+
+    The test (see :mod:`exactmd.testing.goodness`): an outcome of probability 0 that appears
+    fails at once, naming it; otherwise Pearson's X² with cells of expected count below
+    ``min_expected`` pooled, on the joint when ``M >= min_expected · |support|`` and on all
+    pairwise marginals (Bonferroni-corrected) when the outcome space is too large.
+
+    Parameters
+    ----------
+    samples
+        Int array ``(M, N)`` (numpy, torch or lists).
+    law
+        The exact law, an array of shape ``(q_0, …, q_{N-1})``.
+    alpha
+        The false-alarm probability of the test.
+    order, min_expected
+        See :func:`~exactmd.testing.goodness.goodness_of_fit`.
+
+    Returns
+    -------
+    GoodnessOfFit
+        When the samples pass.
+    """
+    alpha = _check_alpha(alpha)
+    result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
+    if result.rejects(alpha):
+        raise AssertionError(result.message(alpha))
+    return result
+
+
+def assert_sampler_matches(
+    samples: Any,
+    p: Any,
+    schedule: Any,
+    denoiser: Any = None,
+    alpha: float = 1e-3,
+    *,
+    order: int | str | None = "auto",
+    min_expected: float = 5.0,
+) -> GoodnessOfFit:
+    """Assert that ``samples`` come from the factorized sampler on π with ``schedule``.
+
+    The exact law is ``p_alg = exactmd.output_distribution(p, schedule, denoiser)`` (the
+    exact denoiser when ``denoiser`` is None); the test is :func:`assert_samples_match`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from exactmd.testing.examples import factorized_sample
+    >>> from exactmd.masked import exact_conditionals
+    >>> from exactmd.distribution import as_distribution
+    >>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
+    >>> d = as_distribution(p)
+    >>> x = factorized_sample(lambda t: exact_conditionals(d, t), p.shape, [1, 1], 3000, seed=0)
+    >>> assert_sampler_matches(x, p, [1, 1]).pvalue > 1e-3
+    True
+    """
+    from exactmd.sampler import output_distribution
+
+    law = np.asarray(output_distribution(p, schedule, denoiser), dtype=np.float64)
+    alpha = _check_alpha(alpha)
+    result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
+    if result.rejects(alpha):
+        raise AssertionError(result.message(alpha, what=f"samples (schedule {schedule!r})"))
+    return result
+
+
+def assert_denoiser_matches(
+    denoiser: Any,
+    p: Any,
+    atol: float = 1e-6,
+    *,
+    max_contexts: int = 20_000,
+    seed: int = 0,
+) -> DenoiserReport:
+    """Assert that ``denoiser`` returns π's conditionals within ``atol`` on every context.
+
+    All contexts of positive probability with at least one masked position are checked when
+    there are at most ``max_contexts`` of them; otherwise ``max_contexts`` contexts drawn from
+    π with a uniform number of masked positions (see
+    :func:`~exactmd.testing.denoiser_checks.denoiser_report`). Contexts of probability 0 are
+    not checked (π has no conditional there).
+
+    Examples
+    --------
+    >>> from exactmd.masked import exact_conditionals
+    >>> from exactmd.distribution import as_distribution
+    >>> p = [[0.5, 0.0], [0.25, 0.25]]
+    >>> d = as_distribution(p)
+    >>> assert_denoiser_matches(lambda t: exact_conditionals(d, t), p).max_abs_error
+    0.0
+    """
+    report = denoiser_report(denoiser, p, max_contexts=max_contexts, seed=seed)
+    if report.max_abs_error > atol:
+        raise AssertionError(report.message(atol))
+    return report
+
+
+def assert_profile_close(
+    estimate: Any,
+    p: Any,
+    atol: float | None = None,
+    rtol: float = 0.0,
+    *,
+    stderr: Any = None,
+    alpha: float = 1e-3,
+) -> np.ndarray:
+    """Assert that an estimate of the information profile f is close to the exact one.
+
+    Two modes:
+
+    - tolerance: ``|estimate_i − f_i| <= atol + rtol · |f_i|`` for every i (``atol`` defaults
+      to 1e-6 when neither ``atol`` nor ``stderr`` is given);
+    - statistical, with ``stderr`` (standard errors of a Monte Carlo estimator): the
+      estimate fails when some ``|estimate_i − f_i| / stderr_i`` exceeds the two-sided normal
+      quantile at ``alpha / N`` (Bonferroni over the N entries), plus ``atol`` if given.
+
+    Returns
+    -------
+    numpy.ndarray
+        The exact profile f, when the estimate passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.5, 0.0], [0.0, 0.5]])
+    >>> assert_profile_close([-0.6931, 0.0], p, atol=1e-3).round(4).tolist()
+    [-0.6931, 0.0]
+    >>> assert_profile_close([-0.5, 0.0], p, stderr=[0.01, 0.01])
+    Traceback (most recent call last):
+    ...
+    AssertionError: information profile estimate is not close to the exact f ...
+    """
+    from exactmd.measures import information_profile
+
+    exact = information_profile(p)
+    n = exact.size
+    est = np.asarray(estimate, dtype=np.float64)
+    if est.shape != (n,):
+        raise ValidationError(
+            f"estimate: must be a vector of length N={n}; received shape {est.shape}"
+        )
+    base = atol if atol is not None else (0.0 if stderr is not None else 1e-6)
+    tol = base + rtol * np.abs(exact)
+    rule = f"atol={atol}, rtol={rtol}"
+    if stderr is not None:
+        from scipy.stats import norm
+
+        se = np.broadcast_to(np.asarray(stderr, dtype=np.float64), (n,))
+        if np.any(~np.isfinite(se)) or np.any(se < 0):
+            raise ValidationError(
+                f"stderr: must be finite and >= 0; received {describe(se.tolist())}"
+            )
+        z = float(norm.isf(_check_alpha(alpha) / (2 * n)))
+        tol = tol + z * se
+        rule += f", {z:.3g} standard errors (alpha={alpha:g}, Bonferroni over N={n})"
+    diff = est - exact
+    bad = np.flatnonzero(~(np.abs(diff) <= tol))
+    if bad.size:
+        lines = [
+            f"information profile estimate is not close to the exact f ({rule}); "
+            f"{bad.size} of {n} entries fail:",
+            "    i  estimate      exact         diff          tolerance",
+        ]
+        lines += [
+            f"  {i:3d}  {est[i]: .6e} {exact[i]: .6e} {diff[i]: .3e}  {tol[i]:.3e}"
+            + ("  <-- fails" if i in set(bad.tolist()) else "")
+            for i in range(n)
+        ]
+        raise AssertionError("\n".join(lines))
+    return exact

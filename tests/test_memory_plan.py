@@ -1,0 +1,114 @@
+"""Memory plans: inspectable, chosen before allocating, and clear errors when nothing fits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from math import prod
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import random_law
+
+from exactmd.backends import Backend, NumpyBackend, get_backend
+from exactmd.distribution import Distribution, as_distribution
+from exactmd.errors import MemoryPlanError
+from exactmd.masked import masked_tensor, subset_entropies
+from exactmd.measures import information_profile
+from exactmd.streaming import chunk_target, plan_subset_entropies
+
+
+def _forbid_allocation(monkeypatch: pytest.MonkeyPatch, be: Backend) -> None:
+    def refuse(self: Backend, shape: Any) -> Any:
+        raise AssertionError(f"allocated {shape} after the plan should have refused")
+
+    monkeypatch.setattr(type(be), "empty", refuse)
+    monkeypatch.setattr(type(be), "zeros", refuse)
+
+
+def test_plan_is_inspectable() -> None:
+    be = NumpyBackend()
+    plan = plan_subset_entropies((2,) * 16, be, available=2**34)
+    assert plan.path == "streamed"
+    assert plan.bytes_available == 2**34
+    assert 0 < plan.bytes_needed <= plan.bytes_available
+    assert plan.chunk_cells == 3 ** (16 - plan.lead_axes) <= chunk_target(be)
+    assert plan.chunks == 3**plan.lead_axes
+    text = str(plan)
+    assert "GiB needed" in text and "chunk(s)" in text and "subset entropies" in text
+
+
+def test_small_law_takes_the_full_path() -> None:
+    plan = plan_subset_entropies((2, 3), NumpyBackend(), available=2**30)
+    assert (plan.path, plan.chunks, plan.lead_axes, plan.chunk_cells) == ("full", 1, 0, 12)
+
+
+def test_bytes_needed_accounts_every_buffer() -> None:
+    # full path on (2, 3): copy of the joint 6 cells + chunk 12 cells + log scratch 12 cells
+    # (the 4 results overwrite the copy) + the float64 result and its extraction, 2 * 4 * 8
+    plan = plan_subset_entropies((2, 3), NumpyBackend(), available=2**30)
+    assert plan.bytes_needed == (6 + 12 + 12) * 8 + 2 * 4 * 8
+    # float32 halves the array part
+    plan32 = plan_subset_entropies(
+        (2, 3), get_backend(name="numpy", dtype="float32"), available=2**30
+    )
+    assert plan32.bytes_needed == (6 + 12 + 12) * 4 + 2 * 4 * 8
+
+
+def test_tight_memory_chooses_more_chunks() -> None:
+    be = NumpyBackend()
+    roomy = plan_subset_entropies((2,) * 14, be, chunk_cells=3**14, available=2**34)
+    assert roomy.path == "full"
+    tight = plan_subset_entropies(
+        (2,) * 14, be, chunk_cells=3**14, available=roomy.bytes_needed - 1
+    )
+    assert tight.path == "streamed" and tight.bytes_needed < roomy.bytes_needed
+    assert tight.bytes_needed <= tight.bytes_available
+
+
+@pytest.mark.parametrize("n", [9, 40])
+def test_error_before_allocation(
+    monkeypatch: pytest.MonkeyPatch, backend: str, as_backend: Callable[[Any], Any], n: int
+) -> None:
+    if n == 40:  # a zero-stride view: 2**40 logical entries, no memory behind them
+        be = get_backend(name=backend)
+        table = np.broadcast_to(np.float64(0.0), (2,) * n)
+        d = Distribution(
+            table if backend == "numpy" else be.asarray(np.zeros(1)).expand(*(2,) * n), be
+        )
+    else:
+        d = as_distribution(as_backend(random_law((2,) * n, seed=3)))
+    monkeypatch.setattr(type(d.backend), "available_memory", lambda self: 1000)
+    _forbid_allocation(monkeypatch, d.backend)
+    with pytest.raises(MemoryPlanError) as info:
+        subset_entropies(d)
+    message = str(info.value)
+    assert isinstance(info.value, ValueError)
+    assert message.startswith("p: ") and "1000 bytes" in message and "available" in message
+    needed = int(re.search(r"\((\d+) bytes\) even", message).group(1))  # type: ignore[union-attr]
+    assert needed > 1000
+    with pytest.raises(MemoryPlanError, match="1000 bytes"):
+        information_profile(d)
+    with pytest.raises(MemoryPlanError, match="1000 bytes"):
+        masked_tensor(d)
+
+
+def test_error_names_the_least_need() -> None:
+    shape = (2,) * 12
+    with pytest.raises(MemoryPlanError) as info:
+        plan_subset_entropies(shape, NumpyBackend(), available=10_000)
+    needed = int(re.search(r"\((\d+) bytes\) even", str(info.value)).group(1))  # type: ignore[union-attr]
+    # the result alone (float64 2^N, twice) is a lower bound; the streamed buffers add to it
+    assert needed > 2 * 2**12 * 8
+    ok = plan_subset_entropies(shape, NumpyBackend(), available=needed)
+    assert ok.bytes_needed == needed
+
+
+def test_n18_plan_stays_far_below_the_masked_tensor() -> None:
+    plan = plan_subset_entropies((2,) * 18, NumpyBackend(), available=2**34)
+    masked_bytes = 3**18 * 8
+    assert plan.bytes_needed < masked_bytes / 10
+    plan20 = plan_subset_entropies((2,) * 20, NumpyBackend(), available=24 * 2**30)
+    assert plan20.bytes_needed < 2**30  # N = 20 fits easily in 24 GiB
+    assert prod([3] * plan20.lead_axes) == plan20.chunks

@@ -1,0 +1,289 @@
+"""Model files: round trips through pgmpy's writers, shipped examples offline, bad files."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+from pgmpy.factors.discrete import DiscreteFactor, TabularCPD
+from pgmpy.models import DiscreteBayesianNetwork, DiscreteMarkovNetwork
+from pgmpy.readwrite import BIFWriter, UAIWriter, XMLBIFWriter
+
+from exactmd.errors import ModelError
+from exactmd.models.files import EXAMPLES, example_path, load, load_example, read_model
+from exactmd.models.pgmpy_models import from_pgmpy
+
+
+def _bn():
+    """A 3-variable network with named states, mixed alphabets and a zero."""
+    bn = DiscreteBayesianNetwork([("A", "B"), ("A", "C"), ("B", "C")])
+    sa, sb, sc = ["lo", "hi"], ["x", "y", "z"], ["no", "yes"]
+    bn.add_cpds(
+        TabularCPD("A", 2, [[0.25], [0.75]], state_names={"A": sa}),
+        TabularCPD(
+            "B", 3, [[0.2, 0.5], [0.3, 0.5], [0.5, 0.0]], ["A"], [2], state_names={"A": sa, "B": sb}
+        ),
+        TabularCPD(
+            "C",
+            2,
+            [[0.1, 0.2, 0.3, 0.4, 0.5, 1.0], [0.9, 0.8, 0.7, 0.6, 0.5, 0.0]],
+            ["A", "B"],
+            [2, 3],
+            state_names={"A": sa, "B": sb, "C": sc},
+        ),
+    )
+    return bn
+
+
+def _brute(bn):
+    p = np.zeros((2, 3, 2))
+    a, b, c = (bn.get_cpds(v).values for v in "ABC")
+    for i in range(2):
+        for j in range(3):
+            for k in range(2):
+                p[i, j, k] = a[i] * b[j, i] * c[k, i, j]
+    return p
+
+
+@pytest.mark.parametrize(
+    ("suffix", "writer"), [(".bif", BIFWriter), (".xmlbif", XMLBIFWriter), (".xml", XMLBIFWriter)]
+)
+def test_named_formats_round_trip(tmp_path, suffix, writer):
+    bn = _bn()
+    path = tmp_path / f"net{suffix}"
+    writer(bn).write(str(path))
+    d = load(path)
+    assert d.names == ("A", "B", "C")
+    assert d.state_names == (("lo", "hi"), ("x", "y", "z"), ("no", "yes"))
+    np.testing.assert_allclose(d.numpy(), _brute(bn), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(d.numpy(), from_pgmpy(bn).numpy(), rtol=1e-12, atol=1e-15)
+
+
+UAI_BAYES = """c a spec-conforming BAYES file: P(X0) P(X1 | X0) P(X2 | X0, X1)
+BAYES
+3
+2 3 2
+3
+1 0
+2 0 1
+3 0 1 2
+2
+0.25 0.75
+6
+0.2 0.3 0.5
+0.5 0.5 0.0
+12
+0.1 0.9  0.2 0.8  0.3 0.7
+0.4 0.6  0.5 0.5  1.0 0.0
+"""
+
+
+def _brute_uai():
+    p0 = [0.25, 0.75]
+    p1 = [[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]]
+    p2 = [[[0.1, 0.9], [0.2, 0.8], [0.3, 0.7]], [[0.4, 0.6], [0.5, 0.5], [1.0, 0.0]]]
+    p = np.zeros((2, 3, 2))
+    for a in range(2):
+        for b in range(3):
+            for c in range(2):
+                p[a, b, c] = p0[a] * p1[a][b] * p2[a][b][c]
+    return p
+
+
+def test_uai_bayes_follows_the_spec(tmp_path, backend):
+    path = tmp_path / "bn.uai"
+    path.write_text(UAI_BAYES)
+    d = load(path, backend=backend)
+    assert d.backend.name == backend
+    assert d.names == ("var_0", "var_1", "var_2")  # UAI files carry no names
+    np.testing.assert_allclose(d.numpy(), _brute_uai(), rtol=1e-12, atol=1e-15)
+    # the pgmpy object read_model returns holds the same law
+    np.testing.assert_allclose(from_pgmpy(read_model(path)).numpy(), _brute_uai(), atol=1e-15)
+    d = load(path, order=["var_2", "var_0", "var_1"])
+    np.testing.assert_allclose(d.numpy(), _brute_uai().transpose(2, 0, 1), atol=1e-15)
+    with pytest.raises(ModelError, match="order"):
+        load(path, order=["var_2", "var_0"])
+
+
+def test_uai_markov_round_trip_through_pgmpy_writer(tmp_path):
+    mn = DiscreteMarkovNetwork([("A", "B"), ("B", "C")])
+    f1 = DiscreteFactor(["A", "B"], [2, 3], [1, 2, 0, 4, 5, 6])
+    f2 = DiscreteFactor(["B", "C"], [3, 4], [1, 0, 3, 4, 2, 2, 0, 1, 1, 1, 0, 7])
+    mn.add_factors(f1, f2)
+    UAIWriter(mn).write(str(tmp_path / "mn.uai"))
+    ref = np.einsum("ab,bc->abc", f1.values, f2.values)
+    ref /= ref.sum()
+    # the writer numbers the variables in its own order: recover A, B, C by their alphabets
+    shape = load(tmp_path / "mn.uai").shape
+    order = [f"var_{shape.index(q)}" for q in (2, 3, 4)]
+    d = load(tmp_path / "mn.uai", order=order)
+    np.testing.assert_allclose(d.numpy(), ref, rtol=1e-12)
+    mn2 = read_model(tmp_path / "mn.uai")
+    np.testing.assert_allclose(from_pgmpy(mn2, order=order).numpy(), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("BAYES 1 2 1 1 0 2 0.5 0.6", "sum to 1"),
+        ("BAYES 2 2 2 2 2 1 0 2 0 1 4 1 0 0 1 4 1 0 0 1", "cycle"),
+        ("BAYES 2 2 2 1 1 0 2 0.5 0.5", "child"),
+        ("MARKOV 2 2 2 1 2 0 1 3 1 1 1", "needs 4 entries"),
+        ("MARKOV 2 2 2 1 2 0 5 4 1 1 1 1", "distinct indices"),
+        ("MARKOV 2 2 2 1 2 0 1 4 1 1 1 -1", ">= 0"),
+        ("MARKOV 2 2 2 1 2 0 1 4 1 1 1", "ends where"),
+        ("MARKOV 1 2 1 1 0 2 1 1 7", "unexpected content"),
+        ("NETWORK 1 2", "BAYES or MARKOV"),
+        ("MARKOV 1 2 1 1 0 2 0 0", "partition function"),
+    ],
+)
+def test_uai_malformed(tmp_path, text, match):
+    path = tmp_path / "bad.uai"
+    path.write_text(text)
+    _one_line_error(path, match)
+
+
+def test_order_on_load(tmp_path):
+    bn = _bn()
+    BIFWriter(bn).write(str(tmp_path / "n.bif"))
+    d = load(tmp_path / "n.bif", order=["C", "A", "B"])
+    assert d.names == ("C", "A", "B")
+    np.testing.assert_allclose(d.numpy(), _brute(bn).transpose(2, 0, 1), atol=1e-15)
+
+
+def test_npy_joint(tmp_path):
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(12)).reshape(2, 3, 2)
+    p[0, 1, 1] = 0.0
+    p /= p.sum()
+    np.save(tmp_path / "p.npy", p)
+    d = load(tmp_path / "p.npy")
+    assert d.names == ("X0", "X1", "X2")
+    np.testing.assert_array_equal(d.numpy(), p)
+    np.save(tmp_path / "bad.npy", p * 2)
+    with pytest.raises(ModelError, match=r"bad\.npy.*sum to 1"):
+        load(tmp_path / "bad.npy")
+    (tmp_path / "junk.npy").write_bytes(b"not an array at all")
+    with pytest.raises(ModelError, match=r"junk\.npy"):
+        load(tmp_path / "junk.npy")
+    with pytest.raises(ModelError, match="order"):
+        load(tmp_path / "p.npy", order=["X0"])
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a socket fails, so a download would raise."""
+
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted in an offline test")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_shipped_examples_load_offline(no_network):
+    sizes = {
+        "asia": (2,) * 8,
+        "cancer": (2,) * 5,
+        "earthquake": (2,) * 5,
+        "survey": (3, 2, 2, 2, 2, 3),
+    }
+    assert set(EXAMPLES) == set(sizes)
+    for name, shape in sizes.items():
+        d = load_example(name)
+        assert d.shape == shape
+        assert abs(float(d.numpy().sum()) - 1.0) < 1e-12
+        assert example_path(name).is_file()
+
+
+def _marg(d, var, state):
+    i = d.names.index(var)
+    p = d.numpy().sum(axis=tuple(a for a in range(d.n) if a != i))
+    return float(p[d.state_names[i].index(state)])
+
+
+def test_examples_match_their_published_tables():
+    asia = load_example("asia")
+    # P(lung) = 0.5*0.1 + 0.5*0.01; P(tub) = 0.01*0.05 + 0.99*0.01; either = lung OR tub
+    lung, tub = 0.5 * 0.1 + 0.5 * 0.01, 0.01 * 0.05 + 0.99 * 0.01
+    assert _marg(asia, "lung", "yes") == pytest.approx(lung, abs=1e-14)
+    assert _marg(asia, "tub", "yes") == pytest.approx(tub, abs=1e-14)
+    assert _marg(asia, "either", "yes") == pytest.approx(1 - (1 - lung) * (1 - tub), abs=1e-14)
+    eq = load_example("earthquake")
+    b, e = 0.01, 0.02
+    alarm = b * e * 0.95 + (1 - b) * e * 0.29 + b * (1 - e) * 0.94 + (1 - b) * (1 - e) * 0.001
+    assert _marg(eq, "Alarm", "True") == pytest.approx(alarm, abs=1e-14)
+    assert _marg(eq, "JohnCalls", "True") == pytest.approx(alarm * 0.9 + (1 - alarm) * 0.05)
+    cancer = load_example("cancer")
+    pc = 0.9 * 0.3 * 0.03 + 0.1 * 0.3 * 0.05 + 0.9 * 0.7 * 0.001 + 0.1 * 0.7 * 0.02
+    assert _marg(cancer, "Cancer", "True") == pytest.approx(pc, abs=1e-14)
+    survey = load_example("survey")
+    pe = sum(
+        a * s * h
+        for a, row in zip([0.3, 0.5, 0.2], [(0.75, 0.64), (0.72, 0.70), (0.88, 0.90)])
+        for s, h in zip([0.6, 0.4], row)
+    )
+    assert _marg(survey, "E", "high") == pytest.approx(pe, abs=1e-14)
+
+
+# -- bad files ----------------------------------------------------------------------------
+
+
+def _one_line_error(path, match):
+    with pytest.raises(ModelError, match=match) as info:
+        load(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return message
+
+
+def test_missing_and_unknown_files(tmp_path):
+    _one_line_error(tmp_path / "nope.bif", "does not exist")
+    (tmp_path / "model.txt").write_text("hello")
+    _one_line_error(tmp_path / "model.txt", "cannot tell the format")
+    _one_line_error(tmp_path, "not a file")
+    with pytest.raises(ModelError, match="unknown example"):
+        load_example("alarm")
+    with pytest.raises(ModelError, match="must be a file path"):
+        load(3)  # type: ignore[arg-type]
+
+
+def test_malformed_files_give_one_line_errors(tmp_path):
+    (tmp_path / "garbage.bif").write_text("garbage {{{ ")
+    _one_line_error(tmp_path / "garbage.bif", "defines no variables")
+    text = example_path("cancer").read_text()
+    (tmp_path / "truncated.bif").write_text(text[: len(text) // 2])
+    _one_line_error(tmp_path / "truncated.bif", "No CPD associated")
+    (tmp_path / "bad.xmlbif").write_text("<BIF><NETWORK>")
+    _one_line_error(tmp_path / "bad.xmlbif", "could not parse .* as XMLBIF")
+    (tmp_path / "bad.uai").write_text("MARKOV\n3\n2 2\n")
+    _one_line_error(tmp_path / "bad.uai", "could not parse .* as UAI: the file ends")
+    (tmp_path / "near.bif").write_text(text.replace("table 0.9, 0.1;", "table 0.9, 0.105;"))
+    _one_line_error(tmp_path / "near.bif", "CPD of Pollution must sum to 1")
+
+
+def test_read_model_returns_the_pgmpy_object(tmp_path):
+    bn = read_model(example_path("asia"))
+    assert isinstance(bn, DiscreteBayesianNetwork)
+    assert sorted(bn.get_parents("either")) == ["lung", "tub"]
+    np.save(tmp_path / "p.npy", np.full(2, 0.5))
+    with pytest.raises(ModelError, match="use load"):
+        read_model(tmp_path / "p.npy")
+
+
+def test_load_example_returns_fresh_copies_in_any_order_and_backend(backend):
+    a = load_example("cancer")
+    a.table[...] = 0.0  # mutating one result must not touch the cached joint
+    assert abs(float(load_example("cancer").numpy().sum()) - 1.0) < 1e-12
+    b = load_example("cancer", order=["Xray", "Cancer", "Pollution", "Smoker", "Dyspnoea"])
+    assert b.names == ("Xray", "Cancer", "Pollution", "Smoker", "Dyspnoea")
+    assert b.state_names[0] == ("positive", "negative")
+    ref = load_example("cancer").numpy().transpose(3, 2, 0, 1, 4)
+    np.testing.assert_allclose(b.numpy(), ref, atol=1e-16)
+    c = load_example("cancer", backend=backend)
+    assert c.backend.name == backend
+    np.testing.assert_allclose(c.numpy(), load_example("cancer").numpy(), atol=1e-16)
+    with pytest.raises(ModelError, match="order"):
+        load_example("cancer", order=["Xray"])

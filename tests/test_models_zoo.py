@@ -1,0 +1,296 @@
+"""The zoo of named laws and the model strings, each against an explicit brute-force loop."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exactmd.errors import MemoryPlanError, ModelError
+from exactmd.measures import complexity, total_correlation
+from exactmd.models.graphs import ising, potts
+from exactmd.models.spec import available_models, from_spec, markov_spec_parameters, parse_spec
+from exactmd.models.zoo import (
+    block_copy,
+    hmm,
+    iid,
+    markov_chain,
+    markov_chain_parameters,
+    mixture,
+    parity,
+    random_joint,
+    random_xorsat,
+)
+
+
+def configs(shape):
+    return itertools.product(*(range(q) for q in shape))
+
+
+def _stochastic(rng, rows, cols, zeros=0.3):
+    m = rng.dirichlet(np.ones(cols), size=rows)
+    m[rng.random(m.shape) < zeros] = 0.0
+    m[np.arange(rows), rng.integers(cols, size=rows)] += 0.1  # every row keeps some mass
+    return m / m.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(("q", "n"), [(2, 1), (2, 4), (3, 3)])
+def test_markov_chain_brute_force(q, n):
+    rng = np.random.default_rng(q * 10 + n)
+    init, t = _stochastic(rng, 1, q)[0], _stochastic(rng, q, q)
+    d = markov_chain(init, t, n)
+    ref = np.zeros((q,) * n)
+    for x in configs((q,) * n):
+        ref[x] = init[x[0]] * math.prod(t[a, b] for a, b in itertools.pairwise(x))
+    np.testing.assert_allclose(d.numpy(), ref, rtol=1e-12, atol=1e-16)
+    got_init, got_t = markov_chain_parameters(d)
+    np.testing.assert_array_equal(got_init, init)
+    np.testing.assert_array_equal(got_t, t)
+
+
+@settings(deadline=None, max_examples=15)
+@given(st.integers(2, 3), st.integers(1, 4), st.integers(0, 10**6))
+def test_markov_chain_marginals_follow_the_transition(q, n, seed):
+    rng = np.random.default_rng(seed)
+    init, t = _stochastic(rng, 1, q)[0], _stochastic(rng, q, q)
+    p = markov_chain(init, t, n).numpy()
+    for k in range(n):
+        marg = p.sum(axis=tuple(a for a in range(n) if a != k))
+        np.testing.assert_allclose(marg, init @ np.linalg.matrix_power(t, k), atol=1e-12)
+
+
+@pytest.mark.parametrize(("qh", "qo", "n"), [(2, 2, 3), (3, 2, 3), (2, 3, 2)])
+def test_hmm_brute_force(qh, qo, n, backend):
+    rng = np.random.default_rng(qh + 5 * qo + 7 * n)
+    init, t, e = _stochastic(rng, 1, qh)[0], _stochastic(rng, qh, qh), _stochastic(rng, qh, qo)
+    d = hmm(init, t, e, n, backend=backend)
+    assert d.backend.name == backend
+    ref = np.zeros((qo,) * n)
+    for y in configs((qo,) * n):
+        for h in configs((qh,) * n):
+            w = init[h[0]] * e[h[0], y[0]]
+            for s in range(1, n):
+                w *= t[h[s - 1], h[s]] * e[h[s], y[s]]
+            ref[y] += w
+    np.testing.assert_allclose(d.numpy(), ref, rtol=1e-12, atol=1e-16)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "q"), [([2, 2], 2), ([3, 1], 3), ([[0, 2], [1]], 2), ([[3, 0], [1, 2]], 3)]
+)
+def test_block_copy_brute_force(blocks, q):
+    d = block_copy(blocks, q)
+    parts = (
+        blocks
+        if isinstance(blocks[0], list)
+        else [list(range(sum(blocks[:k]), sum(blocks[: k + 1]))) for k in range(len(blocks))]
+    )
+    n = sum(len(b) for b in parts)
+    ref = np.zeros((q,) * n)
+    for x in configs((q,) * n):
+        if all(len({x[i] for i in b}) == 1 for b in parts):
+            ref[x] = q ** (-len(parts))
+    np.testing.assert_allclose(d.numpy(), ref, atol=1e-16)
+    if all(len(b) >= 2 for b in parts):
+        assert complexity(d) == pytest.approx(math.log(q), abs=1e-12)  # D = log q (DESIGN §2)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_parity_brute_force(n):
+    d = parity(n)
+    ref = np.zeros((2,) * n)
+    for x in configs((2,) * n):
+        ref[x] = 2.0 ** (1 - n) if sum(x) % 2 == 0 else 0.0
+    np.testing.assert_array_equal(d.numpy(), ref)
+    if n == 3:
+        assert total_correlation(d) == pytest.approx(math.log(2), abs=1e-12)
+        assert complexity(d) == pytest.approx(math.log(2), abs=1e-12)
+
+
+@pytest.mark.parametrize(("n", "m", "k", "seed"), [(5, 3, 3, 0), (6, 4, 2, 1), (4, 0, 2, 2)])
+def test_random_xorsat_brute_force(n, m, k, seed):
+    d = random_xorsat(n, m, k, seed)
+    info = d.cache["model"]
+    clauses, rhs = info["clauses"], info["rhs"]
+    assert len(clauses) == m and all(len(set(c)) == k for c in clauses)
+    sat = np.zeros((2,) * n)
+    for x in configs((2,) * n):
+        sat[x] = all(sum(x[i] for i in c) % 2 == b for c, b in zip(clauses, rhs))
+    assert sat[tuple(info["planted"])] == 1  # the planted solution satisfies everything
+    np.testing.assert_allclose(d.numpy(), sat / sat.sum(), atol=1e-16)
+    np.testing.assert_array_equal(random_xorsat(n, m, k, seed).numpy(), d.numpy())
+
+
+def test_iid_and_mixture_brute_force():
+    mu = np.array([0.2, 0.0, 0.8])
+    d = iid(mu, 3)
+    ref = np.zeros((3, 3, 3))
+    for x in configs((3, 3, 3)):
+        ref[x] = mu[x[0]] * mu[x[1]] * mu[x[2]]
+    np.testing.assert_allclose(d.numpy(), ref, atol=1e-16)
+    assert total_correlation(d) == pytest.approx(0.0, abs=1e-12)
+    other = parity(2)
+    named = markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], 2)
+    mix = mixture([other, named, np.full((2, 2), 0.25)], [0.5, 0.25, 0.25])
+    expected = np.zeros((2, 2))
+    for x in configs((2, 2)):
+        expected[x] = 0.5 * other.numpy()[x] + 0.25 * named.numpy()[x] + 0.25 * 0.25
+    np.testing.assert_allclose(mix.numpy(), expected, atol=1e-16)
+
+
+def test_random_joint_zeros_seed_and_alpha():
+    d = random_joint((2, 3, 2), alpha=0.7, seed=3, zeros=0.25)
+    p = d.numpy()
+    assert p.shape == (2, 3, 2) and int((p == 0).sum()) == 3
+    assert abs(p.sum() - 1) < 1e-12
+    np.testing.assert_array_equal(random_joint((2, 3, 2), 0.7, 3, 0.25).numpy(), p)
+    assert not np.array_equal(random_joint((2, 3, 2), 0.7, 4, 0.25).numpy(), p)
+    assert int((random_joint((3,), zeros=0.99).numpy() > 0).sum()) == 1  # one cell kept
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ising_brute_force(seed, backend):
+    rng = np.random.default_rng(seed)
+    g = nx.gnp_random_graph(5, 0.6, seed=seed)
+    g.add_edge(0, 0)  # a self-loop only adds a constant
+    coupling = {e: float(rng.normal()) for e in g.edges}
+    field = {v: float(rng.normal()) for v in g.nodes}
+    d = ising(g, coupling, field, backend=backend)
+    nodes = list(g.nodes)
+    assert d.names == tuple(str(v) for v in nodes)
+    ref = np.zeros((2,) * 5)
+    for x in configs((2,) * 5):
+        s = {v: 2 * x[i] - 1 for i, v in enumerate(nodes)}
+        energy = sum(coupling[(u, v)] * s[u] * s[v] for u, v in g.edges)
+        energy += sum(field[v] * s[v] for v in nodes)
+        ref[x] = math.exp(energy)
+    np.testing.assert_allclose(d.numpy(), ref / ref.sum(), rtol=1e-12)
+
+
+def test_potts_brute_force_and_ising_identity():
+    g = nx.cycle_graph(4)
+    coupling = {(0, 1): 0.3, (2, 1): -0.5, (2, 3): 1.2, (3, 0): 0.0}  # either orientation
+    d = potts(g, 3, coupling)
+    ref = np.zeros((3,) * 4)
+    for x in configs((3,) * 4):
+        w = sum(coupling.get((u, v), coupling.get((v, u))) * (x[u] == x[v]) for u, v in g.edges)
+        ref[x] = math.exp(w)
+    np.testing.assert_allclose(d.numpy(), ref / ref.sum(), rtol=1e-12)
+    np.testing.assert_allclose(potts(g, 2, 0.8).numpy(), ising(g, 0.4).numpy(), rtol=1e-12)
+    strong = ising(nx.path_graph(3), coupling=500.0)  # no overflow: two ground states
+    np.testing.assert_allclose(strong.numpy()[0, 0, 0], 0.5)
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+def test_bad_parameters_raise_model_errors():
+    cases = [
+        (lambda: markov_chain([0.5, 0.6], [[1, 0], [0, 1]], 2), "init: entries must sum to 1"),
+        (lambda: markov_chain([0.5, 0.5], [[1, 0, 0], [0, 1, 0]], 2), "transition"),
+        (lambda: markov_chain([0.5, 0.5], [[0.9, 0.2], [0, 1]], 2), "row 0 sums to 1.1"),
+        (lambda: markov_chain([0.5, 0.5], [[1, 0], [0, 1]], 0), "n: must be an integer >= 1"),
+        (lambda: hmm([1.0], [[1.0]], [[0.5, 0.4]], 2), "emission"),
+        (lambda: block_copy([[0, 1], [1, 2]]), "partition"),
+        (lambda: block_copy(3), "blocks"),
+        (lambda: block_copy([2, 0]), "blocks: must be an integer >= 1"),
+        (lambda: random_xorsat(3, 1, 4), "k: a clause needs k <= n"),
+        (lambda: iid([0.5, float("nan")], 2), "marginal: entries must be finite"),
+        (lambda: random_joint((2, 0)), "shape"),
+        (lambda: random_joint((2,), zeros=1.0), "zeros"),
+        (lambda: random_joint((2,), alpha=0), "alpha"),
+        (lambda: mixture([[0.5, 0.5], [1.0, 0.0, 0.0]], [0.5, 0.5]), r"laws\[1\]"),
+        (lambda: mixture([[0.5, 0.5]], [0.5, 0.5]), "weights"),
+        (lambda: mixture([[0.5, 0.7]], [1.0]), r"laws\[0\]: not a valid law"),
+        (lambda: ising(nx.path_graph(3), {(0, 1): 1.0}), r"no value for the edge \(1, 2\)"),
+        (lambda: ising(nx.path_graph(2), float("inf")), "coupling: must be finite"),
+        (lambda: ising(nx.Graph()), "at least one node"),
+        (lambda: potts(nx.path_graph(2), 0), "q"),
+        (lambda: markov_chain_parameters(parity(2)), "markov_chain"),
+    ]
+    for build, match in cases:
+        with pytest.raises(ModelError, match=match):
+            build()
+
+
+def test_too_large_laws_are_refused_before_allocating():
+    for build in (
+        lambda: parity(64),
+        lambda: markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], 1024),
+        lambda: ising(nx.cycle_graph(60)),
+        lambda: random_joint((10,) * 20),
+    ):
+        with pytest.raises(ModelError, match="too large to enumerate") as info:
+            build()
+        assert isinstance(info.value, MemoryPlanError)
+
+
+# -- model strings ------------------------------------------------------------------------
+
+
+def test_spec_builds_the_same_laws_as_the_functions():
+    pairs = [
+        ("parity:n=4", parity(4)),
+        ("xor:n=3", parity(3)),
+        ("ising:n=5,coupling=0.4,graph=cycle", ising(nx.cycle_graph(5), 0.4)),
+        ("ising:graph=grid2x3,coupling=-0.2,field=0.1", None),
+        ("potts:n=3,q=3,coupling=0.7,graph=complete", potts(nx.complete_graph(3), 3, 0.7)),
+        ("block_copy:blocks=3x2,q=2", block_copy([2, 2, 2], 2)),
+        ("block_copy:blocks=2+1,q=3", block_copy([2, 1], 3)),
+        ("xorsat:n=5,m=2,k=3,seed=4", random_xorsat(5, 2, 3, 4)),
+        ("iid:n=3,marginal=0.2/0.8", iid([0.2, 0.8], 3)),
+        ("iid:n=2,q=3", iid(np.full(3, 1 / 3), 2)),
+        ("random:shape=2x3,alpha=0.5,seed=2,zeros=0.3", random_joint((2, 3), 0.5, 2, 0.3)),
+        ("random_joint:n=3,q=2", random_joint((2, 2, 2))),
+    ]
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(2, 3))
+    for text, expected in pairs:
+        if expected is None:
+            expected = ising(grid, -0.2, 0.1)
+        np.testing.assert_allclose(from_spec(text).numpy(), expected.numpy(), atol=1e-15)
+    t = np.array([[0.8, 0.2], [0.2, 0.8]])
+    chain = from_spec("markov:n=4,stay=0.8")
+    np.testing.assert_allclose(chain.numpy(), markov_chain([0.5, 0.5], t, 4).numpy())
+    np.testing.assert_allclose(markov_chain_parameters(chain)[1], t)
+    noisy = from_spec("hmm:n=3,q=3,stay=0.7,noise=0.2")
+    t3 = np.full((3, 3), 0.15) + np.eye(3) * 0.55
+    e3 = np.full((3, 3), 0.1) + np.eye(3) * 0.7
+    np.testing.assert_allclose(noisy.numpy(), hmm(np.full(3, 1 / 3), t3, e3, 3).numpy())
+    assert from_spec("example:survey").names == ("A", "S", "E", "O", "R", "T")
+
+
+def test_spec_paths_and_helpers(tmp_path):
+    p = random_joint((2, 2), seed=9).numpy()
+    np.save(tmp_path / "law.npy", p)
+    np.testing.assert_array_equal(from_spec(str(tmp_path / "law.npy")).numpy(), p)
+    init, t, n = markov_spec_parameters("markov_chain:n=1024,q=3,stay=0.5")
+    assert n == 1024 and init.tolist() == [1 / 3] * 3
+    np.testing.assert_allclose(t, [[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.25, 0.25, 0.5]])
+    assert parse_spec("potts:n=4") == ("potts", {"n": 4, "q": 3, "coupling": 0.5, "graph": "path"})
+    assert set(available_models()) >= {"parity", "ising", "potts", "markov", "block_copy"}
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("nope:n=3", "unknown model 'nope'"),
+        ("parity:n=3,q=2", "parity takes the parameters n"),
+        ("parity", "parity needs n"),
+        ("ising:n=4,graph=hexagon", "graph: must be one of"),
+        ("ising:n=5,graph=grid2x2", "the graph grid2x2 has 4 nodes"),
+        ("block_copy:blocks=2-2", "blocks: must be written"),
+        ("example:alarm", "unknown example"),
+        ("iid:n=2,marginal=0.5/x", "bad parameter values"),
+        ("markov:n=3,stay=1.5", "stay"),
+        ("", "non-empty"),
+        ("missing.bif", "does not exist"),
+    ],
+)
+def test_spec_errors(text, match):
+    with pytest.raises(ModelError, match=match):
+        from_spec(text)

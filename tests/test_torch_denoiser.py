@@ -1,0 +1,116 @@
+"""The nn.Module exact denoiser, and LLaDA- / MDLM-style samplers tested with exactmd."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from conftest import random_law
+from test_testing_power import brute_conditional, brute_p_alg, brute_p_alg_random_reveal
+
+torch = pytest.importorskip("torch")
+
+from exactmd.errors import ValidationError  # noqa: E402
+from exactmd.testing import assert_denoiser_matches, assert_samples_match  # noqa: E402
+from exactmd.testing.examples import (  # noqa: E402
+    llada_generate,
+    llada_step_sizes,
+    low_confidence_law,
+    mdlm_generate,
+)
+from exactmd.torch_denoiser import NEG_LOGIT, DenoiserOutput, ExactDenoiserModule  # noqa: E402
+
+SHAPE = (2, 3, 2)
+
+
+@pytest.fixture(scope="module")
+def law() -> np.ndarray:
+    return random_law(SHAPE, seed=11, zeros=0.25)
+
+
+def all_contexts(shape: tuple[int, ...]) -> np.ndarray:
+    q = max(shape)
+    return np.array(list(itertools.product(*([*range(s), q] for s in shape))))
+
+
+def test_logits_are_log_conditionals_with_documented_zeros(law: np.ndarray) -> None:
+    m = ExactDenoiserModule(law)
+    tokens = all_contexts(SHAPE)
+    logits = m(torch.as_tensor(tokens))
+    assert logits.shape == (len(tokens), 3, 4) and logits.dtype == torch.float64
+    assert torch.all(logits[..., 3] == NEG_LOGIT)  # the mask column
+    probs = torch.softmax(logits, -1).numpy()
+    for row, t in zip(probs, tokens, strict=True):
+        ctx = {i: int(v) for i, v in enumerate(t) if v < 3}
+        if law[tuple(ctx.get(i, slice(None)) for i in range(3))].sum() == 0:
+            continue
+        for i in range(3):
+            expected = np.zeros(4)
+            if i in ctx:
+                expected[ctx[i]] = 1.0
+            else:
+                expected[: SHAPE[i]] = brute_conditional(law, i, ctx)
+            np.testing.assert_allclose(row[i], expected, atol=1e-12)
+            zero = expected == 0
+            assert np.all(logits.numpy()[tokens.tolist().index(t.tolist()), i][zero] == NEG_LOGIT)
+
+
+def test_styles_vocab_dtype_and_extra_arguments(law: np.ndarray) -> None:
+    x = torch.tensor([[3, 3, 3], [1, 3, 0]])
+    mdlm = ExactDenoiserModule(law)
+    llada = ExactDenoiserModule(law, style="llada", vocab_size=8)
+    out = llada(x)
+    assert isinstance(out, DenoiserOutput) and out.logits.shape == (2, 3, 8)
+    torch.testing.assert_close(out.logits[..., :4], mdlm(x, torch.ones(2)))
+    assert torch.all(out.logits[..., 4:] == NEG_LOGIT)
+    assert mdlm.float()(x).dtype == torch.float32
+    np.testing.assert_allclose(mdlm.probabilities(x).sum(-1).numpy(), 1.0, atol=1e-6)
+    assert "mask_id=3" in repr(mdlm)
+
+
+def test_bad_arguments(law: np.ndarray) -> None:
+    with pytest.raises(ValidationError, match="style: must be"):
+        ExactDenoiserModule(law, style="gpt")
+    with pytest.raises(ValidationError, match="vocab_size: must be at least q \\+ 1 = 4"):
+        ExactDenoiserModule(law, vocab_size=3)
+    with pytest.raises(ValidationError, match="tokens: entry"):
+        ExactDenoiserModule(law)(torch.tensor([[0, 0, 2]]))
+
+
+def test_module_passes_the_denoiser_oracle(law: np.ndarray) -> None:
+    m = ExactDenoiserModule(law)
+    assert assert_denoiser_matches(m.probabilities, law, atol=1e-12).exhaustive
+
+
+def test_llada_random_remasking_is_the_exchangeable_sampler(law: np.ndarray) -> None:
+    model = ExactDenoiserModule(law, style="llada")
+    g = torch.Generator().manual_seed(0)
+    x = llada_generate(model, 3, 2, model.mask_id, batch=3000, remasking="random", generator=g)
+    assert_samples_match(x, brute_p_alg(law, llada_step_sizes(3, 2)))
+
+
+def test_llada_low_confidence_matches_its_exact_adaptive_law(law: np.ndarray) -> None:
+    model = ExactDenoiserModule(law, style="llada")
+    g = torch.Generator().manual_seed(1)
+    x = llada_generate(model, 3, 2, model.mask_id, batch=3000, generator=g)
+    exact = low_confidence_law(law, llada_step_sizes(3, 2))
+    assert exact.sum() == pytest.approx(1.0)
+    assert_samples_match(x, exact)
+    # and it is not the exchangeable p_alg: exactmd tells the two planners apart
+    with pytest.raises(AssertionError):
+        assert_samples_match(x, brute_p_alg(law, llada_step_sizes(3, 2)))
+
+
+def test_low_confidence_law_one_step_is_the_product_of_marginals(law: np.ndarray) -> None:
+    marg = [law.sum(axis=tuple(j for j in range(3) if j != i)) for i in range(3)]
+    product = np.einsum("a,b,c->abc", *marg)
+    np.testing.assert_allclose(low_confidence_law(law, [3]), product, atol=1e-12)
+
+
+def test_mdlm_bernoulli_reveal_is_the_random_reveal_sampler(law: np.ndarray) -> None:
+    model = ExactDenoiserModule(law)
+    grid = (1.0, 0.5, 0.0)
+    g = torch.Generator().manual_seed(2)
+    x = mdlm_generate(model, 3, grid, model.mask_id, batch=3000, generator=g)
+    assert_samples_match(x, brute_p_alg_random_reveal(law, grid))
