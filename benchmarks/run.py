@@ -302,14 +302,13 @@ def query_rows(n: int, batch: int, device: str, repeat: int) -> list[dict[str, A
     return rows
 
 
-def sampler_rows(device: str, quick: bool) -> list[dict[str, Any]]:
-    """Rows of ``benchmarks/bench_sampler.py`` when it exists and provides ``rows``."""
-    try:
-        from benchmarks import bench_sampler  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    fn = getattr(bench_sampler, "rows", None)
-    return list(fn(device=device, quick=quick)) if callable(fn) else []
+def module_rows(name: str, device: str, quick: bool) -> list[dict[str, Any]]:
+    """Rows of ``benchmarks/<name>.py`` (``bench_sampler``, ``bench_schedules``), which
+    provide ``rows(device: str, quick: bool) -> list[dict]``."""
+    import importlib
+
+    module = importlib.import_module(f"benchmarks.{name}")
+    return list(module.rows(device=device, quick=quick))
 
 
 def _fmt(x: Any, spec: str) -> str:
@@ -353,7 +352,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]
         for n in args.dit_sizes:
             rows += tc_rows(n, args.repeat)
         rows += query_rows(args.bn_n, args.bn_batch, args.device, args.repeat)
-    rows += sampler_rows(args.device, args.quick)
+    rows += module_rows("bench_sampler", args.device, args.quick)
+    rows += module_rows("bench_schedules", args.device, args.quick)
     return info, rows
 
 

@@ -19,6 +19,12 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
+from exactmd import models
+from exactmd.backends import get_backend
+from exactmd.bound import BoundReport, check_bound
+from exactmd.denoisers import as_denoiser, exact_denoiser, perturbed_denoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import (
     DenoiserError,
@@ -29,17 +35,21 @@ from exactmd.errors import (
     ScheduleError,
     ValidationError,
 )
+from exactmd.estimate import ProfileEstimate, estimate_profile
 from exactmd.factorization import (
     exchangeable_bound,
     factorization_error,
     worst_case_bound,
     worst_case_log_bound,
 )
+from exactmd.markov_profile import markov_profile
 from exactmd.masked import (
     ZERO_CONTEXT_POLICY,
+    MemoryPlan,
     conditional,
     marginal,
     masked_tensor,
+    plan_subset_entropies,
     subset_entropies,
     subset_entropy,
 )
@@ -54,8 +64,11 @@ from exactmd.measures import (
     mutual_information,
     total_correlation,
 )
-from exactmd.optimal import optimal_schedule
+from exactmd.models import from_pgmpy, load
+from exactmd.montecarlo import sample
+from exactmd.optimal import optimal_curve, optimal_error, optimal_schedule
 from exactmd.sampler import learning_error, output_distribution
+from exactmd.schedule_families import from_alpha, named_schedule
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -65,6 +78,26 @@ from exactmd.schedules import (
 )
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    # name -> module; these import torch, sympy or hypothesis, so they load on first use
+    "ExactDenoiserModule": "exactmd.torch_denoiser",
+    "symbolic": None,
+    "testing": None,
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the heavy optional parts (torch module, symbolic, testing) on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'exactmd' has no attribute {name!r}")
+    import importlib
+
+    target = _LAZY[name]
+    if target is None:
+        return importlib.import_module(f"exactmd.{name}")
+    return getattr(importlib.import_module(target), name)
+
 
 __all__ = [
     # contract (DESIGN §3)
@@ -78,6 +111,29 @@ __all__ = [
     "output_distribution",
     "kl",
     "optimal_schedule",
+    # sampler, denoisers, bound report
+    "exact_denoiser",
+    "perturbed_denoiser",
+    "as_denoiser",
+    "check_bound",
+    "BoundReport",
+    "sample",
+    # models (exactmd.models holds the zoo)
+    "models",
+    "from_pgmpy",
+    "load",
+    # schedules: families, optimum, profile estimation, Markov chains at any N
+    "from_alpha",
+    "named_schedule",
+    "optimal_curve",
+    "optimal_error",
+    "estimate_profile",
+    "ProfileEstimate",
+    "markov_profile",
+    # backends and memory
+    "get_backend",
+    "MemoryPlan",
+    "plan_subset_entropies",
     # measures
     "conditional_entropy",
     "mutual_information",
@@ -108,4 +164,8 @@ __all__ = [
     "DenoiserError",
     "MemoryPlanError",
     "ModelError",
+    # loaded on first access
+    "ExactDenoiserModule",
+    "symbolic",
+    "testing",
 ]

@@ -1,0 +1,113 @@
+"""The ``exactmd report`` command and the report it prints (issue 9)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from exactmd.cli import main
+from exactmd.factorization import factorization_error
+from exactmd.measures import complexity, information_profile, kl, total_correlation
+from exactmd.report import build_report, default_model
+
+
+def test_default_report_prints_the_measures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "--steps", "2", "5"]) == 0
+    out = capsys.readouterr().out
+    d = default_model()
+    assert f"{total_correlation(d):.6f}" in out
+    assert f"{complexity(d):.6f}" in out
+    for name in ("constant", "cosine", "loglinear", "optimal"):
+        assert name in out
+
+
+def test_json_keys_follow_the_contract_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "parity:n=3", "--steps", "1", "2", "3", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    log2 = math.log(2)
+    assert rep["entropy"] == pytest.approx(2 * log2, abs=1e-12)
+    assert rep["total_correlation"] == pytest.approx(log2, abs=1e-12)
+    assert rep["dual_total_correlation"] == pytest.approx(2 * log2, abs=1e-12)
+    assert rep["complexity"] == pytest.approx(log2, abs=1e-12)
+    np.testing.assert_allclose(rep["profile"], [-log2, -log2, 0.0], atol=1e-12)
+    by_k = {row["steps"]: row for row in rep["steps"]}
+    # K = 1 gives TC, K = N gives 0, for every schedule family; KL equals E_fact at K = 1
+    for entry in by_k[1]["schedules"].values():
+        assert entry["factorization_error"] == pytest.approx(log2, abs=1e-12)
+        assert entry["kl"] == pytest.approx(log2, abs=1e-12)
+    for entry in by_k[3]["schedules"].values():
+        assert entry["factorization_error"] == pytest.approx(0.0, abs=1e-12)
+        assert entry["kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_report_values_match_the_library_and_the_bounds() -> None:
+    d = default_model(7, 0.8)
+    rep = build_report(d, [2, 3])
+    f = information_profile(d)
+    np.testing.assert_allclose(rep["profile"], f, atol=0)
+    from exactmd.sampler import output_distribution
+
+    for row in rep["steps"]:
+        best = row["schedules"]["optimal"]["factorization_error"]
+        for name, entry in row["schedules"].items():
+            e = factorization_error(d, entry["sizes"])
+            assert entry["factorization_error"] == pytest.approx(e, abs=1e-12), name
+            assert best <= e + 1e-12
+            assert entry["kl"] == pytest.approx(
+                kl(d, output_distribution(d, entry["sizes"])), abs=1e-12
+            )
+            assert entry["kl"] <= e + 1e-12  # exact denoiser: KL <= E_fact
+        const = row["schedules"]["constant"]["factorization_error"]
+        assert const <= row["bounds"]["exchangeable_bound"] + 1e-12
+        assert const <= row["bounds"]["worst_case_bound"] + 1e-12
+
+
+def test_plot_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.png"
+    assert main(["report", "--steps", "2", "3", "--plot", str(out), "--no-kl"]) == 0
+    assert out.stat().st_size > 10_000
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bif_file_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from exactmd.models import example_path
+
+    assert main(["report", str(example_path("cancer")), "--json", "--steps", "2"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["n"] == 5
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["report", "/no/such/file.bif"], "file.bif"),
+        (["report", "nosuchmodel:n=3"], "nosuchmodel"),
+        (["report", "--steps", "0"], "steps"),
+        (["report", "parity:n=3", "--steps", "9"], "steps"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("exactmd: error:")
+    assert "\n" not in err
+    assert needle in err
+    assert "Traceback" not in err
+
+
+def test_malformed_and_too_large_models(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.bif"
+    bad.write_text("network x { this is not BIF")
+    assert main(["report", str(bad)]) == 2
+    assert "bad.bif" in capsys.readouterr().err
+    assert main(["report", "parity:n=60"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("exactmd: error:") and "\n" not in err.strip()
