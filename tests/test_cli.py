@@ -101,9 +101,7 @@ def test_errors_are_one_line_and_exit_2(
     assert "Traceback" not in err
 
 
-def test_malformed_and_too_large_models(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_malformed_and_too_large_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.bif"
     bad.write_text("network x { this is not BIF")
     assert main(["report", str(bad)]) == 2
