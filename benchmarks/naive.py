@@ -30,8 +30,13 @@ def random_binary_joint(n: int, seed: int = 0) -> np.ndarray:
 
 
 def naive_bytes(shape: tuple[int, ...], itemsize: int = 8) -> int:
-    """Peak bytes of the naive path (about three masked-size arrays alive at once)."""
-    return 3 * prod(q + 1 for q in shape) * itemsize
+    """Peak bytes of the naive path: four masked-size arrays are alive at once.
+
+    In ``−m · log m`` the masked tensor ``m``, ``−m``, ``log m`` and their product coexist
+    (numpy and torch alike); the concatenations and the reductions need less (``m`` plus at
+    most 5/3 of it).
+    """
+    return 4 * prod(q + 1 for q in shape) * itemsize
 
 
 def naive_entropies_numpy(p: np.ndarray) -> np.ndarray:
@@ -44,8 +49,9 @@ def naive_entropies_numpy(p: np.ndarray) -> np.ndarray:
     del m
     for i, q in enumerate(p.shape):
         lead = (slice(None),) * i
+        masked_slot, values = (*lead, slice(q, q + 1)), (*lead, slice(0, q))
         t = np.concatenate(
-            [t[(*lead, slice(q, q + 1))], t[(*lead, slice(0, q))].sum(axis=i, keepdims=True)],
+            [t[masked_slot], t[values].sum(axis=i, keepdims=True)],
             axis=i,
         )
     return t
@@ -63,8 +69,9 @@ def naive_entropies_torch(p: Any) -> Any:
     del m
     for i, q in enumerate(shape):
         lead = (slice(None),) * i
+        masked_slot, values = (*lead, slice(q, q + 1)), (*lead, slice(0, q))
         t = torch.cat(
-            [t[(*lead, slice(q, q + 1))], t[(*lead, slice(0, q))].sum(dim=i, keepdim=True)],
+            [t[masked_slot], t[values].sum(dim=i, keepdim=True)],
             dim=i,
         )
     return t

@@ -51,7 +51,8 @@ def bn_joint(net: list[tuple[int, list[int], np.ndarray]], n: int) -> np.ndarray
     joint = np.ones((2,) * n)
     out = list(range(n))
     for i, parents, table in net:
-        joint = np.einsum(joint, out, table, [i, *parents], out)
+        operands: list[Any] = [joint, out, table, [i, *parents], out]
+        joint = np.einsum(*operands)
     return joint / joint.sum()
 
 

@@ -24,13 +24,12 @@ table is printed and written to ``benchmarks/results/<machine>-<device>.md`` and
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import re
 import sys
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.naive import (  # noqa: E402
-    naive_bytes,
-    naive_entropies_numpy,
-    naive_entropies_torch,
-    profile_from_entropies,
-    random_binary_joint,
-)
+from benchmarks.bench_profile import _best, _row, palg_rows, profile_rows  # noqa: E402
+from benchmarks.naive import random_binary_joint  # noqa: E402
 from benchmarks.peers import (  # noqa: E402
     bn_joint,
     dit_tc_dtc,
@@ -57,28 +51,6 @@ from benchmarks.peers import (  # noqa: E402
 )
 
 __all__ = ["main", "run"]
-
-
-def _best(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        sync()
-        start = time.perf_counter()
-        out = fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
-def _peak_numpy(fn: Callable[[], Any]) -> float:
-    """Peak bytes numpy allocates during ``fn`` (tracemalloc), in MiB."""
-    tracemalloc.start()
-    try:
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak / 2**20
 
 
 def machine_info(device: str) -> dict[str, Any]:
@@ -107,134 +79,15 @@ def machine_info(device: str) -> dict[str, Any]:
         info["device_name"] = (
             torch.cuda.get_device_name(0) if device == "cuda" else f"torch CPU ({cpu})"
         )
+        if device == "cuda":
+            props = torch.cuda.get_device_properties(0)
+            info["device_memory_gib"] = round(props.total_memory / 2**30, 1)
+            info["torch_cuda"] = torch.version.cuda
     except ImportError:
         info["device_name"] = cpu
     name = info["device_name"] if device == "cuda" else f"{cpu} {info['cores']}c"
     info["machine"] = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
     return info
-
-
-def _row(task: str, n: int, method: str, seconds: float | None, **extra: Any) -> dict[str, Any]:
-    return {"task": task, "N": n, "method": method, "seconds": seconds, **extra}
-
-
-def profile_rows(n: int, device: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Information profile of a random binary joint: ours vs the naive enumeration."""
-    import exactmd.measures as measures
-
-    p = random_binary_joint(n, seed=n)
-    rows: list[dict[str, Any]] = []
-    no_sync: Callable[[], None] = lambda: None  # noqa: E731
-    masked_mib = 3**n * 8 / 2**20
-    ref = measures.information_profile(p)
-    cap = args.naive_max_gib * 2**30
-
-    t_np, f = _best(lambda: measures.information_profile(p), args.repeat, no_sync)
-    peak = _peak_numpy(lambda: measures.information_profile(p)) if n <= 18 else None
-    ours_np = _row(
-        "profile",
-        n,
-        "exactmd numpy",
-        t_np,
-        peak_mib=peak,
-        max_abs_diff=float(np.abs(f - ref).max()),
-        masked_mib=masked_mib,
-    )
-    naive_ok = naive_bytes((2,) * n) <= cap
-    if naive_ok:
-        t_nv, h = _best(lambda: naive_entropies_numpy(p), args.repeat, no_sync)
-        err = float(np.abs(profile_from_entropies(h) - ref).max())
-        peak = _peak_numpy(lambda: naive_entropies_numpy(p)) if n <= 16 else None
-        rows.append(
-            _row(
-                "profile",
-                n,
-                "naive numpy (concatenate)",
-                t_nv,
-                peak_mib=peak,
-                max_abs_diff=err,
-                masked_mib=masked_mib,
-                speedup=1.0,
-            )
-        )
-        ours_np["speedup"] = t_nv / t_np
-    rows.append(ours_np)
-
-    try:
-        import torch
-    except ImportError:
-        return rows
-    dev = torch.device(device)
-    pt = torch.as_tensor(p, device=dev)
-    sync: Callable[[], None] = (
-        (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else no_sync
-    )
-    measures.information_profile(pt)  # warm-up
-    ours_t = _row("profile", n, f"exactmd torch ({device})", None, masked_mib=masked_mib)
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    t_t, f = _best(lambda: measures.information_profile(pt), args.repeat, sync)
-    ours_t.update(seconds=t_t, max_abs_diff=float(np.abs(f - ref).max()))
-    if dev.type == "cuda":
-        ours_t["peak_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
-    if naive_ok:
-        try:
-            t_nt, h = _best(lambda: naive_entropies_torch(pt), args.repeat, sync)
-            err = float(np.abs(profile_from_entropies(h.cpu().numpy()) - ref).max())
-            rows.append(
-                _row(
-                    "profile",
-                    n,
-                    f"naive torch.cat ({device})",
-                    t_nt,
-                    max_abs_diff=err,
-                    masked_mib=masked_mib,
-                    speedup=1.0,
-                )
-            )
-            ours_t["speedup"] = t_nt / t_t
-        except RuntimeError as exc:  # out of device memory
-            rows.append(
-                _row(
-                    "profile",
-                    n,
-                    f"naive torch.cat ({device})",
-                    None,
-                    note=f"failed: {str(exc)[:60]}",
-                )
-            )
-    else:
-        for name in ("naive numpy (concatenate)", f"naive torch.cat ({device})"):
-            rows.append(
-                _row(
-                    "profile",
-                    n,
-                    name,
-                    None,
-                    note=f"skipped: needs {naive_bytes((2,) * n) / 2**30:.1f} GiB",
-                )
-            )
-    rows.append(ours_t)
-    threads = torch.get_num_threads()
-    if dev.type == "cpu" and threads > 1:  # torch's thread pool suffers on a busy machine
-        torch.set_num_threads(1)
-        try:
-            t_1, f = _best(lambda: measures.information_profile(pt), args.repeat, sync)
-        finally:
-            torch.set_num_threads(threads)
-        one = _row(
-            "profile",
-            n,
-            "exactmd torch (cpu, 1 thread)",
-            t_1,
-            masked_mib=masked_mib,
-            max_abs_diff=float(np.abs(f - ref).max()),
-        )
-        if "speedup" in ours_t:
-            one["speedup"] = ours_t["speedup"] * t_t / t_1
-            one["note"] = f"vs naive torch.cat with {threads} threads"
-        rows.append(one)
-    return rows
 
 
 def tc_rows(n: int, repeat: int) -> list[dict[str, Any]]:
@@ -277,7 +130,7 @@ def query_rows(n: int, batch: int, device: str, repeat: int) -> list[dict[str, A
             speedup=1.0,
         )
     ]
-    backends = [("numpy", None)]
+    backends: list[tuple[str, Any]] = [("numpy", None)]
     try:
         import torch  # noqa: F401
 
@@ -322,7 +175,9 @@ def to_markdown(info: dict[str, Any], rows: list[dict[str, Any]], command: str) 
         "",
         f"- command: `{command}`",
         f"- platform: {info['platform']}; CPU: {info['cpu']} ({info['cores']} cores)",
-        f"- device: {info.get('device_name')}; numpy {info['numpy']}, "
+        f"- device: {info.get('device_name')}"
+        + (f" ({info['device_memory_gib']} GiB)" if "device_memory_gib" in info else "")
+        + f"; numpy {info['numpy']}, "
         f"torch {info.get('torch', 'absent')} ({info.get('torch_threads', '?')} threads)",
         "- float64; time = best of the repeats; speed-up = baseline time / time "
         "(baseline: the naive row of the same backend, dit, or pgmpy)",
@@ -341,20 +196,81 @@ def to_markdown(info: dict[str, Any], rows: list[dict[str, Any]], command: str) 
     return "\n".join(lines) + "\n"
 
 
-def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run every row; returns the machine description and the rows."""
+def _peer_rows(fn: Callable[[], list[dict[str, Any]]], task: str, n: int) -> list[dict[str, Any]]:
+    """``fn()``, or one row saying which peer library is missing."""
+    try:
+        return fn()
+    except ImportError as exc:
+        return [_row(task, n, "peer", None, note=f"skipped: {exc}"[:80])]
+
+
+def run(
+    args: argparse.Namespace,
+    report: Callable[[dict[str, Any], list[dict[str, Any]]], None] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run every row; returns the machine description and the rows.
+
+    ``report(info, rows)`` is called after every section (the tables are then written even when
+    a later section is interrupted).
+    """
     info = machine_info(args.device)
     info["device"] = args.device
     rows: list[dict[str, Any]] = []
-    for n in args.sizes:
-        rows += profile_rows(n, args.device, args)
+    state: dict[str, Any] = {}
+
+    def done() -> None:
+        _progress(rows)
+        if report is not None:
+            report(info, rows)
+
+    for n in sorted(args.sizes):
+        rows += profile_rows(n, args.device, args, state)
+        done()
+    for n in sorted(args.palg_sizes):
+        rows += palg_rows(n, args.device, args, state)
+        done()
     if not args.no_peers:
         for n in args.dit_sizes:
-            rows += tc_rows(n, args.repeat)
-        rows += query_rows(args.bn_n, args.bn_batch, args.device, args.repeat)
-    rows += module_rows("bench_sampler", args.device, args.quick)
-    rows += module_rows("bench_schedules", args.device, args.quick)
+            rows += _peer_rows(functools.partial(tc_rows, n, args.repeat), "tc+dtc", n)
+        rows += _peer_rows(
+            lambda: query_rows(args.bn_n, args.bn_batch, args.device, args.repeat),
+            "queries",
+            args.bn_n,
+        )
+        done()
+    if not args.no_modules:
+        rows += module_rows("bench_sampler", args.device, args.quick)
+        done()
+        if args.device == "cpu":  # numpy only: nothing to learn from it on a GPU run
+            rows += module_rows("bench_schedules", args.device, args.quick)
+            done()
     return info, rows
+
+
+def _progress(rows: list[dict[str, Any]]) -> None:
+    """Print the rows measured so far (one line each) as soon as they are known."""
+    for r in rows:
+        if not r.get("_printed"):
+            r["_printed"] = True
+            t = "" if r.get("seconds") is None else f"{r['seconds']:.4f} s"
+            print(
+                f"  {r['task']:<8} N={r['N']:<3} {r['method']:<28} {t:>12}  {r.get('note', '')}",
+                flush=True,
+            )
+
+
+def _cuda_problem() -> str | None:
+    """Why ``--device cuda`` cannot run here (None when it can)."""
+    try:
+        import torch
+    except ImportError:
+        return "--device cuda needs PyTorch, which is not installed"
+    if not torch.cuda.is_available():
+        return (
+            f"--device cuda needs a CUDA GPU, but torch {torch.__version__} reports "
+            "torch.cuda.is_available() == False"
+        )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,8 +284,37 @@ def main(argv: list[str] | None = None) -> int:
         "--naive-max-gib",
         type=float,
         default=4.0,
-        help="skip the naive path when it would need more than this",
+        help="skip a naive path on the host when it would need more than this (on CUDA the\n"
+        "naive torch path is skipped when it would not fit in the GPU's free memory)",
     )
+    ap.add_argument(
+        "--host-max-n",
+        type=int,
+        default=None,
+        help="largest N for the numpy rows and the full numpy reference (default: none on\n"
+        "cpu, 18 on cuda; above it the torch answer is spot-checked)",
+    )
+    ap.add_argument(
+        "--host-naive-max-n",
+        type=int,
+        default=None,
+        help="largest N for the naive numpy row (default: none on cpu, 16 on cuda)",
+    )
+    ap.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="skip a row whose time, extrapolated from the previous size, exceeds this\n"
+        "(default: 600 on cpu, 90 on cuda)",
+    )
+    ap.add_argument(
+        "--palg-sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="N for the p_alg target rows, torch only (default: none on cpu, 16 18 on cuda)",
+    )
+    ap.add_argument("--no-modules", action="store_true", help="skip bench_sampler/schedules")
     ap.add_argument("--dit-sizes", type=int, nargs="*", default=None)
     ap.add_argument("--bn-n", type=int, default=None, help="variables of the Bayesian network")
     ap.add_argument("--bn-batch", type=int, default=None, help="number of conditional queries")
@@ -377,6 +322,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch-threads", type=int, default=None)
     ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
+    if args.device == "cuda" and (problem := _cuda_problem()) is not None:
+        print(f"benchmarks/run.py: {problem}", file=sys.stderr)
+        return 2
+    cuda = args.device == "cuda"
+    if args.host_max_n is None and cuda:
+        args.host_max_n = 18
+    if args.host_naive_max_n is None and cuda:
+        args.host_naive_max_n = 16
+    if args.max_seconds is None:
+        args.max_seconds = 90.0 if cuda else 600.0
+    if args.palg_sizes is None:
+        args.palg_sizes = [16, 18] if cuda else []
     if not args.sizes:
         args.sizes = [8, 10, 12] if args.quick else [12, 14, 16, 18]
     if args.repeat is None:
@@ -390,14 +347,20 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.torch_threads)
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    info, rows = run(args)
-    text = to_markdown(info, rows, command.strip())
-    print(text)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"{info['machine']}-{args.device}"
-    stem.with_suffix(".md").write_text(text, encoding="utf-8")
-    payload = {"machine": info, "command": command.strip(), "rows": rows}
-    stem.with_suffix(".json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    stem = args.out_dir / f"{machine_info(args.device)['machine']}-{args.device}"
+
+    def write(info: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+        clean = [{k: v for k, v in r.items() if k != "_printed"} for r in rows]
+        stem.with_suffix(".md").write_text(
+            to_markdown(info, clean, command.strip()), encoding="utf-8"
+        )
+        payload = {"machine": info, "command": command.strip(), "rows": clean}
+        stem.with_suffix(".json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+
+    info, rows = run(args, write)
+    write(info, rows)
+    print(stem.with_suffix(".md").read_text(encoding="utf-8"))
     print(f"written: {stem}.md and {stem}.json")
     return 0
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exactmd.distribution import as_distribution
+from exactmd.errors import ValidationError
 from exactmd.factorization import factorization_error
 from exactmd.measures import kl as kl_divergence
 from exactmd.sampler import learning_error, output_distribution
@@ -115,6 +116,16 @@ def check_bound(
     -------
     BoundReport
 
+    Raises
+    ------
+    ValidationError
+        For a symbolic law with free symbols. The report is numeric only (its ``holds`` is a
+        floating-point comparison with tolerances), so a symbolic law without free symbols is
+        evaluated in float64; for exact terms use :func:`exactmd.symbolic.symbolic_kl`,
+        :func:`~exactmd.symbolic.symbolic_output_distribution`,
+        :func:`~exactmd.symbolic.symbolic_learning_error` and
+        :func:`~exactmd.symbolic.symbolic_factorization_error`.
+
     Examples
     --------
     >>> import numpy as np
@@ -129,10 +140,17 @@ def check_bound(
       slack    = 0 nats
     """
     d = as_distribution(p, backend=backend, device=device)
+    symbols = getattr(d, "symbols", ())  # a symbolic law's free symbols
+    if symbols:
+        raise ValidationError(
+            f"p: check_bound is numeric only and needs a law without free symbols; received "
+            f"one in {symbols} (substitute numbers, or use exactmd.symbolic.symbolic_kl, "
+            "symbolic_learning_error and symbolic_factorization_error for exact terms)"
+        )
     sched = as_schedule(schedule, d.n)
     palg = output_distribution(d, sched, denoiser, progress=progress)
     kl = float(kl_divergence(d.numpy(), palg))
-    e_learn = float(learning_error(d, sched, denoiser))
+    e_learn = float(learning_error(d, sched, denoiser, progress=progress))
     e_fact = float(factorization_error(d, sched))
     bound = e_learn + e_fact
     if math.isinf(bound):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -122,14 +123,14 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+@dataclass(eq=False, repr=False)
 class PerturbedDenoiser:
     """A deterministic imperfect denoiser (see :func:`perturbed_denoiser`)."""
 
-    def __init__(self, dist: Distribution, temperature: float, noise: float, seed: int) -> None:
-        self.exact = ExactDenoiser(dist)
-        self.temperature = temperature
-        self.noise = noise
-        self.seed = seed
+    exact: ExactDenoiser
+    temperature: float
+    noise: float
+    seed: int
 
     def __repr__(self) -> str:
         return (
@@ -204,17 +205,18 @@ def perturbed_denoiser(
         raise ValidationError(f"noise: must be a number in [0, 1]; received {describe(noise)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValidationError(f"seed: must be an integer >= 0; received {describe(seed)}")
-    return PerturbedDenoiser(as_distribution(p), float(temperature), float(noise), int(seed))
+    exact = ExactDenoiser(as_distribution(p))
+    return PerturbedDenoiser(exact, float(temperature), float(noise), int(seed))
 
 
+@dataclass(eq=False, repr=False)
 class BatchedDenoiser:
     """A user denoiser with its token type, device and batch size fixed (:func:`as_denoiser`)."""
 
-    def __init__(self, fn: Callable[[Any], Any], tokens: str, device: Any, batch: int | None):
-        self.fn = fn
-        self.tokens = tokens
-        self.device = device
-        self.batch_size = batch
+    fn: Callable[[Any], Any]
+    tokens: str = "auto"
+    device: Any = None
+    batch_size: int | None = None
 
     def __repr__(self) -> str:
         return (

@@ -21,6 +21,7 @@ exactmd.errors.DistributionError: p: entries must sum to 1 within 1e-08; receive
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,11 +29,23 @@ import numpy as np
 
 from exactmd.backends import Backend, get_backend, is_torch_tensor
 from exactmd.errors import DistributionError, describe
+from exactmd.validation import check_axes
 
-__all__ = ["Distribution", "as_distribution", "TOTAL_ATOL", "TOTAL_ATOL_FLOAT32"]
+__all__ = [
+    "Distribution",
+    "as_distribution",
+    "TOTAL_ATOL",
+    "TOTAL_ATOL_FLOAT32",
+    "PARAMETER_CACHE_KEYS",
+]
 
 TOTAL_ATOL = 1e-8
 TOTAL_ATOL_FLOAT32 = 1e-5
+
+#: Cache entries that hold a model's parameters (plain numpy/Python values set by the loaders of
+#: :mod:`exactmd.models`, e.g. ``cache["markov_chain"] = (init, transition)``) rather than derived
+#: backend arrays; :meth:`Distribution.with_backend` keeps them.
+PARAMETER_CACHE_KEYS = ("model", "markov_chain")
 
 
 class Distribution:
@@ -118,15 +131,49 @@ class Distribution:
         return np.asarray(self.backend.to_numpy(self.table), dtype=np.float64)
 
     def with_backend(self, backend: Backend) -> Distribution:
-        """Return this law held by ``backend`` (same names; a fresh cache)."""
+        """Return this law held by ``backend``.
+
+        The names, state names and the model parameters kept in the cache under
+        :data:`PARAMETER_CACHE_KEYS` carry over; the derived tensors of the cache (masked
+        tensor, subset entropies…) do not, since they belong to the old backend and dtype.
+
+        To the ``"symbolic"`` backend the table is read exactly (floats as the decimals they
+        print as) and validated by :func:`exactmd.symbolic.as_symbolic_distribution`, so its
+        total must be exactly 1. From it, a law with free symbols raises
+        :class:`~exactmd.errors.ValidationError`.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> d = as_distribution([0.25, 0.75])
+        >>> d.cache["model"] = {"name": "coin"}
+        >>> exact = d.with_backend(get_backend(name="symbolic"))
+        >>> exact.table.tolist(), exact.cache["model"]
+        ([1/4, 3/4], {'name': 'coin'})
+        """
         if backend.name == self.backend.name and repr(backend) == repr(self.backend):
             return self
-        return Distribution(
-            backend.asarray(self.backend.to_numpy(self.table)),
-            backend,
-            self.names,
-            self.state_names,
-        )
+        out: Distribution
+        if backend.name == "symbolic":
+            from exactmd.symbolic.law import as_symbolic_distribution
+
+            out = as_symbolic_distribution(
+                np.asarray(self.backend.to_numpy(self.table)).astype(object),
+                names=self.names,
+                state_names=self.state_names,
+            )
+        else:
+            host = self.numpy() if self.backend.name == "symbolic" else None
+            out = Distribution(
+                backend.asarray(self.backend.to_numpy(self.table) if host is None else host),
+                backend,
+                self.names,
+                self.state_names,
+            )
+        for key in PARAMETER_CACHE_KEYS:
+            if key in self.cache:
+                out.cache[key] = copy.copy(self.cache[key])
+        return out
 
     def __repr__(self) -> str:
         return (
@@ -159,7 +206,10 @@ def as_distribution(
         lists, a :class:`Distribution` (returned as is unless another backend is asked for) or
         a sympy array (see :mod:`exactmd.symbolic`).
     backend, device, dtype
-        Backend choice; by default taken from the type of ``p`` (torch tensors stay on torch).
+        Backend choice; by default taken from the type of ``p`` (torch tensors stay on torch,
+        sympy input is symbolic). ``backend="symbolic"`` reads a numeric table exactly (floats
+        as the decimals they print as, so their total must be exactly 1); a symbolic law asked
+        for on ``"numpy"`` or ``"torch"`` is evaluated in floating point (free symbols raise).
     name
         The argument's name, used in error messages.
 
@@ -172,16 +222,18 @@ def as_distribution(
     DistributionError
         On any broken rule; the message names ``name``, the rule and the value received.
     """
+    if _is_symbolic(p):
+        from exactmd.symbolic.law import as_symbolic_distribution
+
+        p = as_symbolic_distribution(p, name=name)
     if isinstance(p, Distribution):
         if backend is None and device is None and dtype is None:
             return p
         target = get_backend(None, backend or p.backend.name, device=device, dtype=dtype)
         return p.with_backend(target)
-    if _is_symbolic(p):
-        from exactmd.symbolic import as_symbolic_distribution
-
-        return as_symbolic_distribution(p, name=name)
     be = get_backend(p, backend, device=device, dtype=dtype)
+    if be.name == "symbolic":  # read the numeric table exactly, then validate it exactly
+        return _numeric_as_symbolic(p, name)
     raw_dtype = None
     if is_torch_tensor(p):
         raw_dtype = str(p.dtype).replace("torch.", "")
@@ -210,15 +262,16 @@ def as_distribution(
     return Distribution(be.asarray(p if is_torch_tensor(p) else host), be)
 
 
+def _numeric_as_symbolic(p: Any, name: str) -> Distribution:
+    """A numeric table (numpy, torch, lists) read exactly as a symbolic law."""
+    from exactmd.symbolic.law import as_symbolic_distribution
+
+    host = p.detach().cpu().numpy() if is_torch_tensor(p) else p
+    return as_symbolic_distribution(host, name=name)
+
+
 def _check_table(host: np.ndarray, name: str, float32: bool = False) -> None:
-    if host.ndim == 0:
-        raise DistributionError(
-            f"{name}: must have at least one axis (N >= 1); received a scalar {describe(host)}"
-        )
-    if any(s == 0 for s in host.shape):
-        raise DistributionError(
-            f"{name}: every axis must have at least one value; received shape {host.shape}"
-        )
+    check_axes(host.shape, name, host)
     values = host.astype(np.float64, copy=False)
     if not np.all(np.isfinite(values)):
         bad = np.argwhere(~np.isfinite(values))[0]

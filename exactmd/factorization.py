@@ -34,6 +34,7 @@ from exactmd.schedules import (
     Schedule,
     as_schedule,
 )
+from exactmd.validation import as_float_array
 
 __all__ = [
     "factorization_error",
@@ -42,6 +43,8 @@ __all__ = [
     "worst_case_bound",
     "worst_case_log_bound",
 ]
+
+_PROFILE_RULE = "a non-empty 1-D array of finite floats"
 
 
 def factorization_error_from_profile(profile: Any, schedule: Any) -> float:
@@ -59,16 +62,9 @@ def factorization_error_from_profile(profile: Any, schedule: Any) -> float:
     >>> factorization_error_from_profile([-1.0, -1.0, 0.0], [3])
     1.0
     """
-    try:
-        f = np.asarray(profile, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ScheduleError(
-            f"profile: must be a non-empty 1-D array of finite floats; received {describe(profile)}"
-        ) from exc
+    f = as_float_array(profile, "profile", _PROFILE_RULE, ScheduleError)
     if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)):
-        raise ScheduleError(
-            f"profile: must be a non-empty 1-D array of finite floats; received {describe(f)}"
-        )
+        raise ScheduleError(f"profile: must be {_PROFILE_RULE}; received {describe(f)}")
     n = f.size
     sched = as_schedule(schedule, n)
     if isinstance(sched, ExchangeableSchedule):
@@ -144,35 +140,64 @@ def _dispatch_other(d: Distribution, sched: Schedule) -> float:
     return float(method(d))
 
 
-def exchangeable_bound(p: Any, schedule: Any) -> float:
+def _times(d: Distribution, factor: int, value: Any) -> Any:
+    """``factor · value`` as a float, or as an exact expression for a symbolic law."""
+    if d.backend.name == "symbolic":
+        return d.backend.to_float(factor * value)
+    return float(factor * value)
+
+
+def exchangeable_bound(p: Any, schedule: Any) -> Any:
     """The exchangeable bound ``(max_k s_k − 1) · D(π)`` on E_fact.
+
+    A float, or an exact sympy expression for a symbolic law (as :func:`complexity`).
 
     Examples
     --------
     >>> import numpy as np
     >>> round(exchangeable_bound(np.full((2, 2), 0.25), [2]), 12)
     0.0
+    >>> import sympy
+    >>> half = sympy.Rational(1, 2)
+    >>> exchangeable_bound(sympy.Array([[[half, 0], [0, 0]], [[0, 0], [0, half]]]), [3])
+    2*log(2)
     """
     d = as_distribution(p)
     sched = as_schedule(schedule, d.n)
     sizes = getattr(sched, "sizes", None)
     if sizes is None:
         raise ScheduleError(f"schedule: the bound needs fixed sizes; received {sched!r}")
-    return float((max(sizes) - 1) * complexity(d))
+    return _times(d, max(sizes) - 1, complexity(d))
 
 
-def worst_case_bound(p: Any, steps: int) -> float:
-    """The any-planner bound ``(N − K) · D(π)`` for a K-step constant-size schedule."""
+def worst_case_bound(p: Any, steps: int) -> Any:
+    """The any-planner bound ``(N − K) · D(π)`` for a K-step constant-size schedule.
+
+    A float, or an exact sympy expression for a symbolic law.
+    """
     d = as_distribution(p)
     k = _check_steps(steps, d.n)
-    return float((d.n - k) * complexity(d))
+    return _times(d, d.n - k, complexity(d))
 
 
-def worst_case_log_bound(p: Any, steps: int) -> float:
-    """The law-free bound ``(N − K) · log max q_i``."""
+def worst_case_log_bound(p: Any, steps: int) -> Any:
+    """The law-free bound ``(N − K) · log max q_i``.
+
+    A float, or the exact ``(N − K)·log(q)`` (a sympy expression) for a symbolic law.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> worst_case_log_bound(sympy.Array([[sympy.Rational(1, 6)] * 3] * 2), 1)
+    log(3)
+    """
     d = as_distribution(p)
     k = _check_steps(steps, d.n)
-    return float((d.n - k) * np.log(d.q))
+    if d.backend.name == "symbolic":
+        import sympy
+
+        return _times(d, d.n - k, sympy.log(d.q))
+    return _times(d, d.n - k, np.log(d.q))
 
 
 def _check_steps(steps: Any, n: int) -> int:

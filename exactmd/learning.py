@@ -23,7 +23,16 @@ import numpy as np
 from exactmd.denoisers import evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError
-from exactmd.levels import Level, exact_rows, full_level, group_tokens, single_level
+from exactmd.levels import (
+    Level,
+    check_fits,
+    exact_rows,
+    full_level,
+    group_tokens,
+    masked_bytes,
+    single_level,
+)
+from exactmd.progress import progress_bar
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -32,9 +41,11 @@ from exactmd.schedules import (
     as_schedule,
 )
 
-__all__ = ["learning_error"]
+__all__ = ["learning_error", "plan_learning", "LEARNING_LONG_RUN"]
 
 _ROW_CHUNK = 2**20  # elements per chunk of conditional rows
+#: Contexts (states) from which E_learn counts as a long run (its bar may appear).
+LEARNING_LONG_RUN = 10**6
 
 
 def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.ndarray]]:
@@ -65,6 +76,31 @@ def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.nda
     return out
 
 
+def plan_learning(d: Distribution, levels: list[tuple[Level, np.ndarray]]) -> int:
+    """Peak bytes of :func:`learning_error` over ``levels``; raise if it cannot fit.
+
+    Counts the masked-marginal tensor (unless cached), the index arrays of the levels and,
+    for the largest chunk of contexts, the conditional rows and their temporaries (about 8
+    arrays of ``R · (N − a) · q`` entries) and the denoiser's output (3 arrays of
+    ``R · N · q``: as returned, on the host, checked).
+
+    Raises
+    ------
+    MemoryPlanError
+        Naming the bytes needed (with their parts) and the bytes available.
+    """
+    n, q, item = d.n, d.q, int(d.backend.itemsize)
+    index = chunk = 0
+    for level, _ in levels:
+        index = max(index, sum(8 * g.sets.shape[0] * (n + 2) for g in level.groups))
+        for g in level.groups:
+            m = n - level.a
+            rows = min(g.rows, max(1, _ROW_CHUNK // max(1, m * q)))
+            chunk = max(chunk, rows * q * (8 * m * max(item, 8) + 3 * n * 8))
+    parts = {"masked tensor": masked_bytes(d), "level indices": index, "context chunk": chunk}
+    return check_fits(d, "E_learn", parts)
+
+
 def learning_error(
     p: Any,
     schedule: Any,
@@ -72,6 +108,7 @@ def learning_error(
     *,
     backend: str | None = None,
     device: Any = None,
+    progress: bool | None = None,
 ) -> float:
     """E_learn = E[Σ_k Σ_{i∈z_k} KL(π(x_i | x_{z<k}) ‖ p(x_i | x_{z<k}))], in nats.
 
@@ -87,6 +124,17 @@ def learning_error(
         As in :func:`output_distribution`.
     denoiser
         A contract denoiser; None (the exact one) gives 0.
+    backend, device
+        Where to compute (default: the backend of ``p``).
+    progress
+        Progress bar over the contexts, as in :mod:`exactmd.progress` (``None``: only for
+        runs of at least :data:`LEARNING_LONG_RUN` contexts, after a delay).
+
+    Raises
+    ------
+    MemoryPlanError
+        Before allocating, when the bytes needed (:func:`plan_learning`) exceed those
+        available.
 
     Examples
     --------
@@ -104,14 +152,34 @@ def learning_error(
     sched = as_schedule(schedule, d.n)
     if denoiser is None:
         return 0.0
+    levels = _level_weights(d, sched)
+    plan_learning(d, levels)
+    total_rows = sum(g.rows for level, _ in levels for g in level.groups)
+    with progress_bar(
+        total_rows,
+        progress=progress,
+        cells=total_rows,
+        long_run=LEARNING_LONG_RUN,
+        desc="E_learn",
+        unit="context",
+    ) as bar:
+        total = _accumulate(d, levels, denoiser, bar)
+    return max(total, 0.0)
+
+
+def _accumulate(
+    d: Distribution, levels: list[tuple[Level, np.ndarray]], denoiser: Any, bar: Any
+) -> float:
+    """``Σ_levels Σ_contexts π(x_S) Σ_j weight_j KL_j`` (``inf`` when the denoiser misses)."""
     be, total = d.backend, 0.0
-    for level, weights in _level_weights(d, sched):
+    for level, weights in levels:
         live = weights > 0
         for group in level.groups:
             m = group.comps.shape[1]
             step = max(1, _ROW_CHUNK // max(1, m * d.q))
             for start in range(0, group.rows, step):
                 rows = np.arange(start, min(start + step, group.rows))
+                bar.update(len(rows))
                 cond, den = exact_rows(d, group, rows)
                 mass = np.asarray(be.to_numpy(den), dtype=np.float64)
                 keep = mass > 0
@@ -129,4 +197,4 @@ def learning_error(
                 logs = np.log(np.where(pos, exact, 1.0)) - np.log(np.where(pos, model, 1.0))
                 kl = np.where(pos, exact * logs, 0.0).sum(axis=2)
                 total += float(mass @ (kl @ weights[live]))
-    return max(total, 0.0)
+    return total

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.distribution import Distribution
-from exactmd.errors import ValidationError
+from exactmd.errors import MemoryPlanError, ValidationError
 from exactmd.masked import masked_tensor
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
     "group_tokens",
     "exact_rows",
     "exact_table",
+    "masked_bytes",
+    "check_fits",
 ]
 
 
@@ -245,3 +247,45 @@ def exact_table(dist: Distribution, group: Group) -> Any:
             cond = cond * be.asarray(valid.astype(np.float64))
         out[lo * m : (lo + k) * m] = be.reshape(cond, (k * m, q * size))
     return out
+
+
+def masked_bytes(dist: Distribution) -> int:
+    """Bytes the masked-marginal tensor adds to a computation reading it.
+
+    0 when it is already cached on ``dist``; otherwise the peak of building it, two arrays of
+    ``Π (q_i + 1)`` entries (as :func:`~exactmd.masked.plan_masked` counts), one of which
+    stays cached.
+
+    Examples
+    --------
+    >>> from exactmd.distribution import as_distribution
+    >>> d = as_distribution(np.full((2, 3), 1 / 6))
+    >>> masked_bytes(d), (masked_tensor(d) is not None) and masked_bytes(d)
+    (192, 0)
+    """
+    if "masked" in dist.cache:
+        return 0
+    cells = prod(q + 1 for q in dist.shape)
+    return 2 * cells * int(dist.backend.itemsize)
+
+
+def check_fits(dist: Distribution, what: str, parts: dict[str, int]) -> int:
+    """Sum the byte counts ``parts``; raise :class:`~exactmd.errors.MemoryPlanError` (naming
+    the bytes needed, each part, and the bytes available) when the backend has less.
+
+    Examples
+    --------
+    >>> from exactmd.distribution import as_distribution
+    >>> check_fits(as_distribution([0.5, 0.5]), "demo", {"states": 16, "tables": 8})
+    24
+    """
+    needed = int(sum(parts.values()))
+    available = int(dist.backend.available_memory())
+    if needed > available:
+        detail = ", ".join(f"{k} {v} bytes" for k, v in parts.items())
+        raise MemoryPlanError(
+            f"p: {what} needs about {needed / 2**30:.2f} GiB ({needed} bytes: {detail}) but "
+            f"only {available / 2**30:.2f} GiB ({available} bytes) are available on "
+            f"{dist.backend!r}"
+        )
+    return needed

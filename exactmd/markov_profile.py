@@ -40,6 +40,7 @@ import numpy as np
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
 from exactmd.typing import FloatArray
+from exactmd.validation import as_float_array
 
 __all__ = [
     "stationary_distribution",
@@ -60,12 +61,7 @@ def _xlogx_rows(m: FloatArray) -> FloatArray:
 
 
 def _transition(transition: Any) -> FloatArray:
-    try:
-        p = np.asarray(transition, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(
-            f"transition: must be a square matrix of probabilities; received {describe(transition)}"
-        ) from exc
+    p = as_float_array(transition, "transition", "a square matrix of probabilities", ModelError)
     if p.ndim != 2 or p.shape[0] != p.shape[1] or p.shape[0] < 1:
         raise ModelError(f"transition: must be a non-empty square matrix; received shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):

@@ -171,6 +171,8 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     """Entropies (nats) of all 2^N marginals, as a float64 array of shape ``(2,)*N``.
 
     ``H[b] = H(X_S)`` with ``S = {i : b_i = 1}``; ``H[0, …, 0] = 0``. Cached on ``dist``.
+    For a symbolic law (backend ``"symbolic"``) it is an object array of exact sympy
+    expressions, from :func:`exactmd.symbolic.exact_subset_entropies`.
 
     On the numpy and torch backends a :class:`MemoryPlan` from :func:`plan_subset_entropies`
     is made first (it raises :class:`~exactmd.errors.MemoryPlanError` before allocating when
@@ -185,6 +187,10 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     progress
         Progress bar: True/False, or None (default) for long runs only.
     """
+    if dist.backend.name == "symbolic":  # exact expressions, never rounded
+        from exactmd.symbolic.measures import exact_subset_entropies
+
+        return exact_subset_entropies(dist)
     if "subset_entropies" not in dist.cache:
         be = dist.backend
         if be.inplace:
@@ -267,7 +273,9 @@ def subset_entropy(dist: Distribution, subset: Iterable[int]) -> Any:
 def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = None) -> np.ndarray:
     """π(x_i = · | x_S = given) as a float64 vector of length q_i.
 
-    On a context of probability zero it follows :data:`ZERO_CONTEXT_POLICY` (uniform).
+    On a context of probability zero it follows :data:`ZERO_CONTEXT_POLICY` (uniform). For a
+    symbolic law it is an object vector of exact sympy expressions (see
+    :func:`exact_conditionals`).
 
     Examples
     --------
@@ -287,7 +295,10 @@ def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = No
             )
         tokens[0, j] = v
     probs = exact_conditionals(dist, tokens)
-    return np.asarray(dist.backend.to_numpy(probs[0, i, : dist.shape[i]]), dtype=np.float64)
+    row = dist.backend.to_numpy(probs[0, i, : dist.shape[i]])
+    if dist.backend.name == "symbolic":
+        return np.array(row, dtype=object)
+    return np.asarray(row, dtype=np.float64)
 
 
 def _strides(shape: Sequence[int]) -> np.ndarray:
@@ -295,6 +306,15 @@ def _strides(shape: Sequence[int]) -> np.ndarray:
     for i in range(len(shape) - 2, -1, -1):
         strides[i] = strides[i + 1] * shape[i + 1]
     return strides
+
+
+def _zero_contexts(be: Backend, den: Any) -> np.ndarray:
+    """A bool mask of the context probabilities that are 0 (exactly 0 on the symbolic backend)."""
+    host = be.to_numpy(den)
+    if be.name == "symbolic":
+        flat = [getattr(v, "is_zero", v == 0) is True for v in np.asarray(host).reshape(-1)]
+        return np.array(flat, dtype=bool).reshape(np.shape(host))
+    return np.asarray(host <= 0)
 
 
 def check_tokens(tokens: np.ndarray, shape: Sequence[int], name: str = "tokens") -> np.ndarray:
@@ -332,6 +352,22 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     Native array ``(B, N, q)``: row ``(b, i)`` is ``π(x_i = · | unmasked of tokens[b])`` for a
     masked ``i`` and the one-hot of ``tokens[b, i]`` otherwise; values ``>= q_i`` get 0.
     Contexts of probability zero give the uniform law (:data:`ZERO_CONTEXT_POLICY`).
+
+    On the symbolic backend the rows are exact sympy expressions (an object array); a context
+    is of probability zero only when its probability is *exactly* 0, and one that is not
+    identically 0 is treated as positive (the positivity assumption of
+    :mod:`exactmd.symbolic`).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> from exactmd.distribution import as_distribution
+    >>> t = sympy.Symbol("t", positive=True)
+    >>> d = as_distribution(sympy.Array([[t / 2, 0, (1 - t) / 2], [0, 0, sympy.Rational(1, 2)]]))
+    >>> exact_conditionals(d, np.array([[3, 1]]))[0, 0].tolist()  # x_1 = 1 has probability 0
+    [1/2, 1/2, 0]
+    >>> exact_conditionals(d, np.array([[0, 3]]))[0, 1].tolist()  # π(x_1 | x_0 = 0)
+    [t, 0, 1 - t]
     """
     be = dist.backend
     tok = check_tokens(
@@ -339,7 +375,12 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     )
     shape = np.asarray(dist.shape, dtype=np.int64)
     q = dist.q
-    mtensor = masked_tensor(dist)
+    if be.name == "symbolic":  # the same tensor, its all-masked corner written as exactly 1
+        from exactmd.symbolic.measures import exact_masked_tensor
+
+        mtensor = exact_masked_tensor(dist)
+    else:
+        mtensor = masked_tensor(dist)
     strides = _strides([s + 1 for s in dist.shape])
     masked = tok == q
     y = np.where(masked, shape[None, :], tok)
@@ -352,9 +393,11 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     num = be.reshape(be.take_flat(mtensor, idx.reshape(-1)), idx.shape)
     den = be.reshape(be.take_flat(mtensor, base), (len(base), 1, 1))
     weights = be.asarray((masked[:, :, None] & valid[None, :, :]).astype(np.float64))
-    zero_ctx = be.asarray((be.to_numpy(den) <= 0).astype(np.float64))
+    zero_ctx = be.asarray(_zero_contexts(be, den).astype(np.float64))
     safe_den = den + zero_ctx
-    uniform = be.asarray(valid / shape[:, None])[None, :, :]
+    # 1 / q_i as a quotient of backend arrays, so that the symbolic backend keeps it exact
+    sizes = np.broadcast_to(shape[:, None], valid.shape).astype(np.float64)
+    uniform = (be.asarray(valid.astype(np.float64)) / be.asarray(sizes))[None, :, :]
     cond = (num / safe_den) * (1 - zero_ctx) + uniform * zero_ctx
     onehot = np.zeros((tok.shape[0], dist.n, q))
     rows, cols = np.nonzero(~masked)

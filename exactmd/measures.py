@@ -43,6 +43,7 @@ __all__ = [
     "conditional_entropy",
     "mutual_information",
     "kl",
+    "sums_by_popcount",
 ]
 
 
@@ -127,10 +128,37 @@ def mean_subset_entropies(p: Any) -> np.ndarray:
         from exactmd.symbolic import symbolic_mean_subset_entropies
 
         return symbolic_mean_subset_entropies(d)  # type: ignore[return-value]
-    h = subset_entropies(d)
-    sizes = np.indices((2,) * d.n).sum(axis=0) if d.n else np.zeros(())
-    totals = np.bincount(sizes.reshape(-1), weights=h.reshape(-1), minlength=d.n + 1)
+    totals = sums_by_popcount(subset_entropies(d).reshape(-1), d.n)
     return totals / np.array([comb(d.n, k) for k in range(d.n + 1)], dtype=np.float64)
+
+
+def _popcounts(bits: int) -> np.ndarray:
+    """``popcount(j)`` for ``j < 2**bits`` as uint8 (doubling: the top bit adds 1)."""
+    counts = np.zeros(1, dtype=np.uint8)
+    for _ in range(bits):
+        counts = np.concatenate([counts, counts + np.uint8(1)])
+    return counts
+
+
+def sums_by_popcount(values: np.ndarray, n: int, low_bits: int = 10) -> np.ndarray:
+    """``out[k] = Σ_{j : popcount(j) = k} values[j]`` for a float vector of length ``2**n``.
+
+    The flat index ``j = r·2^m + l`` (``m = min(n, low_bits)``) has ``popcount(j) =
+    popcount(r) + popcount(l)``: one matrix product with the one-hot table of ``popcount(l)``
+    (``2^m × (m+1)``) sums the low bits, and a bincount over ``popcount(r) + (0..m)`` the
+    rest. Besides ``values``, the memory is ``O(2^n / 2^m · m)`` floats and ``2^(n-m) + 2^m``
+    uint8 (no ``(2,)*n`` index grids).
+
+    Examples
+    --------
+    >>> sums_by_popcount(np.arange(8.0), 3).tolist()  # {0}, {1,2,4}, {3,5,6}, {7}
+    [0.0, 7.0, 14.0, 7.0]
+    """
+    m = min(n, low_bits)
+    onehot = (_popcounts(m)[:, None] == np.arange(m + 1, dtype=np.uint8)).astype(np.float64)
+    partial = np.asarray(values, dtype=np.float64).reshape(-1, 2**m) @ onehot
+    index = _popcounts(n - m)[:, None].astype(np.intp) + np.arange(m + 1)
+    return np.bincount(index.reshape(-1), weights=partial.reshape(-1), minlength=n + 1)
 
 
 def information_profile(p: Any) -> np.ndarray:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 from functools import lru_cache
-from math import comb
+from math import comb, prod
 from typing import Any
 
 import numpy as np
@@ -41,17 +41,19 @@ import numpy as np
 from exactmd.backends import Backend
 from exactmd.denoisers import evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
-from exactmd.errors import MemoryPlanError
 from exactmd.learning import learning_error
 from exactmd.levels import (
     Group,
     Level,
+    check_fits,
     exact_table,
     full_level,
     group_tokens,
     level_states,
+    masked_bytes,
     single_level,
 )
+from exactmd.progress import PROGRESS_DELAY_S, ProgressBar, progress_bar
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -60,17 +62,28 @@ from exactmd.schedules import (
     as_schedule,
 )
 
-__all__ = ["output_distribution", "learning_error", "plan_sampler", "PROGRESS_DELAY_S"]
+__all__ = [
+    "output_distribution",
+    "learning_error",
+    "plan_sampler",
+    "PROGRESS_DELAY_S",
+    "SAMPLER_LONG_RUN",
+]
 
-# E_learn lives in its own module; it is exported here as well (its historical home).
+# E_learn lives in its own module and PROGRESS_DELAY_S in exactmd.progress; both are exported
+# here as well (their historical home).
 
-#: Seconds a computation runs before its progress bar appears (``progress=None``).
-PROGRESS_DELAY_S = 3.0
+#: Products formed from which p_alg counts as a long run (its bar may appear, ``progress=None``).
+SAMPLER_LONG_RUN = 10**7
+#: New positions of a step: every choice of ``s`` of them (an int) or one tuple of them.
+Patterns = int | tuple[int, ...]
 _ROW_CHUNK = 2**20  # elements per chunk of conditional rows
+_TMP_ARRAYS = 8  # arrays of one chunk alive at once (memory plan)
+_TMP_DENOISER = 12  # arrays of one denoiser batch alive at once (memory plan)
 _CACHE_ELEMENTS = 2**16  # target states per chunk of the recursion (512 KiB of float64)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2**15)
 def _perm_plan(
     sig_t: tuple[int, ...], r: tuple[int, ...]
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
@@ -88,7 +101,7 @@ def _perm_plan(
             runs[-1].append(t)
         else:
             runs.append([t])
-    sizes = [int(np.prod([sig_t[t] for t in run])) for run in runs]
+    sizes = [prod(sig_t[t] for t in run) for run in runs]
     by_source = sorted(range(len(runs)), key=lambda i: src_axis[runs[i][0]])
     perm = tuple(by_source.index(i) for i in range(len(runs)))
     return tuple(sizes[i] for i in by_source), perm, tuple(sizes)
@@ -112,12 +125,16 @@ class _Conditionals:
 class _Engine:
     """Runs the level recursion for one law, denoiser and backend."""
 
-    def __init__(self, dist: Distribution, denoiser: Any, progress: Any) -> None:
+    def __init__(
+        self, dist: Distribution, denoiser: Any, progress: ProgressBar, keep_plans: bool = False
+    ) -> None:
         self.d = dist
         self.be = dist.backend
         self.den = denoiser
         self.bar = progress
         self.cache: dict[tuple[int, int], tuple[Level, _Conditionals]] = {}
+        self.keep_plans = keep_plans
+        self.plan_cache: dict[tuple[int, int, int, Patterns], tuple[Level, Level, list[Any]]] = {}
 
     def rows_of(self, group: Group, rows: np.ndarray) -> Any:
         """The denoiser's rows ``(R, m * q)`` at the group's states ``rows``."""
@@ -152,13 +169,37 @@ class _Engine:
             c.table = be.reshape(be.transpose(spread, (0, 2, 3, 1)), (-1, q * group.size))
         return c.table
 
+    def plans_of(self, src: Level, tgt: Level, gt: int, patterns: Patterns) -> list[Any]:
+        """The gather plans from ``src`` into target group ``gt``, one per pattern.
+
+        ``patterns`` is an int ``s`` (every choice of ``s`` new positions among the target's)
+        or one tuple of new positions. Plans are kept for reuse when ``keep_plans`` is set
+        (random reveal visits the same pair of levels at every step).
+        """
+        key = (id(src), id(tgt), gt, patterns)  # the cache keeps both levels alive
+        if key in self.plan_cache:
+            return self.plan_cache[key][2]
+        group, m = tgt.groups[gt], self.d.n - src.a
+        if isinstance(patterns, int):
+            choices: Any = itertools.combinations(range(tgt.a), patterns)
+        else:
+            choices = [patterns]
+        plans = []
+        for r in choices:
+            gs, loc = src.locate(np.delete(group.sets, list(r), axis=1))
+            rows = [loc * m + (group.sets[:, t] - t + j) for j, t in enumerate(r)]
+            plans.append((tuple(r), int(gs[0]), loc, rows, _perm_plan(group.signature, tuple(r))))
+        if self.keep_plans:
+            self.plan_cache[key] = (src, tgt, plans)
+        return plans
+
     def advance(
         self,
         src: Level,
         p_src: list[Any],
         tgt: Level,
         acc: list[Any],
-        patterns: Any,
+        patterns: Patterns,
         weight: float,
     ) -> None:
         """Add to ``acc`` (per target group) the mass moving from level ``src`` to ``tgt``.
@@ -166,16 +207,10 @@ class _Engine:
         Target sets are processed in chunks of about :data:`_CACHE_ELEMENTS` states, every
         pattern of new positions in turn, so the partial sums stay in the CPU cache.
         """
-        be, m = self.be, self.d.n - src.a
+        be = self.be
         tables = {g: self.conditionals(src, g, p) for g, p in enumerate(p_src) if p is not None}
         for gt, group in enumerate(tgt.groups):
-            plans = []
-            for r in patterns(tgt.a):
-                gs, loc = src.locate(np.delete(group.sets, list(r), axis=1))
-                g = int(gs[0])
-                if p_src[g] is not None:
-                    rows = [loc * m + (group.sets[:, t] - t + j) for j, t in enumerate(r)]
-                    plans.append((tuple(r), g, loc, rows, _perm_plan(group.signature, tuple(r))))
+            plans = [pl for pl in self.plans_of(src, tgt, gt, patterns) if pl[1] in tables]
             if not plans:
                 continue
             n_t, size_t = group.sets.shape[0], group.size
@@ -189,8 +224,7 @@ class _Engine:
                     self._add_pattern(part, plan, src, p_src, tables, group, lo, hi)
                 chunk = be.reshape(acc[gt], (n_t, size_t))[lo:hi]
                 chunk += part * weight
-                if self.bar is not None:
-                    self.bar.update((hi - lo) * size_t * len(plans))
+                self.bar.update((hi - lo) * size_t * len(plans))
 
     def _add_pattern(
         self,
@@ -223,23 +257,28 @@ class _Engine:
         target += view
 
 
-def _all_patterns(s: int) -> Any:
-    return lambda b: itertools.combinations(range(b), s)
-
-
-def plan_sampler(d: Distribution, sched: Schedule) -> tuple[int, int]:
+def plan_sampler(d: Distribution, sched: Schedule, denoiser: Any = None) -> tuple[int, int]:
     """``(peak bytes, work)`` of :func:`output_distribution`; raise if it cannot fit.
 
-    ``work`` counts the products formed (one per target state and choice of new positions).
+    The bytes count the state and conditional tensors of the levels alive at once, the
+    masked-marginal tensor when the exact denoiser reads it (``denoiser`` None) and is not
+    cached yet, and for random reveal the gather plans kept between steps. ``work`` counts
+    the products formed (one per target state and choice of new positions).
+
+    Raises
+    ------
+    MemoryPlanError
+        Naming the bytes needed (with their parts) and the bytes available.
     """
     e = level_states(d.shape)
     n, q, item = d.n, d.q, d.backend.itemsize
+    plans = 0
     if isinstance(sched, DeterministicSchedule):
         sizes: list[int] = [1]
         done: tuple[int, ...] = ()
         for block in sched.partition:
             done = done + block
-            sizes.append(int(np.prod([d.shape[i] for i in done], dtype=np.float64)))
+            sizes.append(prod(d.shape[i] for i in done))
         work = sum(sizes[1:])
         peak = max(
             item * (sa * (1 + n * q) + 4 * sb) + 24 * sb for sa, sb in itertools.pairwise(sizes)
@@ -257,30 +296,29 @@ def plan_sampler(d: Distribution, sched: Schedule) -> tuple[int, int]:
             targets = (lambda a: [n]) if rk >= 1 else (lambda a: range(a + 1, n + 1))
             work += sum(e[b] * comb(b, b - a) for a in sources for b in targets(a))
         peak = item * sum(e[a] * (3 + (n - a) * q) for a in range(n + 1)) + 24 * max(e)
-    available = d.backend.available_memory()
-    if peak > available:
-        raise MemoryPlanError(
-            f"p: the exact sampler law needs about {peak / 2**30:.2f} GiB ({peak} bytes) but only "
-            f"{available / 2**30:.2f} GiB ({available} bytes) are available on {d.backend!r}"
+        # int64 gather plans (one location + one row per new position) for every level pair
+        plans = 8 * sum(
+            comb(n, b) * comb(b, a) * (1 + b - a) for b in range(n + 1) for a in range(b)
         )
-    return int(peak), int(work)
+    parts = {"level states and conditionals": int(peak)}
+    if plans:
+        parts["gather plans"] = plans
+    widest = max(e[a] * (n - a) * q for a in range(n))  # entries of the largest row table
+    if isinstance(sched, DeterministicSchedule):
+        widest = max(sa * n * q for sa in sizes[:-1])
+    if denoiser is None:
+        parts["masked tensor"] = masked_bytes(d)
+        # exact_table's chunk: index, gathered, conditional and mask arrays (2**19 entries)
+        parts["temporaries"] = _TMP_ARRAYS * 8 * min(2**19, widest)
+    else:
+        # a batch of denoiser output (2**21 entries), with room for the denoiser's own
+        # temporaries, the checked copy and the gathered rows
+        parts["temporaries"] = _TMP_DENOISER * 8 * min(2**21, widest * n)
+    return check_fits(d, "the exact sampler law", parts), int(work)
 
 
-def _progress_bar(progress: Any, work: int) -> Any:
-    if progress is False or (progress is None and work < 10**7):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        if progress is True:
-            raise ImportError("progress=True needs tqdm: pip install 'exactmd[progress]'") from None
-        return None
-    delay = 0.0 if progress is True else PROGRESS_DELAY_S
-    return tqdm(total=work, unit="state", unit_scale=True, delay=delay, desc="p_alg", leave=False)
-
-
-def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: Any) -> Any:
-    eng = _Engine(d, denoiser, bar)
+def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar) -> Any:
+    eng = _Engine(d, denoiser, bar, keep_plans=isinstance(sched, RandomRevealSchedule))
     be, n = d.backend, d.n
     start = full_level(d.shape, 0)
     one = be.asarray(np.ones(1))
@@ -291,7 +329,7 @@ def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: Any) -> Any:
             target = single_level(d.shape, tuple(sorted(done + block)))
             new_at = tuple(int(np.searchsorted(target.groups[0].sets[0], i)) for i in sorted(block))
             acc: list[Any] = [None]
-            eng.advance(level, probs, target, acc, lambda b, r=new_at: [r], 1.0)
+            eng.advance(level, probs, target, acc, new_at, 1.0)
             level, probs, done = target, acc, done + block
         return probs[0]
     if isinstance(sched, ExchangeableSchedule):
@@ -299,7 +337,7 @@ def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: Any) -> Any:
         for a, b in itertools.pairwise(sched.boundaries):
             target = full_level(d.shape, b)
             acc = [None] * len(target.groups)
-            eng.advance(level, probs, target, acc, _all_patterns(b - a), 1.0 / comb(n - a, b - a))
+            eng.advance(level, probs, target, acc, b - a, 1.0 / comb(n - a, b - a))
             level, probs = target, acc
         return probs[0]
     assert isinstance(sched, RandomRevealSchedule)
@@ -318,7 +356,7 @@ def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: Any) -> Any:
             for b in range(a + 1, n + 1):
                 w = rk ** (b - a) * (1.0 - rk) ** (n - b)
                 if w > 0:
-                    eng.advance(levels[a], state[a], levels[b], new[b], _all_patterns(b - a), w)
+                    eng.advance(levels[a], state[a], levels[b], new[b], b - a, w)
         state = new
     return state[n][0] if state[n][0] is not None else be.zeros((d.size,))
 
@@ -350,8 +388,9 @@ def output_distribution(
     native
         Return the backend's native array (e.g. a torch tensor) instead of numpy.
     progress
-        ``None`` shows a tqdm bar when the work is large and lasts over
-        :data:`PROGRESS_DELAY_S` seconds; ``True`` always; ``False`` never.
+        ``None`` shows a tqdm bar for a long run (:data:`SAMPLER_LONG_RUN` products) once
+        it has lasted :data:`~exactmd.progress.PROGRESS_DELAY_S` seconds; ``True`` at once;
+        ``False`` never (see :mod:`exactmd.progress`).
 
     Returns
     -------
@@ -378,12 +417,10 @@ def output_distribution(
 
         return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
-    _, work = plan_sampler(d, sched)
-    bar = _progress_bar(progress, work)
-    try:
+    _, work = plan_sampler(d, sched, denoiser)
+    with progress_bar(
+        work, progress=progress, cells=work, long_run=SAMPLER_LONG_RUN, desc="p_alg", unit="state"
+    ) as bar:
         flat = _run(d, sched, denoiser, bar)
-    finally:
-        if bar is not None:
-            bar.close()
     out = d.backend.reshape(flat, d.shape)
     return out if native else np.asarray(d.backend.to_numpy(out), dtype=np.float64)

@@ -60,7 +60,8 @@ __all__ = [
 
 #: Preferred cells per chunk: cache-sized on the CPU (numpy), larger for torch, large on CUDA.
 _CHUNK_TARGET = {"numpy": 2**19, "torch": 2**21, "cuda": 2**28}
-#: Cells of the scratch buffer of ``x log x``.
+#: Cells of the scratch buffer of ``x log x`` (one cell where the backend fuses it, see
+#: :func:`_log_piece`).
 _LOG_PIECE = {"numpy": 2**16, "torch": 2**20, "cuda": 2**26}
 
 
@@ -108,6 +109,12 @@ def _key(backend: Backend) -> str:
     if device is not None and getattr(device, "type", "cpu") == "cuda":
         return "cuda"
     return backend.name if backend.name in _CHUNK_TARGET else "numpy"
+
+
+def _log_piece(backend: Backend) -> int:
+    """Scratch cells for ``x log x``: none needed (1) when the backend computes it in one fused
+    kernel (``fused_xlogx``, torch on CUDA)."""
+    return 1 if backend.fused_xlogx else _LOG_PIECE[_key(backend)]
 
 
 def chunk_target(backend: Backend) -> int:
@@ -184,7 +191,7 @@ def plan_subset_entropies(
     n = len(shape)
     target = chunk_target(backend) if chunk_cells is None else int(chunk_cells)
     have = int(backend.available_memory()) if available is None else int(available)
-    piece = _LOG_PIECE[_key(backend)]
+    piece = _log_piece(backend)
     options = [
         (*_bytes_for(shape, lead, backend.itemsize, cached, piece), lead) for lead in range(n + 1)
     ]
@@ -313,7 +320,7 @@ def streamed_subset_entropies(
         rows = be.reshape(masked, (rows_n, prod(masked_rest)))
         results = be.empty((rows_n, 2**k))
     y = be.empty((1, *masked_rest))
-    work = be.empty((min(prod(masked_rest), _LOG_PIECE[_key(be)]),))
+    work = be.empty((min(prod(masked_rest), _log_piece(be)),))
     fill = (slice(None), *(slice(0, q) for q in rest))
     tiny = be.tiny
     cells = float(rows_n) * prod(masked_rest)

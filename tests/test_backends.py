@@ -194,3 +194,101 @@ def test_repr_and_itemsize() -> None:
     assert NumpyBackend().itemsize == 8 and NumpyBackend("float32").itemsize == 4
     assert "float64" in repr(NumpyBackend())
     assert "cpu" in repr(get_backend(name="torch"))
+
+
+class _MetaBackend:
+    """Factory of a torch backend on the "meta" device (shapes only, no data).
+
+    torch refuses to mix a meta tensor with a CPU tensor ("Tensor on device cpu is not on the
+    expected device meta"), exactly as it refuses CPU with CUDA: every code path that creates a
+    tensor without ``device=`` and mixes it with the law's tensors fails here, on a machine
+    without a GPU. ``to_numpy`` returns zeros of the right shape (meta tensors hold no data).
+    """
+
+    @staticmethod
+    def make(dtype: str = "float64") -> Any:
+        from exactmd.backends.torch_backend import TorchBackend
+
+        class MetaBackend(TorchBackend):
+            def to_numpy(self, x: Any) -> np.ndarray:
+                if isinstance(x, torch.Tensor):
+                    assert x.device.type == "meta", f"a result left the device: {x.device}"
+                    kind = np.float64 if x.is_floating_point() else np.int64
+                    return np.zeros(tuple(x.shape), dtype=kind)
+                return np.asarray(x)
+
+            def available_memory(self) -> int:
+                return 2**40
+
+        return MetaBackend(device="meta", dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_torch_path_keeps_to_the_law_s_device(dtype: str) -> None:
+    from exactmd.distribution import Distribution
+    from exactmd.models.pgmpy_models import contract_factors
+    from exactmd.sampler import output_distribution
+    from exactmd.schedules import RandomRevealSchedule
+    from exactmd.streaming import MemoryPlan, streamed_subset_entropies
+
+    be = _MetaBackend.make(dtype)
+    shape = (2, 3, 2, 2)
+
+    def law() -> Distribution:
+        return Distribution(be.asarray(random_law(shape, seed=5, zeros=0.2)), be)
+
+    d = law()
+    assert d.table.device.type == "meta"
+    for lead in range(len(shape) + 1):  # every streamed split, and the full path
+        streamed_subset_entropies(d.table, shape, be, MemoryPlan("s", 0, 0, 1, lead))
+    fused = _MetaBackend.make(dtype)
+    fused.fused_xlogx = True  # the CUDA kernel choice
+    streamed_subset_entropies(fused.asarray(d.table), shape, fused, MemoryPlan("s", 0, 0, 1, 2))
+    d = law()
+    assert masked_tensor(d).device.type == "meta"
+    subset_entropies(d)  # streamed over the cached masked tensor
+    tokens = np.full((3, 4), 3)
+    tokens[0, :2] = [1, 2]
+    assert exact_conditionals(law(), tokens).device.type == "meta"
+    assert exact_conditionals(law(), torch.as_tensor(tokens, device="meta")).device.type == "meta"
+    assert marginal(law(), [0, 2]).device.type == "meta"
+    subset_entropy(law(), [0, 2])
+    information_profile(law())
+    for schedule in ([2, 2], [1, 1, 1, 1], [4], [(0, 1), (2, 3)]):
+        out = output_distribution(law(), schedule, progress=False, native=True)
+        assert out.device.type == "meta"
+    output_distribution(law(), RandomRevealSchedule((1.0, 0.6, 0.2, 0.0)), progress=False)
+    table = contract_factors([(np.ones((2, 3)), [0, 1]), (np.ones(2), [2])], shape, be)
+    assert table.device.type == "meta"
+
+
+def test_fused_xlogx_kernel_matches_the_two_pass_one() -> None:
+    from exactmd.backends.torch_backend import TorchBackend
+
+    be = TorchBackend()
+    assert not be.fused_xlogx  # on the CPU, log then mul is faster
+    x0 = np.random.default_rng(0).random(1000) + 1e-300
+    two = be.asarray(x0)
+    be.xlogx_positive_(two, be.empty((7,)))
+    be.fused_xlogx = True
+    one = be.asarray(x0)
+    be.xlogx_positive_(one, be.empty((1,)))
+    np.testing.assert_allclose(be.to_numpy(one), x0 * np.log(x0), rtol=1e-15)
+    np.testing.assert_allclose(be.to_numpy(one), be.to_numpy(two), rtol=1e-15)
+    p = random_law((2, 3, 2, 2, 2), seed=9, zeros=0.3)
+    d = as_distribution(torch.as_tensor(p))
+    d.backend.fused_xlogx = True  # type: ignore[attr-defined]
+    np.testing.assert_allclose(
+        subset_entropies(d), subset_entropies(as_distribution(p)), atol=1e-12
+    )
+
+
+def test_cuda_memory_counts_the_allocator_s_free_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exactmd.backends.torch_backend import TorchBackend
+
+    be = TorchBackend()
+    be.device = torch.device("cuda")  # only the accounting runs: every CUDA call is faked
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1000, 5000))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device=None: 300)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 100)
+    assert be.available_memory() == 1000 + 200

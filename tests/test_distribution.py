@@ -296,3 +296,79 @@ def test_single_variable_law() -> None:
     assert d.n == 1
     h = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
     assert entropy(d) == pytest.approx(h, abs=1e-15)
+
+
+# -- the symbolic backend by name ---------------------------------------------------------------
+
+
+def test_symbolic_backend_by_name() -> None:
+    import sympy as sp
+
+    be = get_backend(name="symbolic")
+    assert be.name == "symbolic" and be.dtype == "object"
+    for bad in ({"device": "cuda"}, {"dtype": "float32"}):
+        with pytest.raises(ValidationError, match="symbolic backend"):
+            get_backend(name="symbolic", **bad)
+    d = as_distribution([[0.1, 0.2], [0.3, 0.4]], backend="symbolic", name="q")
+    assert d.backend.name == "symbolic"
+    assert np.asarray(d.table).tolist() == [
+        [sp.Rational(1, 10), sp.Rational(1, 5)],
+        [sp.Rational(3, 10), sp.Rational(2, 5)],
+    ]
+    h = entropy(d)
+    assert isinstance(h, sp.Expr)
+    p = np.array([[0.1, 0.2], [0.3, 0.4]])
+    assert abs(float(sp.N(h, 30)) - entropy(p)) < 1e-14
+    # from an existing law (numpy or torch), names kept
+    numeric = Distribution(get_backend(name="numpy").asarray(p), get_backend(name="numpy"), "ab")
+    exact = as_distribution(numeric, backend="symbolic")
+    assert exact.names == ("a", "b") and np.asarray(exact.table).tolist()[1][1] == sp.Rational(2, 5)
+
+
+def test_symbolic_backend_refuses_inexact_totals_and_converts_back() -> None:
+    import sympy as sp
+
+    p = random_law((2, 3), seed=3)
+    with pytest.raises(DistributionError, match="q: entries must sum to exactly 1"):
+        as_distribution(p, backend="symbolic", name="q")
+    half = sp.Rational(1, 2)
+    exact = as_distribution(sp.Array([[half, 0], [0, half]]))
+    back = as_distribution(exact, backend="numpy")
+    assert back.backend.name == "numpy" and back.numpy().tolist() == [[0.5, 0.0], [0.0, 0.5]]
+    t = sp.Symbol("t", positive=True)
+    with pytest.raises(ValidationError, match="free symbols"):
+        as_distribution(sp.Array([t, 1 - t]), backend="numpy")
+
+
+def test_symbolic_backend_from_torch() -> None:
+    torch = pytest.importorskip("torch")
+    import sympy as sp
+
+    d = as_distribution(torch.tensor([0.25, 0.75], dtype=torch.float64), backend="symbolic")
+    assert np.asarray(d.table).tolist() == [sp.Rational(1, 4), sp.Rational(3, 4)]
+
+
+# -- model parameters survive a change of backend -----------------------------------------------
+
+
+def test_with_backend_keeps_model_parameters() -> None:
+    pytest.importorskip("torch")
+    from exactmd.markov_profile import markov_profile
+    from exactmd.models import markov_chain
+    from exactmd.models.zoo import markov_chain_parameters
+
+    init, trans = [0.3, 0.7], [[0.9, 0.1], [0.2, 0.8]]
+    d = markov_chain(init, trans, 5)
+    entropy(d)
+    information_profile(d)
+    t = as_distribution(d, backend="torch")
+    assert t.backend.name == "torch"
+    assert set(t.cache) == {"model", "markov_chain"}  # derived arrays are not carried
+    assert t.cache["model"]["name"] == "markov_chain" and t.cache["model"] is not d.cache["model"]
+    got_init, got_trans = markov_chain_parameters(t)
+    np.testing.assert_array_equal(got_init, init)
+    np.testing.assert_array_equal(got_trans, trans)
+    np.testing.assert_allclose(markov_profile(t), information_profile(d), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(markov_profile(t), information_profile(t), rtol=0, atol=1e-12)
+    back = t.with_backend(get_backend(name="numpy"))
+    np.testing.assert_array_equal(markov_profile(back), markov_profile(d))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from brute import (
     size_paths,
 )
 from conftest import random_law
+from helpers import LOG2, TOL, block_copy, laws, xor_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,9 +36,6 @@ from exactmd.schedules import (
     ExchangeableSchedule,
     RandomRevealSchedule,
 )
-
-TOL = 1e-12
-LOG2 = math.log(2)
 
 SHAPES = [
     (2, 2),
@@ -66,15 +63,6 @@ def _sizes_for(n: int) -> list[tuple[int, ...]]:
     picked = {(n,), (1,) * n, (1, n - 1), (n - 1, 1), (2,) * (n // 2) + (1,) * (n % 2)}
     picked |= {every[int(i)] for i in rng.choice(len(every), 4, replace=False)}
     return sorted(picked)
-
-
-@st.composite
-def laws(draw: st.DrawFn, max_n: int = 4) -> np.ndarray:
-    shape = tuple(draw(st.lists(st.integers(2, 3), min_size=2, max_size=max_n)))
-    seed = draw(st.integers(0, 2**31 - 1))
-    zeros = draw(st.sampled_from([0.0, 0.3, 0.7]))
-    alpha = draw(st.sampled_from([0.1, 1.0]))
-    return random_law(shape, seed=seed, zeros=zeros, alpha=alpha)
 
 
 @st.composite
@@ -216,13 +204,6 @@ def test_worst_case_bound_for_constant_size_partitions(p: np.ndarray, seed: int)
 # -- known answers (DESIGN §2) --------------------------------------------------------------
 
 
-def _xor() -> np.ndarray:
-    p = np.zeros((2, 2, 2))
-    for a, b in itertools.product((0, 1), repeat=2):
-        p[a, b, a ^ b] = 0.25
-    return p
-
-
 @pytest.mark.parametrize(
     ("schedule", "value"),
     [([3], LOG2), ([1, 1, 1], 0.0), ([2, 1], 0.0), ([1, 2], LOG2), ([[2], [0, 1]], LOG2)],
@@ -230,7 +211,7 @@ def _xor() -> np.ndarray:
 def test_xor_known_answers(
     schedule: Any, value: float, backend: str, as_backend: Callable[[Any], Any]
 ) -> None:
-    assert abs(factorization_error(as_backend(_xor()), schedule) - value) < TOL
+    assert abs(factorization_error(as_backend(xor_law()), schedule) - value) < TOL
 
 
 def test_independent_law_has_zero_error_for_every_schedule(backend: str) -> None:
@@ -251,16 +232,6 @@ def test_independent_law_has_zero_error_for_every_schedule(backend: str) -> None
             < TOL
         )
     assert abs(factorization_error(d, RandomRevealSchedule((1.0, 0.5, 0.2, 0.0)))) < TOL
-
-
-def block_copy(q: int, blocks: list[int]) -> np.ndarray:
-    """x_i = x_j inside each block, blocks independent and uniform on range(q)."""
-    n = sum(blocks)
-    p = np.zeros((q,) * n)
-    for values in itertools.product(range(q), repeat=len(blocks)):
-        x = [v for v, s in zip(values, blocks) for _ in range(s)]
-        p[tuple(x)] = 1.0 / q ** len(blocks)
-    return p
 
 
 @pytest.mark.parametrize(

@@ -70,3 +70,26 @@ def test_float32_on_device(device: str) -> None:
     d = as_distribution(torch.as_tensor(p, device=device), dtype="float32")
     assert d.backend.dtype == "float32" and d.table.dtype == torch.float32
     np.testing.assert_allclose(information_profile(d), information_profile(p), atol=5e-6)
+
+
+def test_sampler_law_on_device(device: str) -> None:
+    from exactmd.sampler import output_distribution
+
+    p = random_law((2, 2, 3, 2), seed=26, zeros=0.3)
+    pt = torch.as_tensor(p, device=device)
+    for schedule in ([2, 2], [1, 3], [(0, 2), (1, 3)]):
+        out = output_distribution(pt, schedule, native=True, progress=False)
+        assert out.device.type == device
+        np.testing.assert_allclose(
+            out.cpu().numpy().reshape(p.shape), output_distribution(p, schedule), atol=1e-10
+        )
+
+
+def test_device_memory_and_kernel_choice(device: str) -> None:
+    d = as_distribution(torch.as_tensor(random_law((2,) * 6, seed=27), device=device))
+    be = d.backend
+    assert be.fused_xlogx == (device == "cuda")  # type: ignore[attr-defined]
+    before = be.available_memory()
+    block = be.empty((2**20,))  # 8 MiB
+    del block  # returned to torch's cache on CUDA: still counted as available
+    assert be.available_memory() > 0.5 * before > 0

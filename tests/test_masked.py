@@ -284,3 +284,82 @@ def test_memory_plan_for_small_law() -> None:
     assert plan.bytes_needed == 3 * 4 * 8 * 2
     assert plan.bytes_needed <= plan.bytes_available
     assert "GiB needed" in str(plan)
+
+
+# -- symbolic laws: exact results, never rounded ------------------------------------------------
+
+
+def _rational_law(shape: tuple[int, ...], seed: int) -> Any:
+    """A random law of exact rationals with zeros, and its float64 twin."""
+    import sympy as sp
+
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(0, 4, size=shape)
+    weights.flat[0] += 1
+    total = int(weights.sum())
+    exact = np.empty(shape, dtype=object)
+    exact.reshape(-1)[:] = [sp.Rational(int(w), total) for w in weights.reshape(-1)]
+    return exact, weights / total
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 2, 2), (2, 2, 3)], ids=str)
+def test_subset_entropies_of_a_symbolic_law_are_exact(shape: tuple[int, ...]) -> None:
+    import sympy as sp
+
+    exact, p = _rational_law(shape, seed=len(shape))
+    d = as_distribution(exact)
+    h = subset_entropies(d)
+    assert h.dtype == object and h.shape == (2,) * len(shape)
+    brute = brute_subset_entropies(p)
+    for b in itertools.product((0, 1), repeat=len(shape)):
+        assert isinstance(h[b], sp.Expr) and not isinstance(h[b], sp.Float), h[b]
+        subset = frozenset(i for i in range(len(shape)) if b[i])
+        assert abs(float(sp.N(h[b], 30)) - brute[subset]) < TOL
+
+
+def test_subset_entropies_with_free_symbols() -> None:
+    import sympy as sp
+
+    from exactmd.symbolic import exact_subset_entropies, simplify_exact, symmetric_pair
+
+    t = sp.Symbol("t", real=True)
+    d = as_distribution(symmetric_pair(t))
+    h = subset_entropies(d)
+    assert h.dtype == object
+    assert all(h[b] == exact_subset_entropies(d)[b] for b in itertools.product((0, 1), repeat=2))
+    assert simplify_exact(h[1, 0] - sp.log(2)) == 0
+    assert t in h[1, 1].free_symbols
+    value = float(sp.N(h[1, 1].subs(t, sp.Rational(1, 3)), 30))
+    ref = _rational_twin_entropy(sp.Rational(1, 3))
+    assert abs(value - ref) < TOL
+
+
+def _rational_twin_entropy(t: Any) -> float:
+    p = np.array([[(1 + t) / 4, (1 - t) / 4], [(1 - t) / 4, (1 + t) / 4]], dtype=np.float64)
+    return brute_entropy_of(p, [0, 1])
+
+
+def test_conditionals_of_a_symbolic_law_are_exact() -> None:
+    import sympy as sp
+
+    t = sp.Symbol("t", positive=True)
+    third = sp.Rational(1, 3)
+    # x_1 = 1 has probability exactly 0; q_0 = 3, so the zero-context rule gives exactly 1/3
+    table = [[t, 0], [1 - t, 0], [0, 0]]
+    d = as_distribution(sp.Array(table))
+    row = conditional(d, 0, {1: 1})
+    assert row.dtype == object and row.tolist() == [third, third, third]
+    assert conditional(d, 0, {1: 0}).tolist() == [t, 1 - t, 0]
+    tokens = np.array([[3, 1], [3, 0], [1, 3], [3, 3]])
+    probs = exact_conditionals(d, tokens)
+    assert probs[0, 0].tolist() == [third, third, third]
+    assert [sp.simplify(v) for v in probs[1, 0].tolist()] == [t, 1 - t, 0]
+    assert probs[2, 1].tolist() == [1, 0, 0]
+    assert probs[2, 0].tolist() == [0, 1, 0]  # an unmasked position: its one-hot
+    assert [sp.simplify(v) for v in probs[3, 0].tolist()] == [t, 1 - t, 0]
+    # the same numbers as the float law, at a rational point
+    point = sp.Rational(2, 7)
+    ref = np.array([[2 / 7, 0], [5 / 7, 0], [0, 0]])
+    for given in ({1: 0}, {1: 1}, {}):
+        got = [float(v.subs(t, point)) for v in conditional(d, 0, given)]
+        np.testing.assert_allclose(got, brute_conditional(ref, 0, given), atol=TOL)

@@ -20,8 +20,8 @@ from brute import (
     brute_total_correlation,
 )
 from conftest import random_law
+from helpers import LOG2, TOL, block_copy, laws, xor_law
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from exactmd.distribution import as_distribution
 from exactmd.errors import DistributionError, ValidationError
@@ -34,11 +34,9 @@ from exactmd.measures import (
     kl,
     mean_subset_entropies,
     mutual_information,
+    sums_by_popcount,
     total_correlation,
 )
-
-TOL = 1e-12
-LOG2 = math.log(2)
 
 SHAPES = [
     (2, 2),
@@ -55,16 +53,6 @@ SHAPES = [
 ]
 
 PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, derandomize=True)
-
-
-@st.composite
-def laws(draw: st.DrawFn, max_n: int = 5) -> np.ndarray:
-    """Random joints with zeros: N in 2..max_n, alphabets 2..3 (mixed), some very peaked."""
-    shape = tuple(draw(st.lists(st.integers(2, 3), min_size=2, max_size=max_n)))
-    seed = draw(st.integers(0, 2**31 - 1))
-    zeros = draw(st.sampled_from([0.0, 0.3, 0.7]))
-    alpha = draw(st.sampled_from([0.1, 1.0]))
-    return random_law(shape, seed=seed, zeros=zeros, alpha=alpha)
 
 
 # -- brute-force agreement ------------------------------------------------------------------
@@ -141,15 +129,8 @@ def test_torch_agrees_with_numpy(shape: tuple[int, ...]) -> None:
 # -- known answers (DESIGN §2) --------------------------------------------------------------
 
 
-def _xor() -> np.ndarray:
-    p = np.zeros((2, 2, 2))
-    for a, b in itertools.product((0, 1), repeat=2):
-        p[a, b, a ^ b] = 0.25
-    return p
-
-
 def test_xor_known_answers(backend: str, as_backend: Callable[[Any], Any]) -> None:
-    x = as_backend(_xor())
+    x = as_backend(xor_law())
     assert abs(entropy(x) - 2 * LOG2) < TOL
     assert abs(total_correlation(x) - LOG2) < TOL
     assert abs(dual_total_correlation(x) - 2 * LOG2) < TOL
@@ -169,16 +150,6 @@ def test_independent_laws_give_zero(shape: tuple[int, ...], backend: str) -> Non
     assert abs(complexity(d)) < TOL
     f = information_profile(d)
     np.testing.assert_allclose(f, np.full(len(shape), f[0]), rtol=0, atol=TOL)  # flat profile
-
-
-def block_copy(q: int, blocks: list[int]) -> np.ndarray:
-    """x_i = x_j inside each block, blocks independent and uniform on range(q)."""
-    n = sum(blocks)
-    p = np.zeros((q,) * n)
-    for values in itertools.product(range(q), repeat=len(blocks)):
-        x = [v for v, s in zip(values, blocks) for _ in range(s)]
-        p[tuple(x)] = 1.0 / q ** len(blocks)
-    return p
 
 
 @pytest.mark.parametrize(
@@ -301,3 +272,36 @@ def test_float32_error_is_bounded() -> None:
     errors = float32_errors()
     for label, err in errors.items():
         assert err < FLOAT32_RTOL, (label, err)
+
+
+# -- h̄(k) without (2,)*N index grids ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 11, 13])
+@pytest.mark.parametrize("low_bits", [0, 1, 4, 10, 20])
+def test_sums_by_popcount_vs_loop(n: int, low_bits: int) -> None:
+    values = np.random.default_rng(n).random(2**n)
+    ref = np.zeros(n + 1)
+    for j, v in enumerate(values):
+        ref[bin(j).count("1")] += v
+    got = sums_by_popcount(values, n, low_bits=low_bits)
+    assert got.shape == (n + 1,) and got.dtype == np.float64
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+
+
+def test_mean_subset_entropies_allocates_little() -> None:
+    import tracemalloc
+
+    n = 16
+    d = as_distribution(random_law((2,) * n, seed=3, zeros=0.2))
+    h = np.asarray(information_profile(d))  # fills the subset-entropy cache
+    tracemalloc.start()
+    try:
+        hbar = mean_subset_entropies(d)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the cached H alone is 2**16 * 8 = 512 KiB; an index grid (2,)*N of int64 would be 8 MiB
+    assert peak < 2**19, peak
+    np.testing.assert_allclose(hbar[:-1] - hbar[1:], h, rtol=0, atol=TOL)
+    assert abs(hbar[n] - brute_entropy(d.numpy())) < TOL

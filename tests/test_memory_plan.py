@@ -112,3 +112,51 @@ def test_n18_plan_stays_far_below_the_masked_tensor() -> None:
     plan20 = plan_subset_entropies((2,) * 20, NumpyBackend(), available=24 * 2**30)
     assert plan20.bytes_needed < 2**30  # N = 20 fits easily in 24 GiB
     assert prod([3] * plan20.lead_axes) == plan20.chunks
+
+
+def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
+    """N = 24 binary on a GPU: (q+1)^N = 2.8e11 cells are never held; the plan needs T (the
+    leading axes masked), one chunk and the results, and no scratch for x log x (fused)."""
+    from exactmd.backends.torch_backend import TorchBackend
+
+    be = TorchBackend()
+    be.device = __import__("torch").device("cuda")  # plan only: nothing is allocated
+    be.fused_xlogx = True
+    plan = plan_subset_entropies((2,) * 24, be, available=80 * 2**30)
+    assert plan.path == "streamed" and plan.chunk_cells == 3**17 <= chunk_target(be)
+    lead = plan.lead_axes
+    assert lead == 7 and plan.chunks == 3**lead
+    t_cells = 3**lead * 2 ** (24 - lead)  # the results overwrite rows of T already read
+    expected = (t_cells + 3**17 + 1) * 8 + 2 * 2**24 * 8
+    assert plan.bytes_needed == expected < 4 * 2**30
+
+
+def test_naive_baseline_estimate_and_benchmark_guards() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    try:
+        from benchmarks.bench_profile import _spot_check
+        from benchmarks.naive import naive_bytes, naive_entropies_numpy, random_binary_joint
+    finally:
+        sys.path.remove(str(root))
+    assert naive_bytes((2,) * 20) == 4 * 3**20 * 8  # m, −m, log m and the product coexist
+    p = random_binary_joint(6, seed=1)
+    h = naive_entropies_numpy(p)
+    assert _spot_check(p, h) < 1e-12
+    h[(1,) * 6] += 1e-3  # a wrong entry among the spot-checked ones (the full set) is found
+    assert _spot_check(p, h) > 9e-4
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():  # a clear one-line refusal, no traceback
+        run = subprocess.run(
+            [sys.executable, str(root / "benchmarks" / "run.py"), "--device", "cuda", "16"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2 and "Traceback" not in run.stderr
+        assert "torch.cuda.is_available() == False" in run.stderr.strip()
+        assert len(run.stderr.strip().splitlines()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import warnings
 
 import numpy as np
 import pytest
@@ -188,6 +189,7 @@ def test_shipped_examples_load_offline(no_network):
         "cancer": (2,) * 5,
         "earthquake": (2,) * 5,
         "survey": (3, 2, 2, 2, 2, 3),
+        "sachs": (3,) * 11,
     }
     assert set(EXAMPLES) == set(sizes)
     for name, shape in sizes.items():
@@ -225,6 +227,45 @@ def test_examples_match_their_published_tables():
         for s, h in zip([0.6, 0.4], row)
     )
     assert _marg(survey, "E", "high") == pytest.approx(pe, abs=1e-14)
+    sachs = load_example("sachs")
+    assert sachs.state_names == (("LOW", "AVG", "HIGH"),) * 11
+    # roots PKC and Plcg; PKA | PKC; PIP3 | Plcg (bnlearn's published sachs.bif)
+    pkc, plcg = [0.42313152, 0.48163920, 0.09522928], [0.81213356, 0.08337962, 0.10448682]
+    pka = [[0.3864255, 0.3794243, 0.2341501], [0.06039638, 0.92264651, 0.01695712]]
+    pka.append([0.01577014, 0.95873839, 0.02549147])
+    pip3 = [[0.2184310, 0.4473238, 0.3342453], [0.07796694, 0.21120158, 0.71083148]]
+    pip3.append([0.4237055, 0.4396535, 0.1366411])
+    for var, root, cond in (("PKA", pkc, pka), ("PIP3", plcg, pip3)):
+        want = np.array(root) @ (np.array(cond) / np.sum(cond, axis=1, keepdims=True))
+        got = [_marg(sachs, var, s) for s in ("LOW", "AVG", "HIGH")]
+        np.testing.assert_allclose(got, want, atol=1e-12)
+    assert _marg(sachs, "PKC", "HIGH") == pytest.approx(pkc[2] / sum(pkc), abs=1e-14)
+
+
+def test_sachs_matches_variable_elimination():
+    with warnings.catch_warnings():  # pgmpy.inference imports a deprecated estimators module
+        warnings.simplefilter("ignore", FutureWarning)
+        from pgmpy.inference import VariableElimination
+
+    bn = read_model(example_path("sachs"))
+    assert bn.number_of_nodes() == 11 and bn.number_of_edges() == 17
+    for cpd in bn.get_cpds():  # the published columns sum to 1 within 1e-7; we renormalise
+        cpd.normalize()
+    d = load_example("sachs")
+    p = d.numpy()
+    ve = VariableElimination(bn)
+    for i, var in enumerate(d.names):
+        f = ve.query([var], show_progress=False)
+        want = [f.get_value(**{var: s}) for s in d.state_names[i]]
+        got = p.sum(axis=tuple(a for a in range(d.n) if a != i))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    # a conditional across the network: P(Akt | Raf = HIGH, Plcg = LOW)
+    f = ve.query(["Akt"], evidence={"Raf": "HIGH", "Plcg": "LOW"}, show_progress=False)
+    ax = {v: d.names.index(v) for v in ("Akt", "Raf", "Plcg")}
+    sub = np.moveaxis(p, [ax["Raf"], ax["Plcg"], ax["Akt"]], [0, 1, 2])[2, 0]
+    got = sub.sum(axis=tuple(range(1, sub.ndim)))
+    want = [f.get_value(Akt=s) for s in ("LOW", "AVG", "HIGH")]
+    np.testing.assert_allclose(got / got.sum(), want, rtol=1e-10, atol=1e-14)
 
 
 # -- bad files ----------------------------------------------------------------------------
@@ -287,3 +328,24 @@ def test_load_example_returns_fresh_copies_in_any_order_and_backend(backend):
     np.testing.assert_allclose(c.numpy(), load_example("cancer").numpy(), atol=1e-16)
     with pytest.raises(ModelError, match="order"):
         load_example("cancer", order=["Xray"])
+
+
+def test_bif_grammar_is_built_once_and_reads_as_pgmpy():
+    from pgmpy.readwrite import BIFReader
+
+    from exactmd.models.files import _bif_reader
+
+    reader = _bif_reader(BIFReader)
+    assert issubclass(reader, BIFReader) and reader is _bif_reader(BIFReader)
+    a, b = reader(path=str(example_path("asia"))), reader(path=str(example_path("sachs")))
+    assert a.get_probability_grammar() is b.get_probability_grammar()
+    assert a.get_variable_grammar() is b.get_variable_grammar()
+    for name in EXAMPLES:
+        path = str(example_path(name))
+        ours, ref = read_model(path), BIFReader(path=path).get_model()
+        assert list(ours.nodes()) == list(ref.nodes())
+        assert set(ours.edges()) == set(ref.edges())
+        for cpd in ref.get_cpds():
+            mine = ours.get_cpds(cpd.variable)
+            assert mine.variables == cpd.variables and mine.state_names == cpd.state_names
+            np.testing.assert_array_equal(mine.values, cpd.values)

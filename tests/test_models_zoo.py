@@ -289,8 +289,28 @@ def test_spec_paths_and_helpers(tmp_path):
         ("markov:n=3,stay=1.5", "stay"),
         ("", "non-empty"),
         ("missing.bif", "does not exist"),
+        ("ising:n=4,n=5", "the parameter n is given twice"),
+        ("ising:n=4,J=1", r"n, coupling \(default 0\.5\), field \(default 0\.0\), graph"),
+        ("ising", "needs the number of nodes"),
+        ("iid:n=3,q=0", "q: must be an integer >= 1"),
+        ("iid:n=3,q=2.5", "q: must be an integer >= 1"),
+        ("hmm:n=3,noise=1.5", "noise: must be a probability"),
     ],
 )
 def test_spec_errors(text, match):
     with pytest.raises(ModelError, match=match):
         from_spec(text)
+
+
+def test_spec_keys_are_case_insensitive_and_grids_work():
+    np.testing.assert_array_equal(
+        from_spec("Ising:N=4,Coupling=0.3").numpy(), ising(nx.path_graph(4), 0.3).numpy()
+    )
+    grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(2, 3))
+    d = from_spec("potts:graph=grid2x3,q=3,coupling=0.5")
+    np.testing.assert_allclose(d.numpy(), potts(grid, 3, 0.5).numpy(), atol=1e-16)
+    # brute force on the grid: weight exp(0.5 * #equal neighbours)
+    w = np.zeros((3,) * 6)
+    for x in configs((3,) * 6):
+        w[x] = np.exp(0.5 * sum(x[u] == x[v] for u, v in grid.edges))
+    np.testing.assert_allclose(d.numpy(), w / w.sum(), rtol=1e-12)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -243,3 +244,146 @@ def test_cuda_matches_numpy():
         assert learning_error(p, schedule, den) == pytest.approx(
             learning_error(p, schedule, den, backend="torch", device="cuda"), abs=1e-10
         )
+
+
+# --- memory plan (issue 4) and progress bars ------------------------------------------------
+
+PLAN_CASES = [
+    ((2, 3, 2, 2), [2, 2]),
+    ((2, 3, 2, 2), [[1, 3], [0], [2]]),
+    ((2, 3, 2, 2), GRID),
+]
+
+
+@pytest.mark.parametrize("case", PLAN_CASES, ids=_ids)
+def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch, case):
+    from exactmd.distribution import as_distribution
+    from exactmd.sampler import plan_sampler
+    from exactmd.schedules import as_schedule
+
+    shape, schedule = case
+    p = random_law(shape, seed=3, zeros=0.3)
+    d = as_distribution(p)
+    sched = as_schedule(schedule, d.n)
+    needed, _ = plan_sampler(d, sched)
+    cells = math.prod(q + 1 for q in shape)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed - 1)
+    with pytest.raises(MemoryPlanError) as info:
+        output_distribution(d, schedule)
+    msg = str(info.value)
+    assert f"({needed} bytes:" in msg and f"({needed - 1} bytes)" in msg
+    assert f"masked tensor {2 * 8 * cells} bytes" in msg
+    if isinstance(schedule, RandomRevealSchedule):
+        assert "gather plans" in msg
+    assert "masked" not in d.cache  # refused before building anything
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed)
+    np.testing.assert_allclose(output_distribution(d, schedule), brute_output(p, schedule))
+    assert plan_sampler(d, sched)[0] == needed - 2 * 8 * cells  # now cached: not counted
+
+
+@pytest.mark.parametrize("case", PLAN_CASES, ids=_ids)
+def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
+    from exactmd.distribution import as_distribution
+
+    shape, schedule = case
+    p = random_law(shape, seed=4, zeros=0.3)
+    den = perturbed_denoiser(p, temperature=1.5, noise=0.2, seed=1)
+    d = as_distribution(p)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: 100)
+    with pytest.raises(MemoryPlanError, match=r"E_learn needs .* bytes: masked tensor") as info:
+        learning_error(d, schedule, den)
+    needed = int(str(info.value).split("GiB (")[1].split(" bytes")[0])
+    assert "(100 bytes) are available" in str(info.value)
+    cells = math.prod(q + 1 for q in shape)
+    assert f"masked tensor {2 * 8 * cells} bytes" in str(info.value)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed - 1)
+    with pytest.raises(MemoryPlanError, match=rf"\({needed - 1} bytes\) are available"):
+        learning_error(d, schedule, den)
+    assert "masked" not in d.cache  # refused before building anything
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed)
+    assert learning_error(d, schedule, den) == pytest.approx(
+        brute_learning_error(p, schedule, den), rel=1e-9, abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("exact", [True, False])
+@pytest.mark.parametrize("schedule", [[3, 3, 3], [[4, 0, 8], [1, 2, 3], [5, 6, 7]], GRID])
+def test_planned_bytes_cover_what_numpy_allocates(schedule, exact):
+    import tracemalloc
+
+    from exactmd.distribution import as_distribution
+    from exactmd.sampler import plan_sampler
+    from exactmd.schedules import as_schedule
+
+    d = as_distribution(random_law((2, 3, 2, 2, 3, 2, 2, 2, 2), seed=5, zeros=0.2))
+    den = None if exact else perturbed_denoiser(d, noise=0.2)
+    planned, _ = plan_sampler(d, as_schedule(schedule, d.n), den)
+    tracemalloc.start()
+    try:
+        output_distribution(d, schedule, den, progress=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= planned, (peak, planned)
+
+
+class _FakeTqdm:
+    made: ClassVar[list[dict]] = []
+
+    def __init__(self, **kwargs):
+        _FakeTqdm.made.append(kwargs)
+        self.n = 0
+
+    def update(self, n):
+        self.n += n
+
+    def close(self):
+        pass
+
+
+def _fake_tqdm(monkeypatch):
+    import types
+
+    module = types.ModuleType("tqdm.auto")
+    module.tqdm = _FakeTqdm
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", module)
+    _FakeTqdm.made = []
+
+
+def test_progress_semantics_are_shared(monkeypatch):
+    import exactmd.learning
+    import exactmd.sampler
+    from exactmd.progress import PROGRESS_DELAY_S
+
+    _fake_tqdm(monkeypatch)
+    p = random_law((2, 3, 2), seed=0)
+    den = perturbed_denoiser(p, noise=0.3)
+    output_distribution(p, [1, 2])  # short run, progress=None: no bar
+    learning_error(p, [1, 2], den)
+    assert _FakeTqdm.made == []
+    monkeypatch.setattr(exactmd.sampler, "SAMPLER_LONG_RUN", 1)
+    monkeypatch.setattr(exactmd.learning, "LEARNING_LONG_RUN", 1)
+    output_distribution(p, [1, 2])
+    learning_error(p, [1, 2], den)
+    output_distribution(p, GRID, progress=True)
+    learning_error(p, GRID, den, progress=True)
+    output_distribution(p, [1, 2], progress=False)
+    learning_error(p, [1, 2], den, progress=False)
+    got = [(k["desc"], k["delay"]) for k in _FakeTqdm.made]
+    assert got == [
+        ("p_alg", PROGRESS_DELAY_S),
+        ("E_learn", PROGRESS_DELAY_S),
+        ("p_alg", 0.0),
+        ("E_learn", 0.0),
+    ]
+
+
+def test_progress_without_tqdm_runs_silently(monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)
+    monkeypatch.setitem(__import__("sys").modules, "tqdm.auto", None)
+    p = random_law((2, 2, 2), seed=0)
+    np.testing.assert_allclose(
+        output_distribution(p, [1, 2], progress=True), brute_output(p, [1, 2])
+    )
+    learning_error(p, [1, 2], perturbed_denoiser(p, noise=0.3), progress=True)
+    assert capsys.readouterr().err == ""

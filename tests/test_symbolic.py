@@ -537,3 +537,47 @@ def test_learning_error_and_optimal_schedule_accept_exact_laws() -> None:
     assert optimal_schedule([-LOG2, -LOG2, 0], 2) == (2, 1)  # an exact profile
     with pytest.raises(ValidationError, match="substitute the free symbols"):
         optimal_schedule(general_law((2, 2)), 1)
+
+
+# -- bounds on symbolic laws: exact expressions, or a clear error -------------------------------
+
+
+def test_bounds_of_symbolic_laws_are_exact() -> None:
+    from exactmd.factorization import (
+        exchangeable_bound,
+        worst_case_bound,
+        worst_case_log_bound,
+    )
+
+    t = sp.Symbol("t", positive=True)
+    # a law with a free symbol, N = 3
+    cube = sp.Array([[[t / 2, 0], [0, 0]], [[0, 0], [(1 - t) / 2, sp.Rational(1, 2)]]])
+    d = as_symbolic_distribution(cube)
+    c = complexity(d)
+    for sizes in ([3], [2, 1], [1, 1, 1]):
+        bound = exchangeable_bound(d, sizes)
+        assert isinstance(bound, sp.Expr)
+        assert (t in bound.free_symbols) == (max(sizes) > 1)
+        assert simplify_exact(bound - (max(sizes) - 1) * c) == 0
+    for k in (1, 2, 3):
+        assert simplify_exact(worst_case_bound(d, k) - (3 - k) * c) == 0
+        assert worst_case_log_bound(d, k) == (3 - k) * sp.log(2)
+    # at a rational point, the same numbers as the float law
+    point = sp.Rational(1, 5)
+    numeric = np.array([[[0.1, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.4, 0.5]]], dtype=np.float64)
+    exact_value = float(exchangeable_bound(d, [3]).subs(t, point))
+    assert abs(exact_value - exchangeable_bound(numeric, [3])) < 1e-12
+    assert abs(float(worst_case_bound(d, 1).subs(t, point)) - worst_case_bound(numeric, 1)) < 1e-12
+    assert abs(float(worst_case_log_bound(d, 1)) - worst_case_log_bound(numeric, 1)) < 1e-15
+
+
+def test_check_bound_is_numeric_only() -> None:
+    from exactmd.bound import check_bound
+
+    t = sp.Symbol("t", positive=True)
+    with pytest.raises(ValidationError, match="check_bound is numeric only"):
+        check_bound(symmetric_pair(t), [2])
+    half = sp.Rational(1, 2)
+    rep = check_bound(sp.Array([[half, 0], [0, half]]), [2])
+    assert rep.holds and abs(rep.kl - math.log(2)) < 1e-12
+    assert abs(rep.factorization_error - math.log(2)) < 1e-12

@@ -5,6 +5,7 @@ Every exact answer is checked against brute force written here (or in test_testi
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
 
@@ -306,3 +307,63 @@ def test_profile_statistical_mode_size() -> None:
         except AssertionError:
             fails += 1
     assert fails <= 45  # Bonferroni keeps the family rate <= 0.05 (mean <= 20)
+
+
+def test_profile_stderr_zero_tolerates_rounding_only() -> None:
+    # every marginal is Bernoulli(1/2): f(i) has no Monte Carlo error at i = 0
+    p = np.zeros((2, 2, 2))
+    p[0, 0, 0] = p[1, 1, 1] = p[0, 1, 1] = p[1, 0, 0] = 0.25
+    f = information_profile(p)
+    se = np.array([0.0, 0.01, 0.01])
+    assert_profile_close(f + np.array([3e-16, 0.0, 0.0]), p, stderr=se)
+    with pytest.raises(AssertionError, match="floor 1e-12"):
+        assert_profile_close(f + np.array([1e-9, 0.0, 0.0]), p, stderr=se)
+
+
+# -- zero-probability contexts ------------------------------------------------------------
+
+
+def _brute_zero_contexts(p: np.ndarray) -> list[tuple[int, ...]]:
+    """Contexts (mask = q) with a masked position whose revealed values have π-probability 0."""
+    q = max(p.shape)
+    out = []
+    for y in itertools.product(*[range(k + 1) for k in p.shape]):
+        masked = [i for i, v in enumerate(y) if v == p.shape[i]]
+        if not masked:
+            continue
+        index = tuple(slice(None) if i in masked else v for i, v in enumerate(y))
+        if p[index].sum() == 0:
+            out.append(tuple(q if i in masked else v for i, v in enumerate(y)))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2), (2, 3, 2), (3, 2)])
+def test_zero_contexts_are_checked_against_the_uniform_policy(shape: tuple[int, ...]) -> None:
+    p = random_law(shape, seed=7, zeros=0.5)
+    zeros = _brute_zero_contexts(p)
+    assert zeros  # the law has contexts of probability 0
+    exact = exact_denoiser(p)
+    report = assert_denoiser_matches(exact, p, check_zero_contexts=True)
+    assert report.zero_contexts == len(zeros) and report.exhaustive
+    q = max(shape)
+
+    def skewed(tokens: np.ndarray) -> np.ndarray:
+        """Exact on contexts of positive probability; all mass on 0 elsewhere."""
+        out = np.asarray(exact(tokens)).copy()
+        bad = np.array([tuple(t) in set(zeros) for t in tokens.tolist()], dtype=bool)
+        out[bad] = np.eye(q)[0]
+        return out
+
+    assert assert_denoiser_matches(skewed, p).zero_contexts == 0  # default: not checked
+    with pytest.raises(AssertionError, match=r"of probability 0") as info:
+        assert_denoiser_matches(skewed, p, check_zero_contexts=True)
+    named = [
+        line.split("context ")[1].split(", position")[0] for line in str(info.value).split("\n")[1:]
+    ]
+    assert named and all(ast.literal_eval(t) in zeros for t in named)  # names them
+    # sampled mode (too many contexts for max_contexts): zero contexts are drawn too
+    small = math.prod(k + 1 for k in shape) // 4 - 1
+    report = denoiser_report(exact, p, max_contexts=small, check_zero_contexts=True)
+    assert not report.exhaustive and report.zero_contexts > 0 and report.max_abs_error < 1e-12
+    with pytest.raises(AssertionError, match=r"of probability 0"):
+        assert_denoiser_matches(skewed, p, max_contexts=small, check_zero_contexts=True)

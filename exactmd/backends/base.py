@@ -55,6 +55,9 @@ class Backend(ABC):
     #: of :mod:`exactmd.streaming` uses. Backends without them (the symbolic one) take the
     #: generic Kronecker path of :mod:`exactmd.masked`.
     inplace: bool = False
+    #: True when :meth:`xlogx_positive_` is one fused kernel that needs no scratch space (torch
+    #: on CUDA); the streamed enumeration then allocates no scratch buffer.
+    fused_xlogx: bool = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dtype={self.dtype!r})"

@@ -53,6 +53,10 @@ class TorchBackend(Backend):
                 f"device: CUDA was requested but torch.cuda.is_available() is False; "
                 f"received {describe(device)}"
             )
+        # ``x log x`` as one fused ``xlogy`` kernel (one read and one write per cell) instead of
+        # ``log`` into scratch then ``mul`` (five memory passes): the streamed enumeration is
+        # memory-bound on a GPU. On the CPU the two-kernel form is faster (measured 2.4x).
+        self.fused_xlogx = self.device.type == "cuda"
 
     def __repr__(self) -> str:
         return f"TorchBackend(device={str(self.device)!r}, dtype={self.dtype!r})"
@@ -125,6 +129,9 @@ class TorchBackend(Backend):
 
     def xlogx_positive_(self, x: Any, work: Any) -> Any:
         flat = x.view(-1)
+        if self.fused_xlogx:  # ``work`` is not needed (see ``fused_xlogx``)
+            self.torch.special.xlogy(flat, flat, out=flat)
+            return x
         step = int(work.numel())
         for start in range(0, flat.numel(), step):
             piece = flat[start : start + step]
@@ -141,7 +148,14 @@ class TorchBackend(Backend):
             self.torch.cuda.synchronize(self.device)
 
     def available_memory(self) -> int:
+        """Bytes allocatable now: on CUDA the device's free memory plus the blocks that torch's
+        caching allocator holds but no tensor uses (they are reused before new ones are asked
+        for); on the CPU the host's available memory."""
         if self.device.type == "cuda":
-            free, _total = self.torch.cuda.mem_get_info(self.device)
-            return int(free)
+            torch = self.torch
+            free, _total = torch.cuda.mem_get_info(self.device)
+            cached = torch.cuda.memory_reserved(self.device) - torch.cuda.memory_allocated(
+                self.device
+            )
+            return int(free) + max(0, int(cached))
         return host_available_memory()

@@ -24,22 +24,13 @@ Examples
 
 from __future__ import annotations
 
+from exactmd.models import zoo
 from exactmd.models._base import ModelSizeError
 from exactmd.models.files import EXAMPLES, example_path, load, load_example, read_model
 from exactmd.models.graphs import ising, potts
 from exactmd.models.pgmpy_models import contract_factors, from_pgmpy
 from exactmd.models.spec import available_models, from_spec, markov_spec_parameters, parse_spec
-from exactmd.models.zoo import (
-    block_copy,
-    hmm,
-    iid,
-    markov_chain,
-    markov_chain_parameters,
-    mixture,
-    parity,
-    random_joint,
-    random_xorsat,
-)
+from exactmd.models.zoo import *  # noqa: F403 (the names in zoo.__all__, re-exported below)
 
 __all__ = [
     "from_pgmpy",
@@ -51,18 +42,10 @@ __all__ = [
     "EXAMPLES",
     "ising",
     "potts",
-    "markov_chain",
-    "markov_chain_parameters",
-    "hmm",
-    "block_copy",
-    "parity",
-    "random_xorsat",
-    "iid",
-    "random_joint",
-    "mixture",
     "from_spec",
     "parse_spec",
     "available_models",
     "markov_spec_parameters",
     "ModelSizeError",
 ]
+__all__ += zoo.__all__  # the zoo's names, listed once in exactmd.models.zoo

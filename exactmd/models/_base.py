@@ -19,6 +19,7 @@ import numpy as np
 from exactmd.backends import Backend, get_backend
 from exactmd.distribution import TOTAL_ATOL, Distribution, as_distribution
 from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
+from exactmd.validation import as_float_array
 
 __all__ = [
     "ModelSizeError",
@@ -165,12 +166,7 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
 
 
 def _finite_array(value: Any, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(
-            f"{name}: must be an array of numbers; received {describe(value)}"
-        ) from exc
+    arr = as_float_array(value, name, "an array of numbers", ModelError)
     if not np.all(np.isfinite(arr)):
         raise ModelError(f"{name}: entries must be finite; received {describe(value)}")
     return arr

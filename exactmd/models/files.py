@@ -16,7 +16,12 @@ name            N  source
 ``cancer``       5  Korb & Nicholson (2010), Bayesian Artificial Intelligence
 ``earthquake``   5  Korb & Nicholson (2010), the burglary alarm
 ``survey``       6  Scutari & Denis (2014), Bayesian Networks with Examples in R
+``sachs``       11  Sachs et al. (2005), protein signalling, 3 states each (3^11 cells)
 ============== === ====================================================================
+
+pgmpy's ``BIFReader`` builds its pyparsing grammar on every construction (about 0.5-3 s, most
+of a read); :func:`read_model` and :func:`load` use a subclass that builds it once per process
+and reuses it, so a repeated load costs only the parse itself (tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ import numpy as np
 
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DistributionError, ModelError, describe
-from exactmd.models._base import finish, one_line, plan_cells, quiet_pgmpy, resolve_backend
-from exactmd.models.pgmpy_models import from_pgmpy, joint_from_factors, order_variables
+from exactmd.models._base import one_line, plan_cells, quiet_pgmpy, resolve_backend
+from exactmd.models.pgmpy_models import from_pgmpy, joint_from_factors
 from exactmd.models.uai import read_uai, uai_factors, uai_to_pgmpy
 
 __all__ = ["load", "load_example", "read_model", "EXAMPLES", "FORMATS", "example_path"]
@@ -44,6 +49,7 @@ EXAMPLES: dict[str, str] = {
     "cancer": "Korb & Nicholson (2010) lung cancer, 5 binary variables",
     "earthquake": "Korb & Nicholson (2010) burglary alarm, 5 binary variables",
     "survey": "Scutari & Denis (2014) travel survey, 6 variables with 2 or 3 states",
+    "sachs": "Sachs et al. (2005) protein signalling, 11 variables with 3 states",
 }
 
 #: File suffix -> format name.
@@ -115,7 +121,7 @@ def read_model(path: str | os.PathLike[str]) -> Any:
         raise ImportError(
             f"reading {fmt} files needs pgmpy: pip install 'exactmd[models]'"
         ) from exc
-    reader = {"BIF": BIFReader, "XMLBIF": XMLBIFReader}[fmt]
+    reader = {"BIF": _bif_reader(BIFReader), "XMLBIF": XMLBIFReader}[fmt]
     with quiet_pgmpy():
         try:
             model = reader(path=str(p)).get_model()
@@ -124,6 +130,31 @@ def read_model(path: str | os.PathLike[str]) -> Any:
     if model.number_of_nodes() == 0:
         raise ModelError(f"path: '{p}' parsed as {fmt} but defines no variables")
     return model
+
+
+@functools.cache
+def _bif_reader(base: type) -> type:
+    """``base`` (pgmpy's ``BIFReader``) with its two grammar builders memoised per process.
+
+    The grammars are stateless pyparsing expressions that do not depend on the reader (pgmpy's
+    methods never read ``self``), so one pair serves every file. Should a pgmpy release drop
+    these methods, ``base`` itself is returned.
+    """
+    names = ("get_variable_grammar", "get_probability_grammar")
+    if not all(callable(getattr(base, m, None)) for m in names):  # pragma: no cover
+        return base
+    built: dict[str, Any] = {}
+
+    def memo(method: str) -> Any:
+        def grammar(self: Any) -> Any:
+            if method not in built:
+                built[method] = getattr(base, method)(self)
+            return built[method]
+
+        grammar.__name__ = method
+        return grammar
+
+    return type("BIFReaderOneGrammar", (base,), {m: memo(m) for m in names})
 
 
 def _load_npy(p: Path, backend: str | None, device: Any) -> Distribution:
@@ -249,14 +280,10 @@ def load_example(
     Parameters
     ----------
     name
-        One of :data:`EXAMPLES`: ``asia``, ``cancer``, ``earthquake``, ``survey``.
+        One of :data:`EXAMPLES`: ``asia``, ``cancer``, ``earthquake``, ``survey``,
+        ``sachs``.
     order, backend, device
         As in :func:`load`.
-
-    Notes
-    -----
-    pgmpy's BIF reader takes about a second to build its grammar, so each example's joint is
-    parsed once per process and cached; every call returns a fresh Distribution (a new copy).
 
     Examples
     --------
@@ -266,19 +293,4 @@ def load_example(
     >>> round(float(d.numpy().sum()), 12)
     1.0
     """
-    base = _example_joint(name)
-    names = list(base.names)
-    chosen = order_variables(names, order)
-    perm = [names.index(v) for v in chosen]
-    return finish(
-        np.array(base.numpy().transpose(perm)),  # a copy: the cache stays intact
-        resolve_backend(backend, device),
-        [names[i] for i in perm],
-        [base.state_names[i] for i in perm],
-        name="name",
-    )
-
-
-@functools.cache
-def _example_joint(name: str) -> Distribution:
-    return load(example_path(name))
+    return load(example_path(name), order, backend=backend, device=device)

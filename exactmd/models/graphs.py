@@ -76,6 +76,45 @@ def _normalise(logw: np.ndarray) -> np.ndarray:
     return logw
 
 
+def _pairwise_law(
+    graph: Any,
+    q: int,
+    block: np.ndarray | None,
+    field_vector: np.ndarray | None,
+    params: dict[str, Any],
+    backend: str | None,
+    device: Any,
+) -> Distribution:
+    """π(x) ∝ exp(Σ_{(u,v) ∈ E} J_uv B[x_u, x_v] + Σ_v h_v f[x_v]) on ``graph``, q states each.
+
+    ``block`` is B (q × q; None for the identity, Potts), ``field_vector`` is f (length q; None
+    for no field), J and h are ``params["coupling"]`` and ``params["field"]`` (numbers or
+    mappings). ``params`` (with ``"name"``) is kept in ``dist.cache["model"]``, plus the nodes
+    and edges.
+    """
+    nodes, edges = _nodes_edges(graph)
+    n = len(nodes)
+    plan_build((q,) * n, resolve_backend(backend, device), 1.5, "graph")
+    index = {v: i for i, v in enumerate(nodes)}
+    pair = np.eye(q) if block is None else block
+    logw = np.zeros((q,) * n)
+    for u, v in edges:
+        j = _edge_value(params["coupling"], u, v, "coupling")
+        logw += _pair(n, index[u], index[v], j * pair)
+    for node in nodes if field_vector is not None else ():
+        h = _node_value(params["field"], node, "field")
+        if h:
+            shape = [1] * n
+            shape[index[node]] = q
+            logw += (h * np.asarray(field_vector)).reshape(shape)
+    name = str(params["name"])
+    d = finish(
+        _normalise(logw), resolve_backend(backend, device), [str(v) for v in nodes], name=name
+    )
+    d.cache["model"] = {"name": name, "nodes": nodes, "edges": edges, **params}
+    return d
+
+
 def ising(
     graph: Any,
     coupling: float | Mapping[Any, float] = 1.0,
@@ -107,33 +146,14 @@ def ising(
     True
     >>> d.names
     ('0', '1')
+    >>> grid = nx.convert_node_labels_to_integers(nx.grid_2d_graph(3, 3))  # row by row
+    >>> h = {v: (0.2 if v == 4 else 0.0) for v in grid}  # a field on the centre only
+    >>> ising(grid, coupling=0.4, field=h).shape
+    (2, 2, 2, 2, 2, 2, 2, 2, 2)
     """
-    nodes, edges = _nodes_edges(graph)
-    n = len(nodes)
-    plan_build((2,) * n, resolve_backend(backend, device), 1.5, "graph")
-    index = {v: i for i, v in enumerate(nodes)}
     spin = np.array([-1.0, 1.0])
-    logw = np.zeros((2,) * n)
-    for u, v in edges:
-        j = _edge_value(coupling, u, v, "coupling")
-        logw += _pair(n, index[u], index[v], j * np.outer(spin, spin))
-    for node in nodes:
-        h = _node_value(field, node, "field")
-        if h:
-            shape = [1] * n
-            shape[index[node]] = 2
-            logw += (h * spin).reshape(shape)
-    d = finish(
-        _normalise(logw), resolve_backend(backend, device), [str(v) for v in nodes], name="ising"
-    )
-    d.cache["model"] = {
-        "name": "ising",
-        "nodes": nodes,
-        "edges": edges,
-        "coupling": coupling,
-        "field": field,
-    }
-    return d
+    params = {"name": "ising", "coupling": coupling, "field": field}
+    return _pairwise_law(graph, 2, np.outer(spin, spin), spin, params, backend, device)
 
 
 def potts(
@@ -166,24 +186,10 @@ def potts(
     >>> d = potts(nx.path_graph(2), q=3, coupling=0.0)
     >>> bool(np.allclose(d.numpy(), 1 / 9))
     True
+    >>> d = potts(nx.grid_2d_graph(2, 2), q=3, coupling=1.0)  # a 4-cycle: 4 equal vs 0 equal
+    >>> p = d.numpy(); round(float(p[0, 0, 0, 0] / p[0, 1, 2, 0]), 6) == round(math.exp(4), 6)
+    True
     """
-    nodes, edges = _nodes_edges(graph)
     q = positive_int(q, "q")
-    n = len(nodes)
-    plan_build((q,) * n, resolve_backend(backend, device), 1.5, "graph")
-    index = {v: i for i, v in enumerate(nodes)}
-    logw = np.zeros((q,) * n)
-    for u, v in edges:
-        j = _edge_value(coupling, u, v, "coupling")
-        logw += _pair(n, index[u], index[v], j * np.eye(q))
-    d = finish(
-        _normalise(logw), resolve_backend(backend, device), [str(v) for v in nodes], name="potts"
-    )
-    d.cache["model"] = {
-        "name": "potts",
-        "nodes": nodes,
-        "edges": edges,
-        "q": q,
-        "coupling": coupling,
-    }
-    return d
+    params = {"name": "potts", "q": q, "coupling": coupling}
+    return _pairwise_law(graph, q, None, None, params, backend, device)

@@ -18,7 +18,14 @@ from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
 from exactmd.models._base import finish, one_line, plan_cells, quiet_pgmpy, resolve_backend
 
-__all__ = ["from_pgmpy", "contract_factors", "joint_from_factors", "order_variables", "CPD_ATOL"]
+__all__ = [
+    "from_pgmpy",
+    "contract_factors",
+    "joint_from_factors",
+    "order_variables",
+    "normalise_conditional",
+    "CPD_ATOL",
+]
 
 #: Tolerance on the column sums of a CPD (pgmpy's own ``check_model`` allows 0.01).
 #: Columns within it are renormalised exactly; columns outside it are an error.
@@ -114,17 +121,32 @@ def _values(factor: Any, name: Hashable) -> np.ndarray:
     return arr
 
 
+def normalise_conditional(table: np.ndarray, axis: int, what: str, child: str) -> np.ndarray:
+    """Check that a conditional table sums to 1 over its ``axis`` (the child) for every parent
+    configuration, within :data:`CPD_ATOL`, and return it renormalised exactly.
+
+    ``what`` names the table in the error message and ``child`` the variable summed over.
+
+    Examples
+    --------
+    >>> normalise_conditional(np.array([[0.25, 1.0], [0.75, 0.0]]), 0, "model: the CPD of B", "B")
+    array([[0.25, 1.  ],
+           [0.75, 0.  ]])
+    """
+    sums = np.sum(table, axis=axis, keepdims=True)
+    gap = np.abs(sums - 1.0)
+    if float(np.max(gap)) > CPD_ATOL:
+        raise ModelError(
+            f"{what} must sum to 1 over {child} for every parent configuration (within "
+            f"{CPD_ATOL:g}); one parent configuration sums to "
+            f"{float(sums.flat[int(np.argmax(gap))]):.12g}"
+        )
+    return table / sums
+
+
 def _cpd_values(cpd: Any) -> np.ndarray:
     arr = _values(cpd, f"CPD of {cpd.variable}")
-    sums = arr.sum(axis=0)
-    worst = float(np.max(np.abs(sums - 1.0)))
-    if worst > CPD_ATOL:
-        raise ModelError(
-            f"model: the CPD of {cpd.variable!s} must sum to 1 over {cpd.variable!s} for every "
-            f"parent configuration (within {CPD_ATOL:g}); a column sums to "
-            f"{float(sums.flat[int(np.argmax(np.abs(sums - 1.0)))]):.12g}"
-        )
-    return arr / sums  # exact renormalisation within the tolerance
+    return normalise_conditional(arr, 0, f"model: the CPD of {cpd.variable!s}", str(cpd.variable))
 
 
 def _collect(model: Any, kind: str) -> tuple[list[Hashable], list[tuple[np.ndarray, list[Any]]]]:

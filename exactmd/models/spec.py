@@ -17,11 +17,20 @@ name             keys (defaults)
 ``xorsat``       n, m, k (3), seed (0)
 ``iid``          n, q (2) for a uniform marginal, or marginal (e.g. 0.2/0.8)
 ``random``       shape (or n, q (2)), alpha (1), seed (0), zeros (0)
-``example``      ``example:asia``, ``cancer``, ``earthquake``, ``survey``
+``example``      ``example:asia``, ``cancer``, ``earthquake``, ``survey``, ``sachs``
 ================ ============================================================================
 
-Graphs: ``path``, ``cycle``, ``complete``, ``star`` on n nodes, or ``gridRxC`` (n = R·C).
-Aliases: ``markov_chain``, ``random_xorsat``, ``random_joint``, ``xor`` (= parity).
+Graphs: ``path``, ``cycle``, ``complete``, ``star`` on n nodes, or ``gridRxC`` (n = R·C, may be
+omitted; nodes numbered row by row). Aliases: ``markov_chain``, ``random_xorsat``,
+``random_joint``, ``xor`` (= parity). Names and keys are case-insensitive; each key may be given
+once. Errors list the model's keys with their defaults.
+
+Examples
+--------
+>>> from_spec("ising:n=8,coupling=0.4").shape
+(2, 2, 2, 2, 2, 2, 2, 2)
+>>> from_spec("potts:graph=grid3x3,q=3,coupling=0.5").n
+9
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import numpy as np
 
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, ValidationError, describe
+from exactmd.models._base import positive_int
 from exactmd.models.files import EXAMPLES, FORMATS, load, load_example
 from exactmd.models.graphs import ising, potts
 from exactmd.models.zoo import (
@@ -90,13 +100,27 @@ def _value(text: str) -> Any:
         return text
 
 
+def _describe_keys(name: str) -> str:
+    """``n, coupling (default 0.5), …``: the keys of a model and their defaults."""
+    return ", ".join(k if v is None else f"{k} (default {v})" for k, v in _KEYS[name].items())
+
+
 def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     """Split a spec into its canonical model name and its parameters (defaults filled in).
+
+    Names and keys are case-insensitive; a key given twice, an unknown key or a missing required
+    key is a :class:`~exactmd.errors.ModelError` that lists the model's keys and defaults.
 
     Examples
     --------
     >>> parse_spec("markov:n=8,stay=0.8")
     ('markov', {'n': 8, 'q': 2, 'stay': 0.8})
+    >>> parse_spec("Potts:N=4,graph=cycle")
+    ('potts', {'n': 4, 'q': 3, 'coupling': 0.5, 'graph': 'cycle'})
+    >>> parse_spec("ising:n=4,J=1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ModelError: spec: ising takes the parameters n, coupling (default 0.5), ...
     """
     if not isinstance(text, str) or not text.strip():
         raise ModelError(f"spec: must be a non-empty model string; received {describe(text)}")
@@ -110,14 +134,18 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     if name == "example":
         return name, {"name": rest.strip()}
     params = dict(_KEYS[name])
+    seen: set[str] = set()
     for item in filter(None, (s.strip() for s in rest.split(","))):
         key, eq, raw = item.partition("=")
-        key = key.strip()
+        key = key.strip().lower()
         if not eq or key not in params:
             raise ModelError(
-                f"spec: {name} takes the parameters {', '.join(params)} as key=value; "
+                f"spec: {name} takes the parameters {_describe_keys(name)} as key=value; "
                 f"received {item!r} in {text!r}"
             )
+        if key in seen:
+            raise ModelError(f"spec: the parameter {key} is given twice in {text!r}")
+        seen.add(key)
         params[key] = _value(raw.strip())
     missing = [
         k
@@ -154,6 +182,11 @@ def make_graph(kind: str, n: int | None) -> Any:
     }
     if kind not in makers:
         raise ModelError(f"graph: must be one of {', '.join(makers)} or gridRxC; received {kind!r}")
+    if n is None:
+        raise ModelError(
+            f"n: graph={kind} needs the number of nodes, e.g. n=8 (or use graph=gridRxC); "
+            "received no n"
+        )
     if not isinstance(n, int) or n < 1:
         raise ModelError(f"n: graph={kind} needs a number of nodes n >= 1; received {n!r}")
     return makers[kind](n)
@@ -213,6 +246,8 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
     (2, 2, 2)
     >>> from_spec("ising:graph=grid2x2,coupling=0.3").n
     4
+    >>> from_spec("potts:graph=grid2x3,q=3,coupling=0.5").shape  # a 2 x 3 grid, 3 colours
+    (3, 3, 3, 3, 3, 3)
     >>> from_spec("example:cancer").names[0]
     'Pollution'
     >>> from_spec("parity:m=3")  # doctest: +ELLIPSIS
@@ -242,6 +277,8 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
             init, t = _chain(p["q"], p["stay"])
             if name == "markov":
                 return markov_chain(init, t, p["n"], **kw)
+            if not isinstance(p["noise"], (int, float)) or not 0 <= p["noise"] <= 1:
+                raise ModelError(f"noise: must be a probability in [0, 1]; received {p['noise']!r}")
             _, e = _chain(p["q"], 1.0 - p["noise"])
             return hmm(init, t, e, p["n"], **kw)
         if name == "block_copy":
@@ -252,7 +289,8 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
             if p["marginal"] is not None:
                 marginal = [float(v) for v in str(p["marginal"]).split("/")]
             else:
-                marginal = list(np.full(p["q"], 1.0 / p["q"])) if isinstance(p["q"], int) else []
+                q = positive_int(p["q"], "q")
+                marginal = list(np.full(q, 1.0 / q))
             return iid(marginal, p["n"], **kw)
         shape = _sizes(p["shape"], "shape") if p["shape"] is not None else None
         if shape is None:

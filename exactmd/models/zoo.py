@@ -5,7 +5,8 @@ default; ``backend="torch"``/``device=`` move the result), checks the memory a j
 before allocating it (:class:`~exactmd.models._base.ModelSizeError` otherwise), and records its
 parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 :func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
-:func:`markov_chain_parameters`. ``with_backend`` conversions start a fresh cache.
+:func:`markov_chain_parameters`. ``with_backend`` conversions keep these parameter entries
+(:data:`exactmd.distribution.PARAMETER_CACHE_KEYS`) and drop the backend-specific arrays.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ def _done(
     return d
 
 
+def _chain(init: Any, transition: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``init`` as a probability vector on q states and ``transition`` as a q × q stochastic
+    matrix (the parameters of :func:`markov_chain` and of the hidden chain of :func:`hmm`)."""
+    p0 = prob_vector(init, "init")
+    q = p0.size
+    t = stochastic_matrix(transition, "transition", rows=q)
+    if t.shape != (q, q):
+        raise ModelError(f"transition: must be a {q}x{q} matrix; received shape {t.shape}")
+    return p0, t
+
+
 def markov_chain(
     init: Any, transition: Any, n: int, *, backend: str | None = None, device: Any = None
 ) -> Distribution:
@@ -70,11 +82,8 @@ def markov_chain(
     >>> markov_chain_parameters(d)[1].tolist()
     [[0.9, 0.1], [0.1, 0.9]]
     """
-    p0 = prob_vector(init, "init")
+    p0, t = _chain(init, transition)
     q = p0.size
-    t = stochastic_matrix(transition, "transition", rows=q)
-    if t.shape != (q, q):
-        raise ModelError(f"transition: must be a {q}x{q} matrix; received shape {t.shape}")
     n = positive_int(n, "n")
     plan_build((q,) * n, resolve_backend(backend, device), 2.0, "n")
     table = p0.copy()
@@ -91,8 +100,13 @@ def markov_chain_parameters(dist: Distribution) -> tuple[np.ndarray, np.ndarray]
     Raises
     ------
     ModelError
-        When ``dist`` does not carry them (not built by :func:`markov_chain`, or converted to
-        another backend since).
+        When ``dist`` does not carry them (not built by :func:`markov_chain`).
+
+    Examples
+    --------
+    >>> init, t = markov_chain_parameters(markov_chain([1.0, 0.0], [[0.5, 0.5], [0.0, 1.0]], 4))
+    >>> init.tolist(), t.tolist()
+    ([1.0, 0.0], [[0.5, 0.5], [0.0, 1.0]])
     """
     if not isinstance(dist, Distribution) or "markov_chain" not in dist.cache:
         raise ModelError(
@@ -123,11 +137,8 @@ def hmm(
     >>> d.numpy().tolist()  # y_0 = h_0 = 0, y_1 uniform
     [[0.5, 0.5], [0.0, 0.0]]
     """
-    p0 = prob_vector(init, "init")
+    p0, t = _chain(init, transition)
     qh = p0.size
-    t = stochastic_matrix(transition, "transition", rows=qh)
-    if t.shape != (qh, qh):
-        raise ModelError(f"transition: must be a {qh}x{qh} matrix; received shape {t.shape}")
     e = stochastic_matrix(emission, "emission", rows=qh)
     qo = e.shape[1]
     n = positive_int(n, "n")
@@ -297,8 +308,8 @@ def random_joint(
 ) -> Distribution:
     """A random joint: Dirichlet(alpha, …, alpha) over all cells, with exact zeros on request.
 
-    The cells get independent Gamma(alpha) weights; then ``round(zeros · size)`` cells chosen
-    uniformly (at most size − 1) are set to 0, and the table is normalised.
+    π(x) = w_x / Σ_y w_y, where the cells get independent weights w_x ~ Gamma(alpha, 1); then
+    ``round(zeros · size)`` cells chosen uniformly (at most size − 1) get w_x = 0.
 
     Examples
     --------

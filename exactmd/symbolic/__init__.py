@@ -33,9 +33,18 @@ Examples
 {0}
 """
 
+# The names are re-exported through ``__all__``, built below from the submodules' lists.
+# ruff: noqa: F401
+
 from __future__ import annotations
 
-from exactmd.symbolic.families import block_copy_law, general_law, ising_pair, symmetric_pair
+from exactmd.symbolic import families, identities, law, measures, sampler
+from exactmd.symbolic.families import (
+    block_copy_law,
+    general_law,
+    ising_pair,
+    symmetric_pair,
+)
 from exactmd.symbolic.identities import (
     compositions,
     profile_increment_form,
@@ -71,35 +80,10 @@ from exactmd.symbolic.sampler import (
     weighted_partitions,
 )
 
-__all__ = [
-    "MAX_SYMBOLIC_CELLS",
-    "POSITIVITY",
-    "SymbolicDistribution",
-    "as_symbolic_distribution",
-    "is_identically_one",
-    "total_is_one",
-    "general_law",
-    "symmetric_pair",
-    "ising_pair",
-    "block_copy_law",
-    "symbolic_law",
-    "exact_masked_tensor",
-    "exact_subset_entropies",
-    "symbolic_mean_subset_entropies",
-    "symbolic_information_profile",
-    "symbolic_factorization_error",
-    "symbolic_kl",
-    "symbolic_output_distribution",
-    "symbolic_learning_error",
-    "weighted_partitions",
-    "ordered_partitions",
-    "reveal_step_law",
-    "simplify_exact",
-    "float_profile",
-    "is_symbolic_input",
-    "compositions",
-    "reveal_counts",
-    "profile_increment_form",
-    "verify_identities",
-    "verify_block_copy",
-]
+# The public names are those of the submodules, each listed once, there.
+__all__: list[str] = []
+__all__ += law.__all__
+__all__ += families.__all__
+__all__ += measures.__all__
+__all__ += sampler.__all__
+__all__ += identities.__all__

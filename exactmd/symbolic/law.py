@@ -42,6 +42,7 @@ import numpy as np
 from exactmd.backends.object_backend import SymbolicBackend, to_exact
 from exactmd.distribution import Distribution
 from exactmd.errors import DistributionError, MemoryPlanError, ValidationError, describe
+from exactmd.validation import check_axes
 
 __all__ = [
     "MAX_SYMBOLIC_CELLS",
@@ -230,14 +231,7 @@ def _to_object_array(p: Any, name: str) -> np.ndarray:
             raise DistributionError(
                 f"{name}: must be a rectangular array of probabilities; received {describe(p)}"
             ) from exc
-    if raw.ndim == 0:
-        raise DistributionError(
-            f"{name}: must have at least one axis (N >= 1); received a scalar {describe(p)}"
-        )
-    if any(s == 0 for s in raw.shape):
-        raise DistributionError(
-            f"{name}: every axis must have at least one value; received shape {raw.shape}"
-        )
+    check_axes(raw.shape, name, p)
     cells = int(np.prod(raw.shape, dtype=np.float64))
     if cells > MAX_SYMBOLIC_CELLS:
         raise MemoryPlanError(

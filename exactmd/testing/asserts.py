@@ -6,17 +6,13 @@ underlying result object when it passes, so a test can also inspect it.
 
 Examples
 --------
+Draws from a product of Bernoulli(1/2) laws pass against it and fail against a correlated law:
+
 >>> import numpy as np
->>> from exactmd.testing.examples import factorized_sample
->>> from exactmd.masked import exact_conditionals
->>> from exactmd.distribution import as_distribution
->>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
->>> d = as_distribution(p)
->>> law = np.outer(p.sum(1), p.sum(0))  # p_alg of one parallel step: the product of marginals
->>> x = factorized_sample(lambda t: exact_conditionals(d, t), p.shape, [2], 3000, seed=1)
->>> assert_samples_match(x, law).level
+>>> x = np.random.default_rng(1).integers(0, 2, size=(3000, 2))
+>>> assert_samples_match(x, np.full((2, 2), 0.25)).level
 'joint'
->>> assert_samples_match(x, p)
+>>> assert_samples_match(x, np.array([[0.4, 0.1], [0.1, 0.4]]))
 Traceback (most recent call last):
 ...
 AssertionError: samples are inconsistent with the exact law at alpha=0.001: ...
@@ -37,7 +33,13 @@ __all__ = [
     "assert_sampler_matches",
     "assert_denoiser_matches",
     "assert_profile_close",
+    "PROFILE_STDERR_FLOOR",
 ]
+
+#: Absolute tolerance always added in the statistical mode of :func:`assert_profile_close`:
+#: where a standard error is 0 (e.g. ``f(0)``, or every ``f(i)`` of a law whose marginals are
+#: all equal) the estimate and f differ only by floating-point rounding (~1e-16).
+PROFILE_STDERR_FLOOR = 1e-12
 
 
 def _check_alpha(alpha: float) -> float:
@@ -77,10 +79,22 @@ def assert_samples_match(
     GoodnessOfFit
         When the samples pass.
     """
+    return _assert_fit(samples, law, alpha, order, min_expected, "samples")
+
+
+def _assert_fit(
+    samples: Any,
+    law: Any,
+    alpha: float,
+    order: int | str | None,
+    min_expected: float,
+    what: str,
+) -> GoodnessOfFit:
+    """Run the goodness-of-fit test; raise its report when it rejects at ``alpha``."""
     alpha = _check_alpha(alpha)
     result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
     if result.rejects(alpha):
-        raise AssertionError(result.message(alpha))
+        raise AssertionError(result.message(alpha, what=what))
     return result
 
 
@@ -114,11 +128,7 @@ def assert_sampler_matches(
     from exactmd.sampler import output_distribution
 
     law = np.asarray(output_distribution(p, schedule, denoiser), dtype=np.float64)
-    alpha = _check_alpha(alpha)
-    result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
-    if result.rejects(alpha):
-        raise AssertionError(result.message(alpha, what=f"samples (schedule {schedule!r})"))
-    return result
+    return _assert_fit(samples, law, alpha, order, min_expected, f"samples (schedule {schedule!r})")
 
 
 def assert_denoiser_matches(
@@ -128,25 +138,36 @@ def assert_denoiser_matches(
     *,
     max_contexts: int = 20_000,
     seed: int = 0,
+    check_zero_contexts: bool = False,
 ) -> DenoiserReport:
     """Assert that ``denoiser`` returns π's conditionals within ``atol`` on every context.
 
     All contexts of positive probability with at least one masked position are checked when
     there are at most ``max_contexts`` of them; otherwise ``max_contexts`` contexts drawn from
     π with a uniform number of masked positions (see
-    :func:`~exactmd.testing.denoiser_checks.denoiser_report`). Contexts of probability 0 are
-    not checked (π has no conditional there).
+    :func:`~exactmd.testing.denoiser_checks.denoiser_report`).
+
+    Contexts of probability 0 have no conditional under π, so by default they are not
+    checked (a trained model may return anything there). With ``check_zero_contexts=True``
+    they are checked against the documented policy :data:`~exactmd.masked.ZERO_CONTEXT_POLICY`
+    (the uniform law on ``X_i``), which :func:`~exactmd.denoisers.exact_denoiser` and
+    :class:`~exactmd.torch_denoiser.ExactDenoiserModule` follow: use it to test an exact
+    denoiser of your own.
 
     Examples
     --------
     >>> from exactmd.masked import exact_conditionals
     >>> from exactmd.distribution import as_distribution
-    >>> p = [[0.5, 0.0], [0.25, 0.25]]
+    >>> p = [[0.5, 0.5], [0.0, 0.0]]  # the context x_0 = 1 has probability 0
     >>> d = as_distribution(p)
-    >>> assert_denoiser_matches(lambda t: exact_conditionals(d, t), p).max_abs_error
-    0.0
+    >>> exact = lambda t: exact_conditionals(d, t)
+    >>> report = assert_denoiser_matches(exact, p, check_zero_contexts=True)
+    >>> report.contexts, report.zero_contexts, report.max_abs_error
+    (5, 1, 0.0)
     """
-    report = denoiser_report(denoiser, p, max_contexts=max_contexts, seed=seed)
+    report = denoiser_report(
+        denoiser, p, max_contexts=max_contexts, seed=seed, check_zero_contexts=check_zero_contexts
+    )
     if report.max_abs_error > atol:
         raise AssertionError(report.message(atol))
     return report
@@ -168,8 +189,11 @@ def assert_profile_close(
     - tolerance: ``|estimate_i − f_i| <= atol + rtol · |f_i|`` for every i (``atol`` defaults
       to 1e-6 when neither ``atol`` nor ``stderr`` is given);
     - statistical, with ``stderr`` (standard errors of a Monte Carlo estimator): the
-      estimate fails when some ``|estimate_i − f_i| / stderr_i`` exceeds the two-sided normal
-      quantile at ``alpha / N`` (Bonferroni over the N entries), plus ``atol`` if given.
+      estimate fails when some ``|estimate_i − f_i|`` exceeds
+      ``z · stderr_i + atol + rtol · |f_i| + PROFILE_STDERR_FLOOR``, with ``z`` the two-sided
+      normal quantile at ``alpha / N`` (Bonferroni over the N entries), ``atol`` 0 by
+      default, and the absolute floor :data:`PROFILE_STDERR_FLOOR` (1e-12) so that entries
+      whose standard error is 0 tolerate floating-point rounding.
 
     Returns
     -------
@@ -198,7 +222,7 @@ def assert_profile_close(
         )
     base = atol if atol is not None else (0.0 if stderr is not None else 1e-6)
     tol = base + rtol * np.abs(exact)
-    rule = f"atol={atol}, rtol={rtol}"
+    rule = f"atol={base:g}, rtol={rtol:g}"
     if stderr is not None:
         from scipy.stats import norm
 
@@ -208,8 +232,11 @@ def assert_profile_close(
                 f"stderr: must be finite and >= 0; received {describe(se.tolist())}"
             )
         z = float(norm.isf(_check_alpha(alpha) / (2 * n)))
-        tol = tol + z * se
-        rule += f", {z:.3g} standard errors (alpha={alpha:g}, Bonferroni over N={n})"
+        tol = tol + z * se + PROFILE_STDERR_FLOOR
+        rule += (
+            f", {z:.3g} standard errors (alpha={alpha:g}, Bonferroni over N={n}), "
+            f"floor {PROFILE_STDERR_FLOOR:g}"
+        )
     diff = est - exact
     bad = np.flatnonzero(~(np.abs(diff) <= tol))
     if bad.size:

@@ -71,6 +71,9 @@ class DenoiserReport:
         positions i and values v (including values ``>= q_i``, where π gives 0).
     worst : list
         Up to five ``(tokens, position, expected row, received row, error)``, worst first.
+    zero_contexts : int
+        How many of the checked contexts have probability 0 (checked against the uniform law
+        of :data:`~exactmd.masked.ZERO_CONTEXT_POLICY`; 0 unless asked for).
     """
 
     contexts: int
@@ -79,6 +82,7 @@ class DenoiserReport:
     worst: list[tuple[tuple[int, ...], int, list[float], list[float], float]] = field(
         default_factory=list
     )
+    zero_contexts: int = 0
 
     def message(self, atol: float) -> str:
         """The assertion message for tolerance ``atol``."""
@@ -88,6 +92,12 @@ class DenoiserReport:
             f"{self.max_abs_error:.3g} > atol = {atol:g} (checked {how} {self.contexts} "
             f"contexts of positive probability; mask id = q)"
         ]
+        if self.zero_contexts:
+            lines[0] = lines[0].replace(
+                "of positive probability",
+                f"({self.zero_contexts} of probability 0, where the expected row is the "
+                "uniform law)",
+            )
         for tokens, i, exp, got, err in self.worst:
             if err <= atol:
                 break
@@ -98,13 +108,28 @@ class DenoiserReport:
         return "\n".join(lines)
 
 
-def _all_contexts(d: Distribution) -> np.ndarray:
+def _all_contexts(d: Distribution, zeros: bool = False) -> np.ndarray:
+    """Every context with a masked position: of positive probability, and also the others
+    when ``zeros``."""
     plus = tuple(q + 1 for q in d.shape)
     grid = np.stack(np.unravel_index(np.arange(int(np.prod(plus))), plus), axis=1)
     mt = np.asarray(d.backend.to_numpy(masked_tensor(d))).reshape(-1)
-    keep = (mt > 0) & np.any(grid == np.asarray(d.shape)[None, :], axis=1)
+    keep = ((mt > 0) | zeros) & np.any(grid == np.asarray(d.shape)[None, :], axis=1)
     tokens = grid[keep]
     return np.where(tokens == np.asarray(d.shape)[None, :], d.q, tokens).astype(np.int64)
+
+
+def _zero_contexts(d: Distribution, count: int, seed: int) -> np.ndarray:
+    """Up to ``count`` distinct contexts of probability 0 (with a masked position), from
+    ``8 · count`` draws uniform among all ``Π (q_i + 1)`` masked layouts."""
+    rng = np.random.default_rng(seed)
+    shape = np.asarray(d.shape)
+    grid = rng.integers(0, shape + 1, size=(8 * count, d.n))
+    grid = grid[np.any(grid == shape[None, :], axis=1)]
+    mt = np.asarray(d.backend.to_numpy(masked_tensor(d)))
+    grid = grid[mt[tuple(grid.T)] <= 0]
+    tokens = np.unique(np.where(grid == shape[None, :], d.q, grid), axis=0).astype(np.int64)
+    return tokens[rng.permutation(len(tokens))[:count]]
 
 
 def _sampled_contexts(d: Distribution, count: int, seed: int) -> np.ndarray:
@@ -124,6 +149,7 @@ def denoiser_report(
     *,
     max_contexts: int = 20_000,
     seed: int = 0,
+    check_zero_contexts: bool = False,
 ) -> DenoiserReport:
     """Compare ``denoiser`` with π's exact conditionals.
 
@@ -131,6 +157,11 @@ def denoiser_report(
     the masked layout has at most ``4 · max_contexts`` cells and at most ``max_contexts`` of
     them qualify; otherwise ``max_contexts`` contexts are drawn (x ~ π, a uniform number
     1..N of masked positions, uniform positions; duplicates removed) with ``seed``.
+
+    With ``check_zero_contexts``, contexts of probability 0 are checked as well, against the
+    uniform law on ``X_i`` (:data:`~exactmd.masked.ZERO_CONTEXT_POLICY`, what
+    :func:`~exactmd.denoisers.exact_denoiser` returns there): all of them in the exhaustive
+    case, else up to ``max_contexts`` more, drawn uniformly among the masked layouts.
 
     Examples
     --------
@@ -146,6 +177,10 @@ def denoiser_report(
     exhaustive = tokens is not None and tokens.shape[0] <= max_contexts
     if not exhaustive:
         tokens = _sampled_contexts(d, max_contexts, seed)
+    elif check_zero_contexts:
+        tokens = _all_contexts(d, zeros=True)
+    if check_zero_contexts and not exhaustive:
+        tokens = np.concatenate([tokens, _zero_contexts(d, max_contexts, seed)])
     assert tokens is not None
     got = _batched(denoiser, tokens, d)
     exp = np.asarray(exact_conditionals(d, tokens), dtype=np.float64)
@@ -164,7 +199,12 @@ def denoiser_report(
                 float(per_row[b, i]),
             )
         )
-    return DenoiserReport(int(tokens.shape[0]), exhaustive, float(err.max(initial=0.0)), worst)
+    mt = np.asarray(d.backend.to_numpy(masked_tensor(d)))
+    y = np.where(tokens == d.q, np.asarray(d.shape)[None, :], tokens)
+    zeros = int(np.count_nonzero(mt[tuple(y.T)] <= 0))
+    return DenoiserReport(
+        int(tokens.shape[0]), exhaustive, float(err.max(initial=0.0)), worst, zeros
+    )
 
 
 @dataclass
