@@ -52,19 +52,22 @@ def naive_output_distribution(p: np.ndarray, sizes: list[int], device: str = "cp
         for z in itertools.combinations(range(n), s):
             rest = [i for i in range(n) if i not in z]
             order = rest + list(z)
-            sm = state.permute(order)[(..., *(shape[i] for i in z))]
-            mm = m.permute(order)[(..., *(shape[i] for i in z))]
+            corner = (Ellipsis, *(shape[i] for i in z))  # the positions of z masked
+            sm = state.permute(order)[corner]
+            mm = m.permute(order)[corner]
             term = sm * weight
             safe = torch.where(mm > 0, mm, torch.ones_like(mm))
             for j, i in enumerate(z):
                 index: list[Any] = [shape[k] for k in z]
                 index[j] = slice(0, shape[i])
-                num = m.permute(order)[(..., *index)]  # other positions of z still masked
+                where = (Ellipsis, *index)
+                num = m.permute(order)[where]  # other positions of z still masked
                 cond = torch.where(
                     (mm > 0)[..., None], num / safe[..., None], torch.full_like(num, 1 / shape[i])
                 )
                 term = _outer(term, cond, len(rest), j)
-            target = new.permute(order)[(..., *(slice(0, shape[i]) for i in z))]
+            revealed_z = (Ellipsis, *(slice(0, shape[i]) for i in z))
+            target = new.permute(order)[revealed_z]
             target += term
         state = new
         revealed += s

@@ -29,10 +29,26 @@ def _load(spec: str | None) -> tuple[Any, str]:
     return from_spec(spec), spec
 
 
+def _check_plot_path(path: str) -> None:
+    """Refuse a --plot target that cannot be written, before any computation."""
+    from pathlib import Path
+
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise ValueError(f"--plot: the file name must end in .png, .pdf or .svg; received {path!r}")
+    if not target.parent.exists() or not target.parent.is_dir():
+        raise ValueError(
+            f"--plot: the folder of the file must exist; received {path!r} "
+            f"(no folder {str(target.parent)!r})"
+        )
+
+
 def _report(args: argparse.Namespace) -> int:
     from exactmd.distribution import as_distribution
     from exactmd.report import build_report, format_report
 
+    if args.plot:
+        _check_plot_path(args.plot)
     law, name = _load(args.model)
     if args.backend is not None or args.device is not None:
         law = as_distribution(law, backend=args.backend, device=args.device)

@@ -44,6 +44,9 @@ __all__ = [
     "group_tokens",
     "exact_rows",
     "exact_table",
+    "device_kind",
+    "table_chunk_entries",
+    "TABLE_CHUNK_ENTRIES",
     "masked_bytes",
     "check_fits",
 ]
@@ -173,6 +176,37 @@ def _masked_strides(shape: tuple[int, ...]) -> np.ndarray:
     return strides
 
 
+def device_kind(backend: Any) -> str:
+    """``"cuda"`` for a backend on a CUDA device, else ``"cpu"`` (the key of the chunk sizes).
+
+    Examples
+    --------
+    >>> from exactmd.backends import get_backend
+    >>> device_kind(get_backend(name="numpy"))
+    'cpu'
+    """
+    device = getattr(backend, "device", None)
+    return "cuda" if getattr(device, "type", "cpu") == "cuda" else "cpu"
+
+
+#: Entries per chunk of :func:`exact_table` (and of its temporaries), per :func:`device_kind`:
+#: a few MiB on the CPU, so they stay in cache; 2**24 on CUDA (128 MiB of float64), so that a
+#: level's table is a handful of kernel launches instead of thousands.
+TABLE_CHUNK_ENTRIES = {"cpu": 1 << 19, "cuda": 1 << 24}
+
+
+def table_chunk_entries(backend: Any) -> int:
+    """Entries per chunk of :func:`exact_table` on ``backend`` (:data:`TABLE_CHUNK_ENTRIES`).
+
+    Examples
+    --------
+    >>> from exactmd.backends import get_backend
+    >>> table_chunk_entries(get_backend(name="numpy"))
+    524288
+    """
+    return TABLE_CHUNK_ENTRIES[device_kind(backend)]
+
+
 def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any, Any]:
     """π's conditionals at the group's states ``rows``, read from the masked tensor.
 
@@ -196,25 +230,37 @@ def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any,
     comps = group.comps[local]  # (R, m)
     qi = shape[comps][:, :, None]
     values = np.arange(q, dtype=np.int64)[None, None, :]
-    idx = y[:, None, None] + (np.minimum(values, qi - 1) - qi) * st[comps][:, :, None]
-    num = be.reshape(be.take_flat(mt, idx.reshape(-1)), idx.shape)
+    delta = (np.minimum(values, qi - 1) - qi) * st[comps][:, :, None]
+    num = be.take_flat_sum(mt, y[:, None, None], delta)
     den = be.take_flat(mt, y)
     den3 = be.reshape(den, (len(rows), 1, 1))
     valid = values < qi
-    zero = be.asarray((be.to_numpy(den3) <= 0).astype(np.float64))
+    zero = be.nonpositive(den3)  # contexts of probability 0, found on the device
     uniform = be.asarray(valid / qi)
     cond = (num / (den3 + zero)) * (1 - zero) + uniform * zero
     return cond * be.asarray(valid.astype(np.float64)), den
 
 
-def exact_table(dist: Distribution, group: Group) -> Any:
+def exact_table(dist: Distribution, group: Group, entries: int | None = None) -> Any:
     """π's conditionals at every state of ``group``, laid out for row gathers.
+
+    Parameters
+    ----------
+    dist, group
+        The law and a group of one of its levels.
+    entries
+        Table entries per chunk (default :func:`table_chunk_entries` of the backend); the
+        temporaries of a chunk are a few arrays of that many entries.
 
     Returns
     -------
     Native array ``(n_sets * m, q * size)``: row ``l * m + j`` holds, for every value ``v``
     and value vector ``x`` of set ``l`` (row-major), ``π(x_{comps[l, j]} = v | x_S)``; the same
     numbers as :func:`exact_rows` (0 for ``v >= q_i``, uniform on contexts of probability 0).
+
+    Only index vectors of ``k · size`` and ``k · m · q`` integers per chunk of ``k`` sets are
+    made on the host; the gather index, the zero contexts and the conditionals are formed on
+    the backend's device, with no host round trip.
     """
     be = dist.backend
     shape = np.asarray(dist.shape, dtype=np.int64)
@@ -224,27 +270,28 @@ def exact_table(dist: Distribution, group: Group) -> Any:
     digits = row_digits(group.signature, np.arange(size, dtype=np.int64))  # (size, a)
     values = np.arange(q, dtype=np.int64)
     n_sets, m = group.comps.shape
-    per = max(1, (1 << 19) // max(1, m * size * q))  # temporaries of a few MiB
+    chunk = table_chunk_entries(be) if entries is None else int(entries)
+    per = max(1, chunk // max(1, m * size * q))
+    qi_all = shape[group.comps][:, :, None]  # (n_sets, m, 1)
+    valid_all = values[None, None, :] < qi_all  # (n_sets, m, q)
+    # per-group constants on the device, sliced per chunk: the uniform rows of the zero
+    # contexts, and the mask of values >= q_i (read at a clipped index, they get 0)
+    uniform_all = be.asarray((valid_all / qi_all)[:, :, :, None])
+    valid_dev = None if valid_all.all() else be.asarray(valid_all[:, :, :, None].astype(np.float64))
     out = be.zeros((n_sets * m, q * size))
     for lo in range(0, n_sets, per):
         sets, comps = group.sets[lo : lo + per], group.comps[lo : lo + per]
         k = len(sets)
         y = int(np.dot(shape, st)) - (shape[sets] * st[sets]).sum(axis=1)[:, None]
         y = y + st[sets] @ digits.T  # (k, size)
-        qi = shape[comps][:, :, None]  # (k, m, 1)
+        qi = qi_all[lo : lo + k]  # (k, m, 1)
         delta = (np.minimum(values[None, None, :], qi - 1) - qi) * st[comps][:, :, None]
-        idx = y[:, None, None, :] + delta[:, :, :, None]  # (k, m, q, size)
+        num = be.take_flat_sum(mt, y[:, None, None, :], delta[:, :, :, None])  # (k, m, q, size)
         den = be.reshape(be.take_flat(mt, y.reshape(-1)), (k, 1, 1, size))
-        zero_host = np.asarray(be.to_numpy(den)) <= 0
-        zero = be.asarray(zero_host.astype(np.float64))
-        cond = be.reshape(be.take_flat(mt, idx.reshape(-1)), idx.shape) * (
-            (1 - zero) / (den + zero)
-        )
-        valid = (values[None, None, :] < qi)[:, :, :, None]  # (k, m, q, 1)
-        if zero_host.any():  # contexts of probability 0: the uniform law on X_i
-            cond = cond + be.asarray(valid / qi[:, :, :, None]) * zero
-        if not valid.all():  # values >= q_i (read at a clipped index) get 0
-            cond = cond * be.asarray(valid.astype(np.float64))
+        zero = be.nonpositive(den)  # contexts of probability 0: the uniform law on X_i
+        cond = num * ((1 - zero) / (den + zero)) + uniform_all[lo : lo + k] * zero
+        if valid_dev is not None:
+            cond = cond * valid_dev[lo : lo + k]
         out[lo * m : (lo + k) * m] = be.reshape(cond, (k * m, q * size))
     return out
 

@@ -1,4 +1,5 @@
-"""The masked-marginal tensor, subset entropies, marginals and exact conditionals.
+"""The masked-marginal tensor, subset entropies, marginals and conditionals (the batched exact
+denoiser lives in :mod:`exactmd.conditionals` and is re-exported here).
 
 Append one "masked" value to every axis: the tensor ``M`` of shape ``(q_0+1, …, q_{N-1}+1)``
 holds at ``M[y]`` the marginal probability of the unmasked coordinates of ``y`` (index ``q_i``
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import Backend
+from exactmd.conditionals import ZERO_CONTEXT_POLICY, check_tokens, exact_conditionals
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError, describe
 from exactmd.streaming import (
@@ -51,12 +53,12 @@ __all__ = [
     "subset_entropy",
     "conditional",
     "exact_conditionals",
+    "check_tokens",
     "ZERO_CONTEXT_POLICY",
 ]
 
-#: What the exact denoiser returns on a context of probability 0, where π has no conditional:
-#: the uniform law on X_i. Documented, deterministic, and it keeps p_alg summing to 1.
-ZERO_CONTEXT_POLICY = "uniform"
+# exact_conditionals, check_tokens and ZERO_CONTEXT_POLICY live in exactmd.conditionals and are
+# exported here as well (their historical home).
 
 _BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
 
@@ -299,107 +301,3 @@ def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = No
     if dist.backend.name == "symbolic":
         return np.array(row, dtype=object)
     return np.asarray(row, dtype=np.float64)
-
-
-def _strides(shape: Sequence[int]) -> np.ndarray:
-    strides = np.ones(len(shape), dtype=np.int64)
-    for i in range(len(shape) - 2, -1, -1):
-        strides[i] = strides[i + 1] * shape[i + 1]
-    return strides
-
-
-def _zero_contexts(be: Backend, den: Any) -> np.ndarray:
-    """A bool mask of the context probabilities that are 0 (exactly 0 on the symbolic backend)."""
-    host = be.to_numpy(den)
-    if be.name == "symbolic":
-        flat = [getattr(v, "is_zero", v == 0) is True for v in np.asarray(host).reshape(-1)]
-        return np.array(flat, dtype=bool).reshape(np.shape(host))
-    return np.asarray(host <= 0)
-
-
-def check_tokens(tokens: np.ndarray, shape: Sequence[int], name: str = "tokens") -> np.ndarray:
-    """Validate int tokens ``(B, N)`` with mask value ``q = max q_i``; return them as int64."""
-    tok = np.asarray(tokens)
-    n, q = len(shape), max(shape)
-    if tok.ndim != 2 or tok.shape[1] != n:
-        raise ValidationError(f"{name}: must have shape (B, {n}); received shape {tok.shape}")
-    if not np.issubdtype(tok.dtype, np.integer):
-        raise ValidationError(f"{name}: must be integers; received dtype {tok.dtype}")
-    tok = tok.astype(np.int64)
-    qs = np.asarray(shape, dtype=np.int64)
-    bad = ((tok < 0) | (tok > q) | ((tok >= qs) & (tok != q))).nonzero()
-    if bad[0].size:
-        r, c = int(bad[0][0]), int(bad[1][0])
-        raise ValidationError(
-            f"{name}: entry ({r}, {c}) must be a value in range({shape[c]}) or the mask {q}; "
-            f"received {int(tok[r, c])}"
-        )
-    return tok
-
-
-def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
-    """π's conditionals for a batch of partially masked sequences (the exact denoiser).
-
-    Parameters
-    ----------
-    dist
-        The law π.
-    tokens
-        Int array ``(B, N)``; masked positions hold ``q = max q_i``.
-
-    Returns
-    -------
-    Native array ``(B, N, q)``: row ``(b, i)`` is ``π(x_i = · | unmasked of tokens[b])`` for a
-    masked ``i`` and the one-hot of ``tokens[b, i]`` otherwise; values ``>= q_i`` get 0.
-    Contexts of probability zero give the uniform law (:data:`ZERO_CONTEXT_POLICY`).
-
-    On the symbolic backend the rows are exact sympy expressions (an object array); a context
-    is of probability zero only when its probability is *exactly* 0, and one that is not
-    identically 0 is treated as positive (the positivity assumption of
-    :mod:`exactmd.symbolic`).
-
-    Examples
-    --------
-    >>> import sympy
-    >>> from exactmd.distribution import as_distribution
-    >>> t = sympy.Symbol("t", positive=True)
-    >>> d = as_distribution(sympy.Array([[t / 2, 0, (1 - t) / 2], [0, 0, sympy.Rational(1, 2)]]))
-    >>> exact_conditionals(d, np.array([[3, 1]]))[0, 0].tolist()  # x_1 = 1 has probability 0
-    [1/2, 1/2, 0]
-    >>> exact_conditionals(d, np.array([[0, 3]]))[0, 1].tolist()  # π(x_1 | x_0 = 0)
-    [t, 0, 1 - t]
-    """
-    be = dist.backend
-    tok = check_tokens(
-        be.to_numpy(tokens) if not isinstance(tokens, np.ndarray) else tokens, dist.shape
-    )
-    shape = np.asarray(dist.shape, dtype=np.int64)
-    q = dist.q
-    if be.name == "symbolic":  # the same tensor, its all-masked corner written as exactly 1
-        from exactmd.symbolic.measures import exact_masked_tensor
-
-        mtensor = exact_masked_tensor(dist)
-    else:
-        mtensor = masked_tensor(dist)
-    strides = _strides([s + 1 for s in dist.shape])
-    masked = tok == q
-    y = np.where(masked, shape[None, :], tok)
-    base = y @ strides  # (B,)
-    values = np.arange(q, dtype=np.int64)
-    # index of y with y_i := v, for every (b, i, v); clipped where v >= q_i (zeroed below)
-    valid = values[None, :] < shape[:, None]  # (N, q)
-    delta = (np.minimum(values[None, :], shape[:, None] - 1) - shape[:, None]) * strides[:, None]
-    idx = base[:, None, None] + delta[None, :, :]  # (B, N, q)
-    num = be.reshape(be.take_flat(mtensor, idx.reshape(-1)), idx.shape)
-    den = be.reshape(be.take_flat(mtensor, base), (len(base), 1, 1))
-    weights = be.asarray((masked[:, :, None] & valid[None, :, :]).astype(np.float64))
-    zero_ctx = be.asarray(_zero_contexts(be, den).astype(np.float64))
-    safe_den = den + zero_ctx
-    # 1 / q_i as a quotient of backend arrays, so that the symbolic backend keeps it exact
-    sizes = np.broadcast_to(shape[:, None], valid.shape).astype(np.float64)
-    uniform = (be.asarray(valid.astype(np.float64)) / be.asarray(sizes))[None, :, :]
-    cond = (num / safe_den) * (1 - zero_ctx) + uniform * zero_ctx
-    onehot = np.zeros((tok.shape[0], dist.n, q))
-    rows, cols = np.nonzero(~masked)
-    onehot[rows, cols, tok[rows, cols]] = 1.0
-    return cond * weights + be.asarray(onehot)

@@ -42,18 +42,9 @@ from exactmd.backends import Backend
 from exactmd.denoisers import evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.learning import learning_error
-from exactmd.levels import (
-    Group,
-    Level,
-    check_fits,
-    exact_table,
-    full_level,
-    group_tokens,
-    level_states,
-    masked_bytes,
-    single_level,
-)
+from exactmd.levels import Group, Level, exact_table, full_level, group_tokens, single_level
 from exactmd.progress import PROGRESS_DELAY_S, ProgressBar, progress_bar
+from exactmd.sampler_plan import SamplerPlan, plan_sampler, sampler_plan
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -66,21 +57,20 @@ __all__ = [
     "output_distribution",
     "learning_error",
     "plan_sampler",
+    "sampler_plan",
+    "SamplerPlan",
     "PROGRESS_DELAY_S",
     "SAMPLER_LONG_RUN",
 ]
 
-# E_learn lives in its own module and PROGRESS_DELAY_S in exactmd.progress; both are exported
-# here as well (their historical home).
+# E_learn lives in its own module, the memory plan in exactmd.sampler_plan and PROGRESS_DELAY_S
+# in exactmd.progress; they are exported here as well (their historical home).
 
 #: Products formed from which p_alg counts as a long run (its bar may appear, ``progress=None``).
 SAMPLER_LONG_RUN = 10**7
 #: New positions of a step: every choice of ``s`` of them (an int) or one tuple of them.
 Patterns = int | tuple[int, ...]
-_ROW_CHUNK = 2**20  # elements per chunk of conditional rows
-_TMP_ARRAYS = 8  # arrays of one chunk alive at once (memory plan)
-_TMP_DENOISER = 12  # arrays of one denoiser batch alive at once (memory plan)
-_CACHE_ELEMENTS = 2**16  # target states per chunk of the recursion (512 KiB of float64)
+_ROW_CHUNK = 2**20  # elements per chunk of conditional rows (user denoisers)
 
 
 @lru_cache(maxsize=2**15)
@@ -126,9 +116,15 @@ class _Engine:
     """Runs the level recursion for one law, denoiser and backend."""
 
     def __init__(
-        self, dist: Distribution, denoiser: Any, progress: ProgressBar, keep_plans: bool = False
+        self,
+        dist: Distribution,
+        denoiser: Any,
+        progress: ProgressBar,
+        plan: SamplerPlan,
+        keep_plans: bool = False,
     ) -> None:
         self.d = dist
+        self.plan = plan
         self.be = dist.backend
         self.den = denoiser
         self.bar = progress
@@ -156,7 +152,7 @@ class _Engine:
         c = self.cache[key][1]
         if self.den is None:
             if c.table is None:
-                c.table = exact_table(self.d, group)
+                c.table = exact_table(self.d, group, self.plan.table_entries)
             return c.table
         need = np.nonzero((be.to_numpy(probs) > 0) & (c.rowmap == 0))[0]
         if need.size or c.table is None:
@@ -184,11 +180,18 @@ class _Engine:
             choices: Any = itertools.combinations(range(tgt.a), patterns)
         else:
             choices = [patterns]
-        plans = []
+        found = []
         for r in choices:
             gs, loc = src.locate(np.delete(group.sets, list(r), axis=1))
             rows = [loc * m + (group.sets[:, t] - t + j) for j, t in enumerate(r)]
-            plans.append((tuple(r), int(gs[0]), loc, rows, _perm_plan(group.signature, tuple(r))))
+            found.append((tuple(r), int(gs[0]), np.stack([loc, *rows])))
+        # every pattern's locations and rows go to the device in one copy (a copy from the host
+        # waits for the device's queue, so one per pattern and chunk would stall a GPU)
+        index: Any = self.be.as_index(np.stack([f[2] for f in found])) if found else None
+        plans = []
+        for p, (r, g, _) in enumerate(found):
+            rows_p = [index[p, 1 + j] for j in range(len(r))]
+            plans.append((r, g, index[p, 0], rows_p, _perm_plan(group.signature, r)))
         if self.keep_plans:
             self.plan_cache[key] = (src, tgt, plans)
         return plans
@@ -204,8 +207,10 @@ class _Engine:
     ) -> None:
         """Add to ``acc`` (per target group) the mass moving from level ``src`` to ``tgt``.
 
-        Target sets are processed in chunks of about :data:`_CACHE_ELEMENTS` states, every
-        pattern of new positions in turn, so the partial sums stay in the CPU cache.
+        Target sets are processed in chunks of about ``plan.chunk_states`` states (whole
+        sets), every pattern of new positions in turn: on the CPU the partial sums stay in
+        cache, on CUDA a chunk is large enough to keep the kernel launches few (see
+        :mod:`exactmd.sampler_plan`).
         """
         be = self.be
         tables = {g: self.conditionals(src, g, p) for g, p in enumerate(p_src) if p is not None}
@@ -216,7 +221,7 @@ class _Engine:
             n_t, size_t = group.sets.shape[0], group.size
             if acc[gt] is None:
                 acc[gt] = be.zeros((n_t * size_t,))
-            step = max(1, _CACHE_ELEMENTS // size_t)
+            step = max(1, self.plan.chunk_states // size_t)
             for lo in range(0, n_t, step):
                 hi = min(lo + step, n_t)
                 part = be.zeros((hi - lo, size_t))
@@ -257,68 +262,10 @@ class _Engine:
         target += view
 
 
-def plan_sampler(d: Distribution, sched: Schedule, denoiser: Any = None) -> tuple[int, int]:
-    """``(peak bytes, work)`` of :func:`output_distribution`; raise if it cannot fit.
-
-    The bytes count the state and conditional tensors of the levels alive at once, the
-    masked-marginal tensor when the exact denoiser reads it (``denoiser`` None) and is not
-    cached yet, and for random reveal the gather plans kept between steps. ``work`` counts
-    the products formed (one per target state and choice of new positions).
-
-    Raises
-    ------
-    MemoryPlanError
-        Naming the bytes needed (with their parts) and the bytes available.
-    """
-    e = level_states(d.shape)
-    n, q, item = d.n, d.q, d.backend.itemsize
-    plans = 0
-    if isinstance(sched, DeterministicSchedule):
-        sizes: list[int] = [1]
-        done: tuple[int, ...] = ()
-        for block in sched.partition:
-            done = done + block
-            sizes.append(prod(d.shape[i] for i in done))
-        work = sum(sizes[1:])
-        peak = max(
-            item * (sa * (1 + n * q) + 4 * sb) + 24 * sb for sa, sb in itertools.pairwise(sizes)
-        )
-    elif isinstance(sched, ExchangeableSchedule):
-        bounds = sched.boundaries
-        steps = list(itertools.pairwise(bounds))
-        work = sum(e[b] * comb(b, b - a) for a, b in steps)
-        peak = max(item * (e[a] * (1 + (n - a) * q) + 4 * e[b]) + 24 * e[b] for a, b in steps)
-    else:
-        assert isinstance(sched, RandomRevealSchedule)
-        work = 0
-        for k, rk in enumerate(sched.reveal_probabilities):
-            sources = range(1) if k == 0 else range(n)  # before step 1 only level 0 is occupied
-            targets = (lambda a: [n]) if rk >= 1 else (lambda a: range(a + 1, n + 1))
-            work += sum(e[b] * comb(b, b - a) for a in sources for b in targets(a))
-        peak = item * sum(e[a] * (3 + (n - a) * q) for a in range(n + 1)) + 24 * max(e)
-        # int64 gather plans (one location + one row per new position) for every level pair
-        plans = 8 * sum(
-            comb(n, b) * comb(b, a) * (1 + b - a) for b in range(n + 1) for a in range(b)
-        )
-    parts = {"level states and conditionals": int(peak)}
-    if plans:
-        parts["gather plans"] = plans
-    widest = max(e[a] * (n - a) * q for a in range(n))  # entries of the largest row table
-    if isinstance(sched, DeterministicSchedule):
-        widest = max(sa * n * q for sa in sizes[:-1])
-    if denoiser is None:
-        parts["masked tensor"] = masked_bytes(d)
-        # exact_table's chunk: index, gathered, conditional and mask arrays (2**19 entries)
-        parts["temporaries"] = _TMP_ARRAYS * 8 * min(2**19, widest)
-    else:
-        # a batch of denoiser output (2**21 entries), with room for the denoiser's own
-        # temporaries, the checked copy and the gathered rows
-        parts["temporaries"] = _TMP_DENOISER * 8 * min(2**21, widest * n)
-    return check_fits(d, "the exact sampler law", parts), int(work)
-
-
-def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar) -> Any:
-    eng = _Engine(d, denoiser, bar, keep_plans=isinstance(sched, RandomRevealSchedule))
+def _run(
+    d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar, plan: SamplerPlan
+) -> Any:
+    eng = _Engine(d, denoiser, bar, plan, keep_plans=isinstance(sched, RandomRevealSchedule))
     be, n = d.backend, d.n
     start = full_level(d.shape, 0)
     one = be.asarray(np.ones(1))
@@ -330,6 +277,7 @@ def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar) -> A
             new_at = tuple(int(np.searchsorted(target.groups[0].sets[0], i)) for i in sorted(block))
             acc: list[Any] = [None]
             eng.advance(level, probs, target, acc, new_at, 1.0)
+            eng.cache.clear()  # each level is a source once: free its conditional tables
             level, probs, done = target, acc, done + block
         return probs[0]
     if isinstance(sched, ExchangeableSchedule):
@@ -338,6 +286,7 @@ def _run(d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar) -> A
             target = full_level(d.shape, b)
             acc = [None] * len(target.groups)
             eng.advance(level, probs, target, acc, b - a, 1.0 / comb(n - a, b - a))
+            eng.cache.clear()  # as the memory plan assumes, one level's tables at a time
             level, probs = target, acc
         return probs[0]
     assert isinstance(sched, RandomRevealSchedule)
@@ -417,10 +366,11 @@ def output_distribution(
 
         return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
-    _, work = plan_sampler(d, sched, denoiser)
+    plan = sampler_plan(d, sched, denoiser)
+    work = plan.work
     with progress_bar(
         work, progress=progress, cells=work, long_run=SAMPLER_LONG_RUN, desc="p_alg", unit="state"
     ) as bar:
-        flat = _run(d, sched, denoiser, bar)
+        flat = _run(d, sched, denoiser, bar, plan)
     out = d.backend.reshape(flat, d.shape)
     return out if native else np.asarray(d.backend.to_numpy(out), dtype=np.float64)

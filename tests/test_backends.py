@@ -166,6 +166,36 @@ def test_kernels(name: str) -> None:
     assert be.tiny == np.finfo(np.float64).tiny
     assert be.available_memory() > 0
     be.synchronize()
+    _check_device_helpers(be)
+
+
+def _check_device_helpers(be: Any) -> None:
+    """take_flat_sum, nonpositive, indicator and as_index/take_rows against plain numpy."""
+    src = np.arange(30.0) * 3 - 7
+    a = np.array([[0], [10], [20]])
+    b = np.array([[1, 0, 4]])
+    got = be.take_flat_sum(be.asarray(src), a, b)
+    assert [float(v) for v in be.to_numpy(got).reshape(-1)] == src[a + b].reshape(-1).tolist()
+    assert tuple(got.shape) == (3, 3)
+    zero = be.to_numpy(be.nonpositive(be.asarray([0.5, 0.0, 2.0, 0.0])))
+    assert [float(v) for v in zero] == [0.0, 1.0, 0.0, 1.0]
+    if be.name != "symbolic":  # symbolic marks exact zeros only (probabilities are >= 0)
+        assert float(be.to_numpy(be.nonpositive(be.asarray([-1.0])))[0]) == 1.0
+    ones = be.to_numpy(be.indicator((2, 3), np.array([0, 4, 5])))
+    assert [[float(v) for v in row] for row in ones] == [[1, 0, 0], [0, 1, 1]]
+    index = be.as_index(np.array([[2, 0], [1, 1]]))
+    rows = be.take_rows(be.asarray(np.arange(6.0).reshape(3, 2)), index[0])
+    assert [[float(v) for v in r] for r in be.to_numpy(rows)] == [[4, 5], [0, 1]]
+
+
+def test_symbolic_device_helpers_stay_exact() -> None:
+    sympy = pytest.importorskip("sympy")
+    be = get_backend(name="symbolic")
+    _check_device_helpers(be)
+    t = sympy.Symbol("t", positive=True)
+    zero = be.nonpositive(be.asarray([t, t - t, sympy.Rational(1, 3) - sympy.Rational(1, 3)]))
+    assert zero.tolist() == [0, 1, 1] and all(isinstance(v, sympy.Integer) for v in zero)
+    assert all(isinstance(v, sympy.Integer) for v in be.indicator((3,), np.array([1])))
 
 
 @pytest.mark.parametrize("backend_name", ["numpy", "torch"])
@@ -210,8 +240,11 @@ class _MetaBackend:
         from exactmd.backends.torch_backend import TorchBackend
 
         class MetaBackend(TorchBackend):
+            host_copies = 0  # device-to-host copies (each one a device sync on a GPU)
+
             def to_numpy(self, x: Any) -> np.ndarray:
                 if isinstance(x, torch.Tensor):
+                    self.host_copies += 1
                     assert x.device.type == "meta", f"a result left the device: {x.device}"
                     kind = np.float64 if x.is_floating_point() else np.int64
                     return np.zeros(tuple(x.shape), dtype=kind)
@@ -258,8 +291,39 @@ def test_every_torch_path_keeps_to_the_law_s_device(dtype: str) -> None:
         out = output_distribution(law(), schedule, progress=False, native=True)
         assert out.device.type == "meta"
     output_distribution(law(), RandomRevealSchedule((1.0, 0.6, 0.2, 0.0)), progress=False)
+    _check_device_helpers_on_meta(be, law)
     table = contract_factors([(np.ones((2, 3)), [0, 1]), (np.ones(2), [2])], shape, be)
     assert table.device.type == "meta"
+
+
+def _check_device_helpers_on_meta(be: Any, law: Callable[[], Any]) -> None:
+    """The exact denoiser and the exact p_alg path stay on the device: every tensor they make
+    is on the law's device and nothing is copied back to the host (no device sync)."""
+    from exactmd.levels import exact_table, full_level
+    from exactmd.sampler import output_distribution
+
+    idx = be.as_index(np.array([0, 1]))
+    assert idx.device.type == "meta"
+    table = be.asarray(np.ones(12))
+    for made in (
+        be.take_flat_sum(table, np.array([[0], [4]]), np.array([1, 2])),
+        be.nonpositive(table),
+        be.indicator((3, 4), np.array([1, 5])),
+        be.take_rows(be.reshape(table, (3, 4)), idx),
+    ):
+        assert made.device.type == "meta"
+    d = law()
+    masked_tensor(d)
+    tokens = np.full((3, 4), 3)
+    tokens[0, :2] = [1, 2]
+    before = be.host_copies
+    assert exact_conditionals(d, tokens).device.type == "meta"
+    for a in range(len(d.shape)):
+        for group in full_level(d.shape, a).groups:
+            assert exact_table(d, group, 1).device.type == "meta"  # one set per chunk
+    for schedule in ([2, 2], [(0, 1), (2, 3)]):
+        output_distribution(d, schedule, progress=False, native=True)
+    assert be.host_copies == before, "the exact path copied a tensor back to the host"
 
 
 def test_fused_xlogx_kernel_matches_the_two_pass_one() -> None:

@@ -88,6 +88,8 @@ def test_bif_file_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         (["report", "nosuchmodel:n=3"], "nosuchmodel"),
         (["report", "--steps", "0"], "steps"),
         (["report", "parity:n=3", "--steps", "9"], "steps"),
+        (["report", "--plot", "/no/such/folder/x.png"], "--plot"),
+        (["report", "--plot", "out.jpeg2"], "--plot"),
     ],
 )
 def test_errors_are_one_line_and_exit_2(

@@ -109,8 +109,23 @@ class Backend(ABC):
     def take_flat(self, x: Any, index: np.ndarray) -> Any:
         """``x.reshape(-1)[index]`` with a numpy integer index."""
 
-    def take_rows(self, x: Any, index: np.ndarray) -> Any:
-        """``x[index]`` along the first axis with a numpy integer index (whole rows copied)."""
+    def as_index(self, index: np.ndarray) -> Any:
+        """A numpy integer array as an index array where this backend gathers (its device).
+
+        :meth:`take_rows` accepts it as well as a numpy index; slicing it costs no copy, so
+        an index used many times is copied to the device once.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").as_index([2, 0]).tolist()
+        [2, 0]
+        """
+        return np.asarray(index, dtype=np.int64)
+
+    def take_rows(self, x: Any, index: Any) -> Any:
+        """``x[index]`` along the first axis with a numpy integer index or one made by
+        :meth:`as_index` (whole rows copied)."""
         width = int(np.prod(x.shape[1:], dtype=np.int64))
         flat = (np.asarray(index, dtype=np.int64)[:, None] * width + np.arange(width)).reshape(-1)
         return self.reshape(self.take_flat(x, flat), (len(index), *x.shape[1:]))
@@ -118,6 +133,54 @@ class Backend(ABC):
     def permute(self, x: Any, axes: Sequence[int]) -> Any:
         """Permute axes, as a view where the library allows it (a copy otherwise)."""
         return self.transpose(x, axes)
+
+    # -- device-side helpers (no host round trip on a GPU) -----------------------------
+    def take_flat_sum(self, x: Any, a: np.ndarray, b: np.ndarray) -> Any:
+        """``x.reshape(-1)[a + b]`` for numpy integer arrays ``a`` and ``b`` that broadcast.
+
+        The result has their broadcast shape. A device backend copies only ``a`` and ``b``
+        and forms their (larger) broadcast sum on the device.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> be = get_backend(name="numpy")
+        >>> be.take_flat_sum(np.arange(10.0) * 2, np.array([[0], [5]]), np.array([0, 1])).tolist()
+        [[0.0, 2.0], [10.0, 12.0]]
+        """
+        idx = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+        return self.reshape(self.take_flat(x, idx.reshape(-1)), idx.shape)
+
+    def nonpositive(self, x: Any) -> Any:
+        """1 where ``x <= 0`` and 0 elsewhere, in this backend's dtype and on its device.
+
+        It marks the contexts of probability zero of the exact denoiser without a host
+        round trip (this default goes through the host; numpy and torch override it, and
+        the symbolic backend counts only entries that are exactly 0).
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").nonpositive(np.array([0.5, 0.0, -1.0])).tolist()
+        [0.0, 1.0, 1.0]
+        """
+        host = np.asarray(self.to_numpy(x))
+        return self.asarray((host <= 0).astype(np.float64))
+
+    def indicator(self, shape: Sequence[int], index: np.ndarray) -> Any:
+        """A zero array of ``shape`` with 1 at the flat positions ``index`` (a numpy int array).
+
+        A device backend copies only ``index`` and writes the ones on the device.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").indicator((2, 2), np.array([1, 2])).tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+        """
+        out = np.zeros(tuple(shape))
+        out.reshape(-1)[np.asarray(index, dtype=np.int64)] = 1.0
+        return self.asarray(out)
 
     # -- in-place kernels (used when ``inplace`` is True) ------------------------------
     def empty(self, shape: Sequence[int]) -> Any:

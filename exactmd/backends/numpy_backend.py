@@ -87,11 +87,22 @@ class NumpyBackend(Backend):
     def take_flat(self, x: Any, index: np.ndarray) -> np.ndarray:
         return np.asarray(x).reshape(-1)[index]
 
-    def take_rows(self, x: Any, index: np.ndarray) -> np.ndarray:
+    def take_rows(self, x: Any, index: Any) -> np.ndarray:
         return np.take(x, index, axis=0)
 
     def permute(self, x: Any, axes: Sequence[int]) -> np.ndarray:
         return np.transpose(x, tuple(axes))
+
+    def take_flat_sum(self, x: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.asarray(x).reshape(-1)[np.add(a, b, dtype=np.int64)]
+
+    def nonpositive(self, x: Any) -> np.ndarray:
+        return (np.asarray(x) <= 0).astype(self._np_dtype)
+
+    def indicator(self, shape: Sequence[int], index: np.ndarray) -> np.ndarray:
+        out = np.zeros(tuple(shape), dtype=self._np_dtype)
+        out.reshape(-1)[index] = 1.0
+        return out
 
     def empty(self, shape: Sequence[int]) -> np.ndarray:
         return np.empty(tuple(shape), dtype=self._np_dtype)

@@ -253,5 +253,18 @@ class SymbolicBackend(Backend):
     def take_flat(self, x: Any, index: np.ndarray) -> SymbolicArray:
         return _wrap(np.asarray(x, dtype=object).reshape(-1)[index])  # type: ignore[no-any-return]
 
+    def nonpositive(self, x: Any) -> SymbolicArray:
+        """1 where the entry is *exactly* 0 (``is_zero`` is True), 0 elsewhere: an entry that
+        is not identically 0 counts as positive (the positivity assumption)."""
+        sp = _sympy()
+        host = np.asarray(self.to_numpy(x), dtype=object)
+        flat = [
+            sp.Integer(1) if getattr(v, "is_zero", v == 0) is True else sp.Integer(0)
+            for v in host.reshape(-1).tolist()
+        ]
+        out = np.empty(host.shape, dtype=object)
+        out.reshape(-1)[:] = flat
+        return out.view(SymbolicArray)
+
     def available_memory(self) -> int:
         return host_available_memory()

@@ -105,12 +105,27 @@ class TorchBackend(Backend):
         idx = self.torch.as_tensor(index, dtype=self.torch.int64, device=self.device)
         return x.reshape(-1)[idx]
 
-    def take_rows(self, x: Any, index: np.ndarray) -> Any:
-        idx = self.torch.as_tensor(index, dtype=self.torch.int64, device=self.device)
-        return x.index_select(0, idx)
+    def as_index(self, index: np.ndarray) -> Any:
+        return self.torch.as_tensor(np.asarray(index), dtype=self.torch.int64, device=self.device)
+
+    def take_rows(self, x: Any, index: Any) -> Any:
+        if not isinstance(index, self.torch.Tensor):
+            index = self.as_index(index)
+        return x.index_select(0, index)
 
     def permute(self, x: Any, axes: Sequence[int]) -> Any:
         return x.permute(*axes)
+
+    def take_flat_sum(self, x: Any, a: np.ndarray, b: np.ndarray) -> Any:
+        return self.torch.take(x, self.as_index(a) + self.as_index(b))
+
+    def nonpositive(self, x: Any) -> Any:
+        return (x <= 0).to(self._t_dtype)
+
+    def indicator(self, shape: Sequence[int], index: np.ndarray) -> Any:
+        out = self.zeros(shape)
+        out.view(-1)[self.as_index(index)] = 1.0
+        return out
 
     def empty(self, shape: Sequence[int]) -> Any:
         return self.torch.empty(tuple(shape), dtype=self._t_dtype, device=self.device)
