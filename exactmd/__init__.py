@@ -43,16 +43,7 @@ from exactmd.factorization import (
     worst_case_log_bound,
 )
 from exactmd.markov_profile import markov_profile
-from exactmd.masked import (
-    ZERO_CONTEXT_POLICY,
-    MemoryPlan,
-    conditional,
-    marginal,
-    masked_tensor,
-    plan_subset_entropies,
-    subset_entropies,
-    subset_entropy,
-)
+from exactmd.masked import ZERO_CONTEXT_POLICY, MemoryPlan
 from exactmd.measures import (
     complexity,
     conditional_entropy,
@@ -67,6 +58,14 @@ from exactmd.measures import (
 from exactmd.models import from_pgmpy, load
 from exactmd.montecarlo import sample
 from exactmd.optimal import optimal_curve, optimal_error, optimal_schedule
+from exactmd.queries import (  # public versions: any input, host results (Python floats, numpy)
+    conditional,
+    marginal,
+    masked_tensor,
+    plan_subset_entropies,
+    subset_entropies,
+    subset_entropy,
+)
 from exactmd.sampler import learning_error, output_distribution
 from exactmd.schedule_families import from_alpha, named_schedule
 from exactmd.schedules import (

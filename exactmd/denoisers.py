@@ -54,6 +54,8 @@ __all__ = [
     "as_denoiser",
     "evaluate_denoiser",
     "check_denoiser_output",
+    "denoiser_law_shape",
+    "check_denoiser_law",
     "DENOISER_ATOL",
     "DENOISER_ATOL_LOW",
     "DEFAULT_BATCH_ELEMENTS",
@@ -280,152 +282,10 @@ def as_denoiser(
     return BatchedDenoiser(fn, tokens, device, None if batch_size is None else int(batch_size))
 
 
-def _token_kind(den: Any, be: Backend) -> tuple[str, Any]:
-    """``("numpy", None)`` or ``("torch", device)``: how to hand tokens to ``den``."""
-    if isinstance(den, BatchedDenoiser):
-        kind, device, fn = den.tokens, den.device, den.fn
-    else:
-        kind, device, fn = "auto", None, den
-    if kind == "auto":
-        if _is_torch_module(fn):
-            module: Any = fn
-            first = next(iter(list(module.parameters()) + list(module.buffers())), None)
-            return "torch", first.device if first is not None else _device(be)
-        kind = "torch" if be.name == "torch" else "numpy"
-    if kind == "torch":
-        return "torch", device if device is not None else _device(be)
-    return "numpy", None
-
-
-def _to_host(out: Any, name: str) -> tuple[np.ndarray, bool]:
-    """Return ``(float64 numpy array, low_precision)`` from any denoiser output."""
-    if is_torch_tensor(out):
-        import torch
-
-        low = out.dtype in (torch.float32, torch.float16, torch.bfloat16)
-        return out.detach().to(dtype=torch.float64).cpu().numpy(), low
-    try:
-        arr = np.asarray(out)
-        low = arr.dtype in (np.float32, np.float16)
-        return np.asarray(arr, dtype=np.float64), low
-    except (TypeError, ValueError) as exc:
-        raise DenoiserError(
-            f"{name}: must return an array of probabilities (B, N, q); received "
-            f"{describe(out)} ({exc})"
-        ) from exc
-
-
-def check_denoiser_output(
-    out: Any, tokens: np.ndarray, shape: tuple[int, ...], name: str = "denoiser", offset: int = 0
-) -> np.ndarray:
-    """Check one denoiser output against the contract; return it cleaned, float64 numpy.
-
-    Rows of unmasked positions are ignored (returned as zeros). Raises
-    :class:`~exactmd.errors.DenoiserError` naming the row (``offset`` + index in the batch),
-    its tokens, the position and the value received.
-    """
-    host, low = _to_host(out, name)
-    b, n = tokens.shape
-    q = max(shape)
-    if host.shape != (b, n, q):
-        raise DenoiserError(
-            f"{name}: must return shape (B, N, q) = {(b, n, q)} for tokens of shape {(b, n)}; "
-            f"received shape {host.shape}"
-        )
-    atol = DENOISER_ATOL_LOW if low else DENOISER_ATOL
-    masked = tokens == q
-    valid = np.arange(q)[None, :] < np.asarray(shape)[:, None]  # (N, q)
-
-    def fail(r: int, i: int, rule: str, value: str) -> DenoiserError:
-        return DenoiserError(
-            f"{name}: row {offset + r} (tokens {tokens[r].tolist()}), position {i}: {rule}; "
-            f"received {value}"
-        )
-
-    rows = np.where(masked[:, :, None], host, 0.0)
-    bad = np.argwhere(~np.isfinite(rows))
-    if bad.size:
-        r, i, v = (int(t) for t in bad[0])
-        raise fail(r, i, "probabilities must be finite", f"{host[r, i, v]} for value {v}")
-    bad = np.argwhere(rows < 0)
-    if bad.size:
-        r, i, v = (int(t) for t in bad[0])
-        raise fail(r, i, "probabilities must be >= 0", f"{host[r, i, v]} for value {v}")
-    outside = np.where(valid[None], 0.0, rows)
-    bad = np.argwhere(outside > atol)
-    if bad.size:
-        r, i, v = (int(t) for t in bad[0])
-        raise fail(
-            r,
-            i,
-            f"values >= q_i = {shape[i]} must have probability 0",
-            f"{host[r, i, v]} for value {v}",
-        )
-    inside = np.where(valid[None], rows, 0.0)
-    sums = inside.sum(axis=2)
-    bad = np.argwhere(masked & (np.abs(sums - 1.0) > atol))
-    if bad.size:
-        r, i = (int(t) for t in bad[0])
-        raise fail(
-            r, i, f"probabilities must sum to 1 within {atol:g}", f"a sum of {sums[r, i]:.12g}"
-        )
-    safe = np.where(masked, sums, 1.0)
-    return np.asarray(inside / safe[:, :, None], dtype=np.float64)
-
-
-def evaluate_denoiser(
-    denoiser: Any,
-    tokens: np.ndarray,
-    p: Any,
-    backend: Backend | None = None,
-    *,
-    name: str = "denoiser",
-) -> Any:
-    """Call ``denoiser`` on ``tokens`` in bounded batches and check what it returns.
-
-    Parameters
-    ----------
-    denoiser
-        Any contract callable, a :class:`BatchedDenoiser`, or None for the exact denoiser.
-    tokens
-        int array ``(B, N)`` with mask value ``q = max q_i``.
-    p
-        The law (gives the alphabets; and the exact denoiser when ``denoiser`` is None).
-    backend
-        Backend of the result (default: the law's).
-
-    Returns
-    -------
-    Native array ``(B, N, q)`` of ``backend``: checked, cleaned rows for masked positions
-    (see the module notes); rows of unmasked positions carry no meaning (zeros, or the
-    one-hot for our own exact and perturbed denoisers, which are trusted and not re-checked).
-    """
-    d = as_distribution(p)
-    be = backend if backend is not None else d.backend
-    tok = check_tokens(tokens, d.shape)
-    if denoiser is None:
-        denoiser = ExactDenoiser(d)
-    if not callable(denoiser):
-        raise DenoiserError(f"{name}: must be callable; received {describe(denoiser)}")
-    n, q = d.n, d.q
-    batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
-    kind, device = _token_kind(denoiser, be)
-    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
-    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
-    if len(tok) == 0:
-        return be.zeros((0, n, q))
-    pieces = []
-    for start in range(0, len(tok), batch):
-        chunk = tok[start : start + batch]
-        if kind == "torch":
-            import torch
-
-            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
-        else:
-            arg = chunk
-        out = denoiser(arg)
-        if trusted and tuple(out.shape) == (len(chunk), n, q):
-            pieces.append(be.asarray(out))
-        else:
-            pieces.append(be.asarray(check_denoiser_output(out, chunk, d.shape, name, start)))
-    return pieces[0] if len(pieces) == 1 else be.concat(pieces, axis=0)
+# The checked call lives in its own module; re-exported here, where users look for it.
+from exactmd.denoiser_calls import (  # noqa: E402
+    check_denoiser_law,
+    check_denoiser_output,
+    denoiser_law_shape,
+    evaluate_denoiser,
+)

@@ -6,7 +6,29 @@ and returns a :class:`Distribution`. The rules:
 
 - at least one axis (N >= 1), and no zero-size axis;
 - real, finite, non-negative entries;
-- a total within ``TOTAL_ATOL`` of 1 (``1e-8`` in float64 and ``1e-5`` for float32 input).
+- a total within ``TOTAL_ATOL`` of 1 (``1e-8`` in float64, ``1e-5`` for float32 input, and for
+  half-precision input ``1e-3`` (float16) and ``1e-2`` (bfloat16), see :data:`HALF_ATOL`).
+
+Which path an input takes:
+
+- a numeric array or tensor is validated numerically and held in float64 (float32 only when
+  ``dtype="float32"`` is asked for). Half-precision input (numpy or torch ``float16``, torch
+  ``bfloat16``) is read into float64, checked with the looser tolerance above (its entries
+  carry relative rounding errors of up to 2^-11 and 2^-8), and then divided by its total, so
+  that the law computed with sums to 1 in float64;
+- a numpy object array or nested lists are **symbolic** (exact, see :mod:`exactmd.symbolic`)
+  only when at least one entry is a sympy object or a :class:`fractions.Fraction`; otherwise
+  every entry must be a real number (``int``, ``float``, ``bool``, :class:`decimal.Decimal`,
+  numpy scalars) and the table is converted to float64 and validated numerically (so
+  ``Decimal`` input is rounded to float64, and a table of ints such as ``[[1, 0], [0, 0]]`` is
+  numeric);
+- a sympy ``Array``/``Matrix`` is symbolic.
+
+Nested lists that are not rectangular are refused as ragged; any other non-number entry
+(a string, ``None``, a complex number) is refused with the index where it sits. Before a large
+table is copied (to another dtype or device, or out of a zero-stride view) the copy and the
+validation's temporaries are checked against the memory available, raising
+:class:`~exactmd.errors.MemoryPlanError` instead of allocating.
 
 Examples
 --------
@@ -23,12 +45,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from exactmd.backends import Backend, get_backend, is_torch_tensor
-from exactmd.errors import DistributionError, describe
+from exactmd.errors import DistributionError, MemoryPlanError, describe
 from exactmd.validation import check_axes
 
 __all__ = [
@@ -36,11 +60,16 @@ __all__ = [
     "as_distribution",
     "TOTAL_ATOL",
     "TOTAL_ATOL_FLOAT32",
+    "HALF_ATOL",
     "PARAMETER_CACHE_KEYS",
 ]
 
 TOTAL_ATOL = 1e-8
 TOTAL_ATOL_FLOAT32 = 1e-5
+#: Tolerance on the total of half-precision input (read into float64, then renormalised).
+HALF_ATOL = {"float16": 1e-3, "bfloat16": 1e-2}
+#: Tables needing fewer bytes than this for their copy and checks are not memory-checked.
+_CHECK_FITS_ABOVE = 64 * 2**20
 
 #: Cache entries that hold a model's parameters (plain numpy/Python values set by the loaders of
 #: :mod:`exactmd.models`, e.g. ``cache["markov_chain"] = (init, transition)``) rather than derived
@@ -182,11 +211,96 @@ class Distribution:
         )
 
 
+def _is_exact_entry(e: Any) -> bool:
+    return isinstance(e, Fraction) or type(e).__module__.startswith("sympy")
+
+
+def _has_exact_entries(arr: np.ndarray) -> bool:
+    """True when an object array holds a sympy object or a Fraction (anywhere)."""
+    stack = list(arr.reshape(-1))
+    while stack:
+        e = stack.pop()
+        if _is_exact_entry(e):
+            return True
+        if isinstance(e, list | tuple):
+            stack.extend(e)
+    return False
+
+
 def _is_symbolic(p: Any) -> bool:
+    """Symbolic input: sympy arrays, and object arrays or nested lists holding at least one
+    sympy object or :class:`fractions.Fraction` (other object arrays and lists are numeric)."""
     if isinstance(p, np.ndarray):
-        return p.dtype == object
-    mod = type(p).__module__
-    return mod.startswith("sympy")
+        return p.dtype == object and _has_exact_entries(p)
+    if isinstance(p, list | tuple):
+        try:
+            arr = np.asarray(p, dtype=object)
+        except (TypeError, ValueError):
+            return False
+        return _has_exact_entries(arr)
+    return type(p).__module__.startswith("sympy")
+
+
+_REAL_SCALARS = (bool, int, float, Decimal, np.bool_, np.integer, np.floating)
+
+
+def _object_to_float(host: np.ndarray, p: Any, name: str) -> np.ndarray:
+    """An object array of real numbers (no sympy, no Fraction) as float64, or a clear error."""
+    flat = host.reshape(-1)
+    out = np.empty(flat.shape, dtype=np.float64)
+    for k, e in enumerate(flat):
+        where = tuple(int(i) for i in np.unravel_index(k, host.shape))
+        if isinstance(e, list | tuple | np.ndarray):
+            raise DistributionError(
+                f"{name}: must be a rectangular array (these nested lists are ragged); "
+                f"received {describe(p)}"
+            )
+        if not isinstance(e, _REAL_SCALARS):
+            raise DistributionError(
+                f"{name}: entries must be real numbers (int, float, Decimal, Fraction or sympy "
+                f"numbers); received {describe(e)} at index {where}"
+            )
+        out[k] = float(e)
+    return out.reshape(host.shape)
+
+
+def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
+    """``p`` as a numpy array (not yet validated) and the name of its original dtype."""
+    if is_torch_tensor(p):
+        raw_dtype = str(p.dtype).replace("torch.", "")
+        t = p.detach()
+        if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: read half precision as float64
+            import torch
+
+            t = t.to(dtype=torch.float64)
+        return t.cpu().numpy(), raw_dtype
+    try:
+        host = np.asarray(p)
+    except (ValueError, TypeError) as exc:
+        raise DistributionError(
+            f"{name}: must be a rectangular array of probabilities (these nested lists are "
+            f"ragged); received {describe(p)} ({exc})"
+        ) from exc
+    raw_dtype = str(host.dtype)
+    if host.dtype == object:
+        host = _object_to_float(host, p, name)
+    return host, raw_dtype
+
+
+def _check_fits(host: np.ndarray, be: Backend, name: str, copies: bool) -> None:
+    """Refuse, before allocating, a table whose copy and checks do not fit in memory."""
+    cells = int(np.prod(host.shape, dtype=np.float64))
+    per_cell = 1 + (0 if host.dtype == np.float64 else 8) + (be.itemsize if copies else 0)
+    needed = cells * per_cell
+    if needed < _CHECK_FITS_ABOVE:
+        return
+    usable = be.usable_memory()
+    if needed > usable:
+        raise MemoryPlanError(
+            f"{name}: validating and storing a table of shape {tuple(host.shape)} needs "
+            f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {usable / 2**30:.2f} GiB "
+            f"({usable} bytes) may be used on {be!r}"
+        )
 
 
 def as_distribution(
@@ -234,31 +348,22 @@ def as_distribution(
     be = get_backend(p, backend, device=device, dtype=dtype)
     if be.name == "symbolic":  # read the numeric table exactly, then validate it exactly
         return _numeric_as_symbolic(p, name)
-    raw_dtype = None
-    if is_torch_tensor(p):
-        raw_dtype = str(p.dtype).replace("torch.", "")
-        host = p.detach().cpu().numpy()
-    else:
-        try:
-            host = np.asarray(p)
-        except (ValueError, TypeError) as exc:
-            raise DistributionError(
-                f"{name}: must be a rectangular array of probabilities; received "
-                f"{describe(p)} ({exc})"
-            ) from exc
-        raw_dtype = str(host.dtype)
-    if host.dtype == object:
-        raise DistributionError(
-            f"{name}: must be a rectangular numeric array (ragged lists are not); "
-            f"received {describe(p)}"
-        )
+    host, raw_dtype = _host_of(p, name)
     if not (np.issubdtype(host.dtype, np.number) or host.dtype == bool):
         raise DistributionError(
             f"{name}: entries must be real numbers; received dtype {host.dtype}"
         )
     if np.iscomplexobj(host):
         raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
-    _check_table(host, name, float32=(raw_dtype == "float32" or be.dtype == "float32"))
+    check_axes(host.shape, name, host)
+    native = be.name == "numpy" and host.dtype == np.dtype(be.dtype) and host.flags.c_contiguous
+    _check_fits(host, be, name, copies=not native)
+    atol = HALF_ATOL.get(raw_dtype, TOTAL_ATOL)
+    if raw_dtype == "float32" or be.dtype == "float32":
+        atol = max(atol, TOTAL_ATOL_FLOAT32)
+    total = _check_table(host, name, atol=atol)
+    if raw_dtype in HALF_ATOL:  # rounded input: the law is the table divided by its total
+        return Distribution(be.asarray(host.astype(np.float64) / total), be)
     return Distribution(be.asarray(p if is_torch_tensor(p) else host), be)
 
 
@@ -270,7 +375,8 @@ def _numeric_as_symbolic(p: Any, name: str) -> Distribution:
     return as_symbolic_distribution(host, name=name)
 
 
-def _check_table(host: np.ndarray, name: str, float32: bool = False) -> None:
+def _check_table(host: np.ndarray, name: str, atol: float = TOTAL_ATOL) -> float:
+    """Check finiteness, signs and the total (within ``atol``); return the total."""
     check_axes(host.shape, name, host)
     values = host.astype(np.float64, copy=False)
     if not np.all(np.isfinite(values)):
@@ -286,8 +392,8 @@ def _check_table(host: np.ndarray, name: str, float32: bool = False) -> None:
             f"{tuple(int(b) for b in bad)}"
         )
     total = float(values.sum(dtype=np.float64))
-    atol = TOTAL_ATOL_FLOAT32 if float32 else TOTAL_ATOL
     if abs(total - 1.0) > atol:
         raise DistributionError(
             f"{name}: entries must sum to 1 within {atol:g}; received a total of {total:.12g}"
         )
+    return total

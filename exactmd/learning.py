@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.denoisers import evaluate_denoiser
+from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError
 from exactmd.levels import (
@@ -123,7 +123,11 @@ def learning_error(
     p, schedule
         As in :func:`output_distribution`.
     denoiser
-        A contract denoiser; None (the exact one) gives 0.
+        A contract denoiser (numpy or torch callable, or
+        :func:`~exactmd.denoisers.as_denoiser`). It has no default, so that a call names the
+        denoiser it measures; passing ``None`` explicitly means π's exact conditionals, the
+        same convention as :func:`output_distribution`, and then every KL term vanishes and
+        the result is exactly ``0.0`` (no denoiser call, no computation).
     backend, device
         Where to compute (default: the backend of ``p``).
     progress
@@ -135,6 +139,10 @@ def learning_error(
     MemoryPlanError
         Before allocating, when the bytes needed (:func:`plan_learning`) exceed those
         available.
+    DenoiserError
+        Before any work, for a denoiser built for a law of another shape
+        (:func:`~exactmd.denoisers.check_denoiser_law`); during the run, for a denoiser that
+        rejects valid tokens or breaks the output contract.
 
     Examples
     --------
@@ -143,6 +151,8 @@ def learning_error(
     >>> wrong = lambda t: np.tile([0.9, 0.1], (t.shape[0], t.shape[1], 1))
     >>> round(learning_error(p, [1, 1], wrong), 6)  # 2 KL(Bern(1/2) ‖ Bern(1/10))
     1.021651
+    >>> learning_error(p, [1, 1], None)  # None: π's exact conditionals, so E_learn = 0
+    0.0
     """
     d = as_distribution(p, backend=backend, device=device)
     if d.backend.name == "symbolic":  # exact expressions (issue 7)
@@ -150,8 +160,9 @@ def learning_error(
 
         return symbolic_learning_error(d, schedule, denoiser)  # type: ignore[no-any-return]
     sched = as_schedule(schedule, d.n)
-    if denoiser is None:
+    if denoiser is None:  # π's own conditionals: every KL term is 0
         return 0.0
+    check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
     levels = _level_weights(d, sched)
     plan_learning(d, levels)
     total_rows = sum(g.rows for level, _ in levels for g in level.groups)

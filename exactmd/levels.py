@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError
 from exactmd.masked import masked_tensor
@@ -327,12 +328,12 @@ def check_fits(dist: Distribution, what: str, parts: dict[str, int]) -> int:
     24
     """
     needed = int(sum(parts.values()))
-    available = int(dist.backend.available_memory())
+    available = dist.backend.usable_memory()
     if needed > available:
         detail = ", ".join(f"{k} {v} bytes" for k, v in parts.items())
         raise MemoryPlanError(
             f"p: {what} needs about {needed / 2**30:.2f} GiB ({needed} bytes: {detail}) but "
-            f"only {available / 2**30:.2f} GiB ({available} bytes) are available on "
-            f"{dist.backend!r}"
+            f"only {available / 2**30:.2f} GiB ({available} bytes) may be used on "
+            f"{dist.backend!r} ({MEMORY_SAFETY_FRACTION:.0%} of its available memory)"
         )
     return needed

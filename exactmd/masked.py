@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import Backend
+from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.conditionals import ZERO_CONTEXT_POLICY, check_tokens, exact_conditionals
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError, describe
@@ -49,6 +50,8 @@ __all__ = [
     "masked_tensor",
     "subset_entropies",
     "subset_index",
+    "check_indices",
+    "is_index",
     "marginal",
     "subset_entropy",
     "conditional",
@@ -76,16 +79,19 @@ def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
     Raises
     ------
     MemoryPlanError
-        When the bytes needed exceed the bytes available; the message gives both.
+        When the bytes needed exceed ``MEMORY_SAFETY_FRACTION`` (0.8) of the bytes available;
+        the message gives both.
     """
     cells = int(np.prod([q + 1 for q in dist.shape], dtype=np.float64))
     needed = int(cells * dist.backend.itemsize * copies)
-    available = int(dist.backend.available_memory())
+    reported = int(dist.backend.available_memory())
+    available = int(MEMORY_SAFETY_FRACTION * reported)
     if needed > available:
         raise MemoryPlanError(
             f"p: the masked-marginal tensor of shape {tuple(q + 1 for q in dist.shape)} needs "
             f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {available / 2**30:.2f} GiB "
-            f"({available} bytes) are available on {dist.backend!r}"
+            f"({available} bytes) may be used: {MEMORY_SAFETY_FRACTION:.0%} of the {reported} "
+            f"bytes available on {dist.backend!r}"
         )
     return MemoryPlan("full", needed, available, 1)
 
@@ -223,13 +229,51 @@ def _kron_subset_entropies(dist: Distribution) -> np.ndarray:
     return np.asarray(be.to_numpy(h), dtype=np.float64)
 
 
-def _check_subset(subset: Iterable[int], n: int, name: str) -> tuple[int, ...]:
-    try:
-        items = tuple(int(i) for i in subset)
-    except (TypeError, ValueError) as exc:
+def is_index(value: object) -> bool:
+    """True for a Python or numpy integer that is not a bool (a valid variable index type).
+
+    Examples
+    --------
+    >>> is_index(2), is_index(np.int64(2)), is_index(2.0), is_index(True)
+    (True, True, False, False)
+    """
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def check_indices(subset: Any, n: int, name: str) -> tuple[int, ...]:
+    """Validate a collection of variable indices and return them as a tuple of ints.
+
+    Every index must be a Python ``int`` or a numpy integer (not a bool, not a float, even an
+    integral one), lie in ``range(n)`` and appear once. A string, a bare number or any other
+    non-collection is refused: there is no truncation and no guessing.
+
+    Raises
+    ------
+    ValidationError
+        Naming ``name``, the rule and the value received.
+
+    Examples
+    --------
+    >>> check_indices([2, np.int64(0)], 3, "subset")
+    (2, 0)
+    >>> try:
+    ...     check_indices([0.9], 3, "subset")
+    ... except ValueError as exc:
+    ...     print(exc)
+    subset: indices must be ints or numpy integers (not floats or bools); received [0.9]
+    """
+    if isinstance(subset, str | bytes) or not isinstance(subset, Iterable):
         raise ValidationError(
-            f"{name}: must be a collection of variable indices; received {describe(subset)}"
-        ) from exc
+            f"{name}: must be a collection of variable indices (e.g. a list of ints); "
+            f"received {describe(subset)}"
+        )
+    raw = list(subset)
+    if not all(is_index(i) for i in raw):
+        raise ValidationError(
+            f"{name}: indices must be ints or numpy integers (not floats or bools); "
+            f"received {describe(subset)}"
+        )
+    items = tuple(int(i) for i in raw)
     bad = [i for i in items if not 0 <= i < n]
     if bad:
         raise ValidationError(
@@ -238,6 +282,9 @@ def _check_subset(subset: Iterable[int], n: int, name: str) -> tuple[int, ...]:
     if len(set(items)) != len(items):
         raise ValidationError(f"{name}: indices must not repeat; received {describe(subset)}")
     return items
+
+
+_check_subset = check_indices  # historical name
 
 
 def subset_index(subset: Iterable[int], n: int) -> tuple[int, ...]:
@@ -286,14 +333,23 @@ def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = No
     >>> conditional(d, 1, {0: 1}).tolist()
     [0.5, 0.5]
     """
+    if not is_index(i):
+        raise ValidationError(
+            f"i: must be an int or a numpy integer (not a float or bool); received {describe(i)}"
+        )
+    if given is not None and not isinstance(given, Mapping):
+        raise ValidationError(
+            f"given: must be a mapping {{variable index: value}}; received {describe(given)}"
+        )
     given = dict(given or {})
-    _check_subset([i, *given], dist.n, "i and given")
+    check_indices([i, *given], dist.n, "i and given")
+    i = int(i)
     tokens = np.full((1, dist.n), dist.q, dtype=np.int64)
     for j, v in given.items():
-        if not (isinstance(v, (int, np.integer)) and 0 <= v < dist.shape[j]):
+        if not (is_index(v) and 0 <= v < dist.shape[j]):
             raise ValidationError(
-                f"given: the value of variable {j} must be an int in range({dist.shape[j]}); "
-                f"received {describe(v)}"
+                f"given: the value of variable {j} must be an int (or numpy integer, not a "
+                f"float or bool) in range({dist.shape[j]}); received {describe(v)}"
             )
         tokens[0, j] = v
     probs = exact_conditionals(dist, tokens)

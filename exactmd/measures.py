@@ -31,7 +31,7 @@ import numpy as np
 
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DistributionError, ValidationError
-from exactmd.masked import subset_entropies, subset_entropy
+from exactmd.masked import check_indices, subset_entropies, subset_entropy
 
 __all__ = [
     "entropy",
@@ -189,13 +189,18 @@ def information_profile(p: Any) -> np.ndarray:
 def conditional_entropy(p: Any, target: Iterable[int], given: Iterable[int] = ()) -> Any:
     """H(X_A | X_B) = H(X_{A∪B}) − H(X_B), in nats.
 
+    ``target`` (A) and ``given`` (B) are collections of variable indices: Python or numpy
+    integers in ``range(N)``, each once (a bare int, a string, a float or a bool is refused with
+    a :class:`~exactmd.errors.ValidationError`). A and B may overlap.
+
     Examples
     --------
     >>> conditional_entropy([[0.5, 0.0], [0.0, 0.5]], [1], [0])
     0.0
     """
     d = as_distribution(p)
-    a, b = set(target), set(given)
+    a = set(check_indices(target, d.n, "target"))
+    b = set(check_indices(given, d.n, "given"))
     return _scalar(d, subset_entropy(d, sorted(a | b)) - subset_entropy(d, sorted(b)))
 
 
@@ -204,13 +209,19 @@ def mutual_information(
 ) -> Any:
     """I(X_A ; X_B | X_C) = H(AC) + H(BC) − H(ABC) − H(C), in nats.
 
+    ``a``, ``b`` and ``given`` are disjoint collections of variable indices (Python or numpy
+    integers in ``range(N)``, each once; anything else raises
+    :class:`~exactmd.errors.ValidationError`).
+
     Examples
     --------
     >>> round(mutual_information([[0.5, 0.0], [0.0, 0.5]], [0], [1]), 6)
     0.693147
     """
     d = as_distribution(p)
-    sa, sb, sc = set(a), set(b), set(given)
+    sa = set(check_indices(a, d.n, "a"))
+    sb = set(check_indices(b, d.n, "b"))
+    sc = set(check_indices(given, d.n, "given"))
     if sa & sb or sa & sc or sb & sc:
         raise ValidationError(
             f"a, b, given: must be disjoint sets of indices; received {sorted(sa)}, "

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.denoisers import ExactDenoiser, evaluate_denoiser
+from exactmd.denoisers import ExactDenoiser, check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError, describe
 from exactmd.schedules import (
@@ -86,6 +86,7 @@ def sample(
     count = _check_count(n)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     den = denoiser if denoiser is not None else ExactDenoiser(d)
+    check_denoiser_law(den, d.shape)  # before drawing: a denoiser for another law
     shape = np.asarray(d.shape, dtype=np.int64)
     q, big_n = d.q, d.n
     tokens = np.full((count, big_n), q, dtype=np.int64)

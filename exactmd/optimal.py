@@ -20,8 +20,20 @@ value returned is within ``K · tie_tol`` of the exact minimum.
 
 **Input.** ``p_or_profile`` is read as a profile f when it is a 1-D sequence or array of numbers
 (list, tuple, numpy array, torch tensor), and as a law otherwise (f is then
-:func:`~exactmd.measures.information_profile`). A law with one variable and a profile of length
-one give the same answer, ``(1,)``, so this reading is never ambiguous.
+:func:`~exactmd.measures.information_profile`). A :class:`~exactmd.distribution.Distribution`
+is always a law. So a **law of one variable** (N = 1), whose table is 1-D, must be passed as a
+Distribution, e.g. ``optimal_error(as_distribution([0.3, 0.7]), 1)``: the bare array
+``[0.3, 0.7]`` is the profile of a law with N = 2.
+
+**Any profile.** The DP is exact for every finite f: no sign, monotonicity or convexity is
+required or checked, so synthetic profiles (e.g. ``f(i) = (i / N) ** 2``, or a decreasing one)
+can be explored freely. Only the profile of an actual law has the properties the theory's
+statements use (DESIGN §1): f non-decreasing (conditioning does not increase entropy), f <= 0
+(entropies of discrete laws are >= 0), ``f(N−1) − f(0) = D(π)`` and ``Σ f = −H``; the bounds
+``E_fact <= (max s_k − 1) D(π)`` and ``E_fact >= 0``, and the shape of the optimal sizes
+(non-increasing for convex f, non-decreasing for concave f) assume a non-decreasing f. For a
+decreasing f the "E_fact" the DP minimises can be negative: it is the formula's value, not a
+KL.
 
 Examples
 --------
@@ -242,7 +254,10 @@ def optimal_schedule(p_or_profile: Any, steps: int) -> tuple[int, ...]:
     Parameters
     ----------
     p_or_profile
-        A law π (any accepted form) or its profile f as a 1-D array.
+        A law π (any accepted form) or its profile f as a 1-D array of finite numbers (any
+        values: no sign or monotonicity is required, see the module notes). A 1-D array is
+        always a profile: pass a one-variable law as a
+        :class:`~exactmd.distribution.Distribution` (``as_distribution(p)``).
     steps
         K, with ``1 <= K <= N``.
 
@@ -262,6 +277,12 @@ def optimal_schedule(p_or_profile: Any, steps: int) -> tuple[int, ...]:
     ...         p[a, b, a ^ b] = 0.25
     >>> optimal_schedule(p, 2)
     (2, 1)
+
+    A synthetic profile, here decreasing (no law has one), is accepted as is; its minimum of
+    the E_fact formula is then negative:
+
+    >>> optimal_schedule([0.0, -1.0, -1.5], 2), optimal_error([0.0, -1.0, -1.5], 2)
+    ((2, 1), -1.0)
     """
     f = as_profile(p_or_profile)
     k = _check_steps(steps, f.size)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import Backend
+from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.errors import MemoryPlanError
 from exactmd.progress import progress_bar
 
@@ -77,7 +78,8 @@ class MemoryPlan:
     bytes_needed : int
         Peak bytes the path allocates.
     bytes_available : int
-        Bytes the device reported available when the plan was made.
+        The budget the plan was made with: ``MEMORY_SAFETY_FRACTION`` of the bytes the device
+        reported available, or the ``available`` passed to the planner.
     chunks : int
         Number of pieces the work is split into (1 for the full path).
     lead_axes : int
@@ -147,31 +149,47 @@ def _bytes_for(
 
 def plan_subset_entropies(
     shape: Sequence[int],
-    backend: Backend,
+    backend: Backend | str | None = None,
     *,
     cached: bool = False,
     chunk_cells: int | None = None,
     available: int | None = None,
+    include_table: bool = False,
     name: str = "p",
 ) -> MemoryPlan:
     """Plan the (streamed) subset-entropy computation for a law of ``shape``; allocates nothing.
 
-    Among the splits into leading and trailing axes, take the one whose chunk is the largest
-    not above ``chunk_cells`` (default :func:`chunk_target`) and that fits; when none of those
-    fits, the smallest chunk that fits.
+    The budget is ``available`` when given, else ``MEMORY_SAFETY_FRACTION`` (0.8, in
+    :mod:`exactmd.backends.base`) of what the backend reports available
+    (:meth:`~exactmd.backends.base.Backend.usable_memory`: on the host the least of
+    ``MemAvailable``, the ``RLIMIT_AS`` headroom and the cgroup headroom). The split into
+    leading and trailing axes is chosen as follows:
+
+    1. the cache-sized split (the largest chunk not above ``chunk_cells``, default
+       :func:`chunk_target`) when it fits the budget: fastest;
+    2. otherwise the split that needs the fewest bytes (its chunks are larger than
+       cache-sized, and it leaves the most headroom); every split is thus tried, down to small
+       chunks, before giving up;
+    3. when even that does not fit, :class:`~exactmd.errors.MemoryPlanError`, naming the bytes
+       needed and the bytes available, before anything is allocated.
 
     Parameters
     ----------
     shape
         ``(q_0, …, q_{N-1})``.
     backend
-        Where the work runs; its :meth:`~exactmd.backends.Backend.available_memory` is asked.
+        Where the work runs: a :class:`~exactmd.backends.Backend`, a backend name
+        (``"numpy"``, ``"torch"``) or None for numpy.
     cached
         True when the masked tensor is already in memory (its rows are read directly).
     chunk_cells
         Preferred cells per chunk.
     available
-        Bytes available (default: ask the backend).
+        Bytes the plan may use (default: the backend's usable memory, as above).
+    include_table
+        Count the table π itself (``Π q_i`` cells) in ``bytes_needed``: for planning from a
+        shape, before π exists. A law already in memory is part of the memory in use, hence
+        already out of the available bytes.
     name
         The argument named in the error message.
 
@@ -182,31 +200,44 @@ def plan_subset_entropies(
 
     Examples
     --------
-    >>> from exactmd.backends import get_backend
-    >>> plan = plan_subset_entropies((2,) * 16, get_backend(name="numpy"))
+    >>> plan = plan_subset_entropies((2,) * 16, "numpy")
     >>> plan.path, plan.lead_axes, plan.chunks
     ('streamed', 5, 243)
     """
+    if not isinstance(backend, Backend):
+        from exactmd.backends import get_backend
+
+        backend = get_backend(name=backend or "numpy")
     shape = tuple(int(q) for q in shape)
     n = len(shape)
     target = chunk_target(backend) if chunk_cells is None else int(chunk_cells)
-    have = int(backend.available_memory()) if available is None else int(available)
+    if available is None:
+        reported = int(backend.available_memory())
+        have = int(MEMORY_SAFETY_FRACTION * reported)
+        budget = (
+            f"{have / 2**30:.2f} GiB ({have} bytes) may be used: "
+            f"{MEMORY_SAFETY_FRACTION:.0%} of the {reported} bytes available on {backend!r}"
+        )
+    else:
+        have = int(available)
+        budget = f"{have / 2**30:.2f} GiB ({have} bytes) are available on {backend!r}"
     piece = _log_piece(backend)
-    options = [
-        (*_bytes_for(shape, lead, backend.itemsize, cached, piece), lead) for lead in range(n + 1)
-    ]
-    small = sorted((o for o in options if o[1] <= target), key=lambda o: -o[1])
-    large = sorted((o for o in options if o[1] > target), key=lambda o: o[1])
-    for need, chunk, lead in small + large:
+    table = prod(shape) * backend.itemsize if include_table else 0
+    options = []
+    for lead in range(n + 1):
+        need, chunk = _bytes_for(shape, lead, backend.itemsize, cached, piece)
+        options.append((need + table, chunk, lead))
+    small = [o for o in options if o[1] <= target]
+    preferred = max(small, key=lambda o: o[1]) if small else min(options, key=lambda o: o[1])
+    least = min(options, key=lambda o: (o[0], o[2]))
+    for need, chunk, lead in (preferred, least):
         if need <= have:
             path = "cached" if cached else ("full" if lead == 0 else "streamed")
             rows = prod(q + 1 for q in shape[:lead])
             return MemoryPlan(path, need, have, rows, lead, chunk, "subset entropies")
-    least = min(o[0] for o in options)
     raise MemoryPlanError(
         f"{name}: the subset entropies of a law of shape {shape} need at least "
-        f"{least / 2**30:.2f} GiB ({least} bytes) even when streamed, but only "
-        f"{have / 2**30:.2f} GiB ({have} bytes) are available on {backend!r}"
+        f"{least[0] / 2**30:.2f} GiB ({least[0]} bytes) even when streamed, but only {budget}"
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from brute import brute_conditional
@@ -11,6 +13,7 @@ from exactmd.denoisers import (
     DENOISER_ATOL,
     as_denoiser,
     check_denoiser_output,
+    denoiser_law_shape,
     evaluate_denoiser,
     exact_denoiser,
     perturbed_denoiser,
@@ -217,8 +220,85 @@ def test_bad_tokens_are_refused():
 
 
 def test_exact_denoiser_of_another_law_is_checked():
-    # an exact denoiser built for alphabets (3, 2) puts mass on value 2 of position 0, which
-    # is not a value of X_0 for the law of shape (2, 3): it is checked, not trusted
+    # an exact denoiser built for alphabets (3, 2) is refused for the law of shape (2, 3),
+    # naming both shapes (before, it was trusted or blamed the caller's tokens)
     other = exact_denoiser(np.full((3, 2), 1 / 6))
-    with pytest.raises(DenoiserError, match="values >= q_i = 2"):
+    with pytest.raises(DenoiserError, match=r"shape of p, \(2, 3\).*built for shape \(3, 2\)"):
         evaluate_denoiser(other, np.array([[3, 3]]), np.full((2, 3), 1 / 6))
+
+
+def _denoisers_for(law):
+    """Every denoiser kind that exposes the law it was built for."""
+    out = [exact_denoiser(law), perturbed_denoiser(law, temperature=1.5, noise=0.1)]
+    out.append(as_denoiser(out[0], tokens="numpy"))
+    try:
+        from exactmd.torch_denoiser import ExactDenoiserModule
+    except ImportError:  # no torch
+        return out
+    module = ExactDenoiserModule(law)
+    return [*out, module, module.probabilities, as_denoiser(module.probabilities)]
+
+
+@pytest.mark.parametrize("other_shape", [(2, 2, 2), (2, 2), (2, 3, 2, 2), (3, 2, 2)])
+def test_a_denoiser_for_another_law_is_refused_up_front(other_shape):
+    from exactmd.learning import learning_error
+    from exactmd.montecarlo import sample
+    from exactmd.sampler import output_distribution
+
+    p = random_law(SHAPE, seed=1)
+    calls = {
+        "output_distribution": lambda den: output_distribution(p, [2, 1], den),
+        "learning_error": lambda den: learning_error(p, [2, 1], den),
+        "sample": lambda den: sample(p, [2, 1], 3, den, seed=0),
+        "evaluate_denoiser": lambda den: evaluate_denoiser(den, np.array([[3, 3, 3]]), p),
+    }
+    want = r"denoiser: must be built for a law of the shape of p, \(2, 3, 2\); received .*"
+    want += rf"built for shape {re.escape(str(other_shape))}"
+    for den in _denoisers_for(random_law(other_shape, seed=2)):
+        for name, call in calls.items():
+            with pytest.raises(DenoiserError, match=want):
+                call(den)
+                pytest.fail(f"{name} accepted {den!r}")
+    # the same shape (another law of it) is accepted: a learned denoiser need not be exact
+    other = random_law(SHAPE, seed=3)
+    for den in _denoisers_for(other):
+        if den.__class__.__name__ == "ExactDenoiserModule":
+            continue  # it returns logits, not the contract's probabilities
+        assert np.isfinite(output_distribution(p, [2, 1], den)).all()
+
+
+def test_a_plain_callable_that_rejects_valid_tokens_is_blamed():
+    from exactmd.sampler import output_distribution
+
+    p = random_law(SHAPE, seed=1)
+    inner = exact_denoiser(random_law((2, 2, 2), seed=2))
+
+    def hidden(tokens):  # a user function wrapping a denoiser of another law
+        return inner(tokens)
+
+    with pytest.raises(DenoiserError, match="denoiser: rejected valid tokens") as info:
+        output_distribution(p, [2, 1], hidden)
+    message = str(info.value)
+    assert "p of shape (2, 3, 2)" in message and "mask q = 3" in message
+    assert "tokens: entry" in message  # the denoiser's own error is kept, as context
+    assert isinstance(info.value.__cause__, ValidationError)
+    # its own DenoiserError passes unchanged, other exceptions are not wrapped
+    with pytest.raises(DenoiserError, match=r"^denoiser: my own$"):
+        evaluate_denoiser(_raise(DenoiserError("denoiser: my own")), np.array([[3, 3, 3]]), p)
+    with pytest.raises(ZeroDivisionError):
+        evaluate_denoiser(_raise(ZeroDivisionError()), np.array([[3, 3, 3]]), p)
+
+
+def _raise(exc):
+    def den(tokens):
+        raise exc
+
+    return den
+
+
+def test_denoiser_law_shape():
+    law = random_law(SHAPE, seed=0)
+    for den in _denoisers_for(law):
+        assert denoiser_law_shape(den) == SHAPE
+    assert denoiser_law_shape(lambda t: t) is None
+    assert denoiser_law_shape(np.zeros) is None  # a builtin: __self__ is a module

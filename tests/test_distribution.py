@@ -372,3 +372,115 @@ def test_with_backend_keeps_model_parameters() -> None:
     np.testing.assert_allclose(markov_profile(t), information_profile(t), rtol=0, atol=1e-12)
     back = t.with_backend(get_backend(name="numpy"))
     np.testing.assert_array_equal(markov_profile(back), markov_profile(d))
+
+
+# -- object arrays, Fraction / Decimal lists, half precision, memory of the copy ------------
+
+
+def test_object_arrays_of_floats_are_numeric() -> None:
+    p = random_law((2, 3), seed=21)
+    obj = np.array(p.tolist(), dtype=object)
+    assert obj.dtype == object
+    d = as_distribution(obj)
+    assert d.backend.name == "numpy" and d.table.dtype == np.float64
+    value = entropy(obj)
+    assert type(value) is float and value == entropy(p)
+    ints = np.array([[1, 0], [0, 0]], dtype=object)
+    assert entropy(ints) == 0.0 and as_distribution(ints).backend.name == "numpy"
+    assert as_distribution([[1, 0], [0, 0]]).backend.name == "numpy"
+
+
+def test_fractions_are_exact_and_decimals_are_float64() -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import sympy
+
+    exact = [[Fraction(1, 4), Fraction(1, 4)], [Fraction(1, 2), 0]]
+    d = as_distribution(exact)
+    assert d.backend.name == "symbolic"
+    assert entropy(exact) == sympy.Rational(3, 2) * sympy.log(2)
+    obj = np.array(exact, dtype=object)
+    assert as_distribution(obj).backend.name == "symbolic"
+    dec = [[Decimal("0.25"), Decimal("0.25")], [Decimal("0.5"), Decimal(0)]]
+    d = as_distribution(dec)
+    assert d.backend.name == "numpy" and d.table.dtype == np.float64
+    assert abs(entropy(dec) - 1.5 * math.log(2)) < 1e-15
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ([[0.5], [0.25, 0.25]], ["ragged"]),
+        (np.array([[0.5], [0.25, 0.25]], dtype=object), ["ragged"]),
+        ([[None, 1.0]], ["real numbers", "None", "(0, 0)"]),
+        (np.array([[0.5, "x"]], dtype=object), ["real numbers", "'x'", "(0, 1)"]),
+        (np.array([0.5, 0.5j], dtype=object), ["real numbers", "0.5j", "(1,)"]),
+    ],
+)
+def test_object_input_messages(value: Any, fragments: list[str]) -> None:
+    with pytest.raises(DistributionError) as info:
+        as_distribution(value)
+    message = str(info.value)
+    assert message.startswith("p: ")
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    if "ragged" not in fragments:
+        assert "ragged" not in message
+
+
+def test_decimal_list_is_not_called_ragged() -> None:
+    from decimal import Decimal
+
+    with pytest.raises(DistributionError) as info:
+        as_distribution([Decimal("0.5"), Decimal("0.6")])
+    assert "sum to 1" in str(info.value) and "ragged" not in str(info.value)
+
+
+@pytest.mark.parametrize(("dtype", "atol"), [("bfloat16", 1e-2), ("float16", 1e-3)])
+def test_half_precision_torch_input(dtype: str, atol: float) -> None:
+    torch = pytest.importorskip("torch")
+    from exactmd.distribution import HALF_ATOL
+
+    assert HALF_ATOL[dtype] == atol
+    p = random_law((2, 3, 2), seed=5)
+    t = torch.tensor(p, dtype=getattr(torch, dtype))
+    d = as_distribution(t)
+    assert d.backend.name == "torch" and d.backend.dtype == "float64"
+    rounded = t.to(torch.float64).numpy()
+    np.testing.assert_allclose(d.numpy(), rounded / rounded.sum(), rtol=1e-15)
+    assert abs(float(d.numpy().sum()) - 1.0) < 1e-14
+    value = entropy(t)
+    assert type(value) is float
+    assert abs(value - entropy(rounded / rounded.sum())) < 1e-12
+    assert abs(value - entropy(p)) < 50 * atol  # the rounding of the entries, not a bug
+    d32 = as_distribution(t, dtype="float32")
+    assert d32.backend.dtype == "float32"
+    bad = torch.tensor([0.5, 0.5 + 3 * atol], dtype=getattr(torch, dtype))
+    with pytest.raises(DistributionError, match=re.escape(f"within {atol:g}")):
+        as_distribution(bad)
+
+
+def test_half_precision_numpy_input() -> None:
+    p = random_law((3, 2), seed=6)
+    half = p.astype(np.float16)
+    d = as_distribution(half)
+    rounded = half.astype(np.float64)
+    assert d.table.dtype == np.float64
+    np.testing.assert_allclose(d.numpy(), rounded / rounded.sum(), rtol=1e-15)
+    with pytest.raises(DistributionError, match=re.escape("within 0.001")):
+        as_distribution(np.array([0.5, 0.504], dtype=np.float16))
+
+
+def test_large_copies_are_planned_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exactmd.backends import NumpyBackend
+    from exactmd.errors import MemoryPlanError
+
+    # a zero-stride float32 view of 2^40 cells: the float64 copy would need 8 TiB
+    view = np.broadcast_to(np.float32(2.0**-40), (2,) * 40)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: 10 * 2**30)
+    with pytest.raises(MemoryPlanError) as info:
+        as_distribution(view)
+    message = str(info.value)
+    assert message.startswith("p: ") and "bytes" in message and "may be used" in message
+    assert str(int(0.8 * 10 * 2**30)) in message

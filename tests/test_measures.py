@@ -305,3 +305,44 @@ def test_mean_subset_entropies_allocates_little() -> None:
     assert peak < 2**19, peak
     np.testing.assert_allclose(hbar[:-1] - hbar[1:], h, rtol=0, atol=TOL)
     assert abs(hbar[n] - brute_entropy(d.numpy())) < TOL
+
+
+# untyped aliases: these calls break the annotations on purpose
+_ce: Any = conditional_entropy
+_mi: Any = mutual_information
+
+
+@pytest.mark.parametrize(
+    ("call", "fragments"),
+    [
+        (lambda p: _ce(p, "01"), ["target: ", "collection", "'01'"]),
+        (lambda p: _ce(p, 0), ["target: ", "collection", "0"]),
+        (lambda p: _ce(p, [0.5]), ["target: ", "ints", "[0.5]"]),
+        (lambda p: _ce(p, [0], [1.0]), ["given: ", "ints", "[1.0]"]),
+        (lambda p: _ce(p, [False]), ["target: ", "bools", "[False]"]),
+        (lambda p: _ce(p, [0], [5]), ["given: ", "range(N)", "[5]"]),
+        (lambda p: _mi(p, [1.5], [0]), ["a: ", "ints", "[1.5]"]),
+        (lambda p: _mi(p, [1], "0"), ["b: ", "collection", "'0'"]),
+        (lambda p: _mi(p, [1], [0], [np.float64(2)]), ["given: ", "ints"]),
+    ],
+)
+def test_measures_refuse_non_integer_indices(
+    call: Callable[[Any], Any], fragments: list[str]
+) -> None:
+    p = random_law((2, 3, 2), seed=31)
+    with pytest.raises(ValidationError) as info:
+        call(p)
+    for fragment in fragments:
+        assert fragment in str(info.value), (fragment, str(info.value))
+
+
+def test_measures_take_numpy_integer_indices() -> None:
+    p = random_law((2, 3, 2), seed=32)
+    assert conditional_entropy(p, np.array([0]), (np.int64(2),)) == conditional_entropy(p, [0], [2])
+    assert (
+        abs(
+            mutual_information(p, [np.int32(1)], [0])
+            - (brute_entropy_of(p, [1]) + brute_entropy_of(p, [0]) - brute_entropy_of(p, [0, 1]))
+        )
+        < 1e-12
+    )

@@ -160,3 +160,135 @@ def test_naive_baseline_estimate_and_benchmark_guards() -> None:
         assert run.returncode == 2 and "Traceback" not in run.stderr
         assert "torch.cuda.is_available() == False" in run.stderr.strip()
         assert len(run.stderr.strip().splitlines()) == 1
+
+
+# -- available memory: rlimits, cgroups, safety fraction, choice of split --------------------
+
+
+def test_host_memory_is_the_least_of_its_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exactmd.backends import numpy_backend as nb
+
+    monkeypatch.setattr(nb, "_meminfo_available", lambda: 20 * 2**30)
+    monkeypatch.setattr(nb, "rlimit_headroom", lambda: None)
+    monkeypatch.setattr(nb, "cgroup_headroom", lambda: None)
+    assert nb.host_available_memory() == 20 * 2**30
+    monkeypatch.setattr(nb, "rlimit_headroom", lambda: 3 * 2**30)
+    assert nb.host_available_memory() == 3 * 2**30
+    monkeypatch.setattr(nb, "cgroup_headroom", lambda: 2**30)
+    assert nb.host_available_memory() == 2**30
+    assert NumpyBackend().available_memory() == 2**30
+    assert NumpyBackend().usable_memory() == int(0.8 * 2**30)
+
+
+def test_rlimit_headroom_subtracts_the_current_size(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import resource
+
+    from exactmd.backends.numpy_backend import rlimit_headroom
+
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmSize:\t 1048576 kB\nVmData:\t  524288 kB\n")
+    limits = {resource.RLIMIT_AS: 4 * 2**30, resource.RLIMIT_DATA: resource.RLIM_INFINITY}
+    monkeypatch.setattr(resource, "getrlimit", lambda code: (limits[code], limits[code]))
+    assert rlimit_headroom(str(status)) == 3 * 2**30
+    limits[resource.RLIMIT_DATA] = 2**30
+    assert rlimit_headroom(str(status)) == 2**29
+    limits[resource.RLIMIT_AS] = limits[resource.RLIMIT_DATA] = resource.RLIM_INFINITY
+    assert rlimit_headroom(str(status)) is None
+
+
+def test_cgroup_headroom_v2_and_v1(tmp_path: Any) -> None:
+    from exactmd.backends.numpy_backend import cgroup_headroom
+
+    proc = tmp_path / "cgroup"
+    v2 = tmp_path / "v2"
+    (v2 / "job").mkdir(parents=True)
+    (v2 / "job" / "memory.max").write_text(f"{8 * 2**30}\n")
+    (v2 / "job" / "memory.current").write_text(f"{3 * 2**30}\n")
+    (v2 / "job" / "memory.stat").write_text(f"anon 1\ninactive_file {2**30}\n")
+    (v2 / "memory.max").write_text("max\n")
+    proc.write_text("0::/job\n")
+    assert cgroup_headroom(str(v2), str(proc)) == 6 * 2**30  # 8 - (3 - 1 reclaimable)
+    v1 = tmp_path / "v1"
+    (v1 / "memory").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text(f"{4 * 2**30}\n")
+    (v1 / "memory" / "memory.usage_in_bytes").write_text(f"{2**30}\n")
+    proc.write_text("4:memory:/\n0::/\n")
+    assert cgroup_headroom(str(v1), str(proc)) == 3 * 2**30
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert cgroup_headroom(str(v1), str(proc)) is None  # "no limit" in cgroup v1
+    assert cgroup_headroom(str(tmp_path / "none"), str(tmp_path / "missing")) is None
+
+
+def test_plans_keep_a_safety_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exactmd.backends.base import MEMORY_SAFETY_FRACTION
+
+    assert MEMORY_SAFETY_FRACTION == 0.8
+    be = NumpyBackend()
+    exact = plan_subset_entropies((2,) * 12, be, available=2**40)
+    with pytest.raises(MemoryPlanError) as nothing:
+        plan_subset_entropies((2,) * 12, be, available=1)
+    least = int(re.search(r"\((\d+) bytes\) even", str(nothing.value)).group(1))  # type: ignore[union-attr]
+    need = exact.bytes_needed
+    # reported memory just above the need: it fits only without the margin
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: need + 1)
+    plan = plan_subset_entropies((2,) * 12, be)
+    assert plan.bytes_available == int(0.8 * (need + 1))
+    assert plan.bytes_needed <= plan.bytes_available and plan.bytes_needed < need
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: least)
+    with pytest.raises(MemoryPlanError) as info:
+        plan_subset_entropies((2,) * 12, be)
+    assert "80%" in str(info.value) and f"{least} bytes available" in str(info.value)
+    d = as_distribution(random_law((2,) * 6, seed=1))
+    full = 3**6 * 8 * 2
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: full + 8)
+    with pytest.raises(MemoryPlanError, match="80%"):
+        masked_tensor(d)
+
+
+@pytest.mark.parametrize(("n", "old_gib"), [(24, 16.47), (25, 22.16)])
+def test_tight_budgets_take_the_least_memory_split(n: int, old_gib: float) -> None:
+    """With 22.65 GiB the cache-sized split of N = 24, 25 does not fit; the plan used to take
+    the next chunk size up (16.5 and 22.2 GiB); it now takes the split needing the least."""
+    be = NumpyBackend()
+    budget = int(22.65 * 2**30)
+    plan = plan_subset_entropies((2,) * n, be, available=budget)
+    assert plan.bytes_needed < old_gib * 2**30 / 2
+    # no split needs less: with one byte less nothing fits
+    with pytest.raises(MemoryPlanError):
+        plan_subset_entropies((2,) * n, be, available=plan.bytes_needed - 1)
+    # every split, forced one at a time through chunk_cells, needs at least as much
+    for lead in range(n + 1):
+        forced = plan_subset_entropies((2,) * n, be, available=2**50, chunk_cells=3 ** (n - lead))
+        assert forced.lead_axes == lead and forced.bytes_needed >= plan.bytes_needed
+    # the cache-sized split is still taken when it fits
+    small = plan_subset_entropies((2,) * 16, be, available=budget)
+    assert small.chunk_cells == 3**11 <= chunk_target(be) < 3**12
+
+
+def test_rlimit_as_gives_a_memory_plan_error_not_a_crash() -> None:
+    """Under ``ulimit -v`` the plan sees the limit: MemoryPlanError, not numpy's MemoryError."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, numpy as np, exactmd\n"
+        "size = next(int(l.split()[1]) * 1024 for l in open('/proc/self/status')"
+        " if l.startswith('VmSize:'))\n"
+        "limit = size + 2**30\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
+        "p = np.full((2,) * 24, 2.0**-24)\n"
+        "try:\n"
+        "    exactmd.information_profile(p)\n"
+        "except exactmd.MemoryPlanError as exc:\n"
+        "    print('PLAN', exc)\n"
+        "except MemoryError:\n"
+        "    print('CRASH')\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("PLAN p: "), run.stdout + run.stderr
+    assert "bytes available" in run.stdout

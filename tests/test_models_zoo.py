@@ -314,3 +314,27 @@ def test_spec_keys_are_case_insensitive_and_grids_work():
     for x in configs((3,) * 6):
         w[x] = np.exp(0.5 * sum(x[u] == x[v] for u, v in grid.edges))
     np.testing.assert_allclose(d.numpy(), w / w.sum(), rtol=1e-12)
+
+
+def test_hmm_size_error_counts_the_observations_and_the_intermediate_table(monkeypatch):
+    # the law is over the n observations; the hidden chain is summed out, but the forward
+    # pass holds a table over (Y_0..Y_{n-1}, H_{n-1}): the message must say both (it used to
+    # speak of "the joint of n + 1 variables")
+    init, trans = [0.5, 0.3, 0.2], np.full((3, 3), 1 / 3)
+    emission = [[0.9, 0.1], [0.5, 0.5], [0.2, 0.8]]
+    with pytest.raises(ModelError, match="too large to enumerate") as info:
+        hmm(init, trans, emission, 40)
+    message = str(info.value)
+    assert isinstance(info.value, MemoryPlanError)
+    assert message.startswith(f"n: the joint of 40 variables has {2.0**40:.4g} cells")
+    assert "the n = 40 observations" in message
+    assert f"(Y_0..Y_{{n-1}}, H_{{n-1}}) of {3 * 2.0**40:.4g} cells" in message
+    assert "41 variables" not in message
+    # the planned bytes: two tables of qo^n * qh float64 entries (the forward pass)
+    from exactmd.backends.numpy_backend import NumpyBackend
+
+    n = 10
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: 2 * 3 * 2**n * 8)
+    assert hmm(init, trans, emission, n).shape == (2,) * n
+    with pytest.raises(ModelError, match="the joint of 11 variables"):
+        hmm(init, trans, emission, n + 1)

@@ -207,3 +207,35 @@ def test_memory_refused_before_allocating() -> None:
         optimal_table([0.0, 1.0], max_steps=5)
     with pytest.raises(ScheduleError, match="steps"):
         optimal_table([0.0, 1.0, 2.0], max_steps=2).sizes(3)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_profile_is_accepted_and_exact(seed: int) -> None:
+    # no sign or monotonicity is required (documented): synthetic profiles, decreasing ones,
+    # positive ones and powers (i / N) ** p all get the exhaustive optimum
+    rng = np.random.default_rng(seed)
+    n = 7
+    grid = np.arange(n) / n
+    for f in (
+        -np.sort(rng.normal(size=n)),  # decreasing
+        np.abs(rng.normal(size=n)) + 1.0,  # positive
+        grid**0.5,
+        grid**3,
+        rng.normal(size=n),
+    ):
+        for k in range(1, n + 1):
+            best, first = brute_optimum(f, k)
+            assert optimal_schedule(f, k) == first
+            assert optimal_error(f, k) == pytest.approx(best, abs=1e-9)
+
+
+def test_one_variable_law_is_read_through_a_distribution() -> None:
+    # a 1-D array is always a profile (documented); a law with N = 1 goes in as a Distribution
+    law = np.array([0.3, 0.7])
+    assert as_profile(law).tolist() == [0.3, 0.7]  # the profile of a law with N = 2
+    assert optimal_schedule(law, 2) == (1, 1)
+    d = as_distribution(law)
+    assert as_profile(d).size == 1
+    assert optimal_schedule(d, 1) == (1,)
+    assert optimal_error(d, 1) == 0.0
+    assert optimal_curve(d).tolist() == [0.0]

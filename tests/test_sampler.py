@@ -173,7 +173,7 @@ def test_bad_schedule_and_memory_plan(monkeypatch):
     with pytest.raises(ScheduleError, match="sum to N=3"):
         output_distribution(p, [2, 2])
     monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: 100)
-    with pytest.raises(MemoryPlanError, match=r"bytes\) but only .* \(100 bytes\)"):
+    with pytest.raises(MemoryPlanError, match=r"bytes\) but only .* \(80 bytes\) may be used"):
         output_distribution(p, [1, 2])
 
 
@@ -267,7 +267,7 @@ def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch
     sched = as_schedule(schedule, d.n)
     needed, _ = plan_sampler(d, sched)
     cells = math.prod(q + 1 for q in shape)
-    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed - 1)
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed - 1)
     with pytest.raises(MemoryPlanError) as info:
         output_distribution(d, schedule)
     msg = str(info.value)
@@ -276,7 +276,7 @@ def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch
     if isinstance(schedule, RandomRevealSchedule):
         assert "gather plans" in msg
     assert "masked" not in d.cache  # refused before building anything
-    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed)
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed)
     np.testing.assert_allclose(output_distribution(d, schedule), brute_output(p, schedule))
     assert plan_sampler(d, sched)[0] == needed - 2 * 8 * cells  # now cached: not counted
 
@@ -289,18 +289,18 @@ def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
     p = random_law(shape, seed=4, zeros=0.3)
     den = perturbed_denoiser(p, temperature=1.5, noise=0.2, seed=1)
     d = as_distribution(p)
-    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: 100)
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: 100)
     with pytest.raises(MemoryPlanError, match=r"E_learn needs .* bytes: masked tensor") as info:
         learning_error(d, schedule, den)
     needed = int(str(info.value).split("GiB (")[1].split(" bytes")[0])
-    assert "(100 bytes) are available" in str(info.value)
+    assert "(100 bytes) may be used" in str(info.value)
     cells = math.prod(q + 1 for q in shape)
     assert f"masked tensor {2 * 8 * cells} bytes" in str(info.value)
-    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed - 1)
-    with pytest.raises(MemoryPlanError, match=rf"\({needed - 1} bytes\) are available"):
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed - 1)
+    with pytest.raises(MemoryPlanError, match=rf"\({needed - 1} bytes\) may be used"):
         learning_error(d, schedule, den)
     assert "masked" not in d.cache  # refused before building anything
-    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: needed)
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed)
     assert learning_error(d, schedule, den) == pytest.approx(
         brute_learning_error(p, schedule, den), rel=1e-9, abs=1e-12
     )
@@ -387,3 +387,13 @@ def test_progress_without_tqdm_runs_silently(monkeypatch, capsys):
     )
     learning_error(p, [1, 2], perturbed_denoiser(p, noise=0.3), progress=True)
     assert capsys.readouterr().err == ""
+
+
+def test_learning_error_none_is_the_exact_denoiser_and_documented():
+    # kept behaviour, now documented: denoiser=None means π's exact conditionals, E_learn = 0
+    p = random_law((2, 3, 2), seed=4, zeros=0.3)
+    for schedule in ([2, 1], [[2], [0, 1]], GRID):
+        assert learning_error(p, schedule, None) == 0.0
+        assert learning_error(p, schedule, exact_denoiser(p)) < 1e-12
+    doc = learning_error.__doc__ or ""
+    assert "``None`` explicitly means π's exact conditionals" in doc and "exactly ``0.0``" in doc

@@ -138,7 +138,9 @@ def test_bad_samples_raise_validation_errors(samples: np.ndarray, rule: str) -> 
 
 def test_bad_alpha_and_order() -> None:
     x = np.zeros((4, 2), dtype=int)
-    with pytest.raises(ValidationError, match="alpha: must lie in"):
+    with pytest.raises(
+        ValidationError, match=r"alpha: must be a real number in the open interval \(0, 1\)"
+    ):
         assert_samples_match(x, np.full((2, 2), 0.25), alpha=1.5)
     with pytest.raises(ValidationError, match="order: must be"):
         goodness_of_fit(x, np.full((2, 2), 0.25), order=5)

@@ -10,7 +10,11 @@ import numpy as np
 
 from exactmd.errors import ValidationError, describe
 
-__all__ = ["Backend", "parse_dtype"]
+__all__ = ["Backend", "parse_dtype", "MEMORY_SAFETY_FRACTION"]
+
+#: The share of the memory a backend reports available that memory plans may use: the rest is
+#: headroom for the interpreter, temporaries of other libraries and other processes' growth.
+MEMORY_SAFETY_FRACTION = 0.8
 
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -237,3 +241,8 @@ class Backend(ABC):
     @abstractmethod
     def available_memory(self) -> int:
         """Bytes that may be allocated on this backend's device right now."""
+
+    def usable_memory(self) -> int:
+        """The bytes a memory plan may use: :data:`MEMORY_SAFETY_FRACTION` of
+        :meth:`available_memory`."""
+        return int(MEMORY_SAFETY_FRACTION * int(self.available_memory()))

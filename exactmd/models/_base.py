@@ -55,6 +55,7 @@ def plan_cells(
     copies: float = 3.0,
     name: str = "model",
     max_bytes: int | None = None,
+    note: str = "",
 ) -> int:
     """Check that a joint of ``shape`` fits in memory before allocating it.
 
@@ -70,6 +71,9 @@ def plan_cells(
         The argument named in the error message.
     max_bytes
         An explicit limit in bytes (default: the memory the backend reports available).
+    note
+        Said after the joint's size in the message, e.g. an intermediate table the build
+        needs (counted in ``copies``).
 
     Returns
     -------
@@ -93,11 +97,12 @@ def plan_cells(
     """
     cells = math.prod(int(q) for q in shape)
     needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
-    available = int(backend.available_memory()) if max_bytes is None else int(max_bytes)
+    available = backend.usable_memory() if max_bytes is None else int(max_bytes)
     if needed > available:
         raise ModelSizeError(
             f"{name}: the joint of {len(shape)} variables has {_big(cells)} cells"
-            f"{'' if cells.bit_length() > 1000 else f' (2^{math.log2(cells):.1f})'} and needs "
+            f"{'' if cells.bit_length() > 1000 else f' (2^{math.log2(cells):.1f})'}{note} "
+            "and needs "
             f"about {_big(needed >> 30)} GiB "
             f"({_big(needed)} bytes) to enumerate, but only {available / 2**30:.4g} GiB "
             f"({available} bytes) are available on {backend!r}; too large to enumerate"
@@ -112,9 +117,12 @@ def _big(x: float) -> str:
     return str(x) if isinstance(x, int) and x < 10**6 else f"{float(x):.4g}"
 
 
-def plan_build(shape: Sequence[int], backend: Backend, copies: float, name: str) -> int:
+def plan_build(
+    shape: Sequence[int], backend: Backend, copies: float, name: str, note: str = ""
+) -> int:
     """Plan a joint built in host (numpy) memory with ``copies`` peak tables, then moved to
-    ``backend`` (checked for one table there when it is not numpy).
+    ``backend`` (checked for one table there when it is not numpy); ``note`` as in
+    :func:`plan_cells`.
 
     Examples
     --------
@@ -122,7 +130,7 @@ def plan_build(shape: Sequence[int], backend: Backend, copies: float, name: str)
     >>> plan_build((2, 2), get_backend(name="numpy"), 2.0, "n")
     4
     """
-    cells = plan_cells(shape, get_backend(name="numpy"), copies=copies, name=name)
+    cells = plan_cells(shape, get_backend(name="numpy"), copies=copies, name=name, note=note)
     if backend.name != "numpy":
         plan_cells(shape, backend, copies=1.0, name=name)
     return cells

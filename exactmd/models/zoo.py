@@ -21,6 +21,7 @@ from exactmd.backends import get_backend
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ModelError, ValidationError, describe
 from exactmd.models._base import (
+    _big,
     finish,
     plan_build,
     positive_int,
@@ -142,7 +143,14 @@ def hmm(
     e = stochastic_matrix(emission, "emission", rows=qh)
     qo = e.shape[1]
     n = positive_int(n, "n")
-    plan_build((qo,) * n + (qh,), resolve_backend(backend, device), 2.0, "n")
+    # the joint is of the n observations; the forward pass builds the table (Y_0..Y_{n-1},
+    # H_{n-1}) of qo^n · qh cells, and its step before, so the peak is about 2 qh joints
+    hidden = qo**n * qh
+    note = (
+        f" (the n = {n} observations Y_0..Y_{{n-1}}; the build also holds an intermediate "
+        f"table over (Y_0..Y_{{n-1}}, H_{{n-1}}) of {_big(hidden)} cells)"
+    )
+    plan_build((qo,) * n, resolve_backend(backend, device), 2.0 * qh, "n", note)
     alpha = (p0[:, None] * e).T  # (y_0, h_0)
     for _ in range(n - 1):
         alpha = (alpha @ t)[..., None, :] * e.T  # (y.., h_t) -> (y.., y_t, h_t)

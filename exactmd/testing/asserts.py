@@ -2,7 +2,11 @@
 
 Each ``assert_*`` raises :class:`AssertionError` with a report (test statistic, p-value, the
 outcomes or contexts that disagree most, with observed vs expected values) and returns the
-underlying result object when it passes, so a test can also inspect it.
+underlying result object when it passes, so a test can also inspect it. Their parameters are
+checked before any work: ``alpha`` in (0, 1), tolerances ``atol``/``rtol`` finite and >= 0,
+``min_expected`` finite and > 0, ``max_contexts`` an integer >= 1; a bad one raises
+:class:`~exactmd.errors.ValidationError` naming it (an assertion that could never pass, such
+as ``atol=-1``, is a mistake in the test, not a finding about the code under test).
 
 Examples
 --------
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.errors import ValidationError, describe
+from exactmd.testing._checks import check_level, check_real
 from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
 from exactmd.testing.goodness import GoodnessOfFit, goodness_of_fit
 
@@ -43,9 +48,7 @@ PROFILE_STDERR_FLOOR = 1e-12
 
 
 def _check_alpha(alpha: float) -> float:
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValidationError(f"alpha: must lie in (0, 1); received {describe(alpha)}")
-    return float(alpha)
+    return check_level(alpha, "alpha")
 
 
 def assert_samples_match(
@@ -92,6 +95,7 @@ def _assert_fit(
 ) -> GoodnessOfFit:
     """Run the goodness-of-fit test; raise its report when it rejects at ``alpha``."""
     alpha = _check_alpha(alpha)
+    min_expected = check_real(min_expected, "min_expected", positive=True)
     result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
     if result.rejects(alpha):
         raise AssertionError(result.message(alpha, what=what))
@@ -127,6 +131,8 @@ def assert_sampler_matches(
     """
     from exactmd.sampler import output_distribution
 
+    _check_alpha(alpha)  # before the exact computation
+    check_real(min_expected, "min_expected", positive=True)
     law = np.asarray(output_distribution(p, schedule, denoiser), dtype=np.float64)
     return _assert_fit(samples, law, alpha, order, min_expected, f"samples (schedule {schedule!r})")
 
@@ -165,6 +171,7 @@ def assert_denoiser_matches(
     >>> report.contexts, report.zero_contexts, report.max_abs_error
     (5, 1, 0.0)
     """
+    atol = check_real(atol, "atol")
     report = denoiser_report(
         denoiser, p, max_contexts=max_contexts, seed=seed, check_zero_contexts=check_zero_contexts
     )
@@ -213,6 +220,10 @@ def assert_profile_close(
     """
     from exactmd.measures import information_profile
 
+    if atol is not None:
+        atol = check_real(atol, "atol")
+    rtol = check_real(rtol, "rtol")
+    _check_alpha(alpha)
     exact = information_profile(p)
     n = exact.size
     est = np.asarray(estimate, dtype=np.float64)

@@ -40,6 +40,7 @@ import numpy as np
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.masked import exact_conditionals, marginal, masked_tensor
 from exactmd.schedules import DeterministicSchedule, RandomRevealSchedule, as_schedule
+from exactmd.testing._checks import check_int
 
 __all__ = [
     "DenoiserReport",
@@ -47,6 +48,11 @@ __all__ = [
     "denoiser_report",
     "learning_error_breakdown",
 ]
+
+
+def _host_law(p: Any) -> Distribution:
+    """π validated (at the tolerance of its own dtype), held in float64 by numpy."""
+    return as_distribution(p, backend="numpy", dtype="float64")
 
 
 def _batched(denoiser: Callable[[Any], Any], tokens: np.ndarray, d: Distribution) -> np.ndarray:
@@ -171,7 +177,8 @@ def denoiser_report(
     >>> r.contexts, r.exhaustive, round(r.max_abs_error, 3)
     (5, True, 0.05)
     """
-    d = as_distribution(np.asarray(as_distribution(p).numpy()))
+    max_contexts = check_int(max_contexts, "max_contexts")
+    d = _host_law(p)
     cells = int(np.prod([q + 1 for q in d.shape], dtype=np.float64))
     tokens = _all_contexts(d) if cells <= 4 * max_contexts else None
     exhaustive = tokens is not None and tokens.shape[0] <= max_contexts
@@ -277,7 +284,7 @@ def learning_error_breakdown(
     >>> learning_error_breakdown(d, [[0], [1]], lambda t: exact_conditionals(d, t)).total
     0.0
     """
-    d = as_distribution(np.asarray(as_distribution(p).numpy()))
+    d = _host_law(p)
     n = d.n
     sched = as_schedule(schedule, n)
     if isinstance(sched, DeterministicSchedule):

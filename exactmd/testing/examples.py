@@ -52,6 +52,7 @@ from exactmd.schedules import (
     RandomRevealSchedule,
     as_schedule,
 )
+from exactmd.testing._checks import check_int, check_real, check_shape
 
 __all__ = [
     "BUGS",
@@ -111,6 +112,8 @@ def factorized_sample(
     """
     if bug is not None and bug not in BUGS:
         raise ValidationError(f"bug: must be None or one of {BUGS}; received {describe(bug)}")
+    m = check_int(m, "m")
+    shape = check_shape(shape, "shape")
     n, q = len(shape), max(shape)
     sched = as_schedule(schedule, n)
     rng = np.random.default_rng(seed)
@@ -168,6 +171,8 @@ def llada_step_sizes(n: int, steps: int) -> tuple[int, ...]:
     >>> llada_step_sizes(7, 3)
     (3, 2, 2)
     """
+    n = check_int(n, "n")
+    steps = check_int(steps, "steps", maximum=n)
     base, rem = divmod(n, steps)
     return tuple(base + (1 if k < rem else 0) for k in range(steps))
 
@@ -192,8 +197,10 @@ def llada_generate(
     """
     import torch
 
-    x = torch.full((batch, n), mask_id, dtype=torch.long)
+    batch = check_int(batch, "batch")
+    temperature = check_real(temperature, "temperature")
     sizes = llada_step_sizes(n, steps)
+    x = torch.full((batch, n), mask_id, dtype=torch.long)
     for k in range(steps):
         mask_index = x == mask_id
         logits = model(x).logits.to(torch.float64)
@@ -230,6 +237,7 @@ def mdlm_generate(
     """
     import torch
 
+    batch = check_int(batch, "batch")
     x = torch.full((batch, n), mask_id, dtype=torch.long)
     for t, s in itertools.pairwise(grid):
         logits = model(x, torch.full((batch,), t, dtype=torch.float64))

@@ -43,6 +43,7 @@ import numpy as np
 
 from exactmd.backends import is_torch_tensor
 from exactmd.errors import ValidationError, describe
+from exactmd.testing._checks import check_real
 
 __all__ = ["GoodnessOfFit", "goodness_of_fit", "as_samples", "pooled_chi2", "chi2_sf"]
 
@@ -240,10 +241,18 @@ def goodness_of_fit(
     zero_atol
         Outcomes with exact probability at most this are impossible.
 
+    Raises
+    ------
+    ValidationError
+        For ``min_expected`` not finite and > 0, ``zero_atol`` not finite and >= 0, a bad
+        ``order``, or samples not an int array ``(M, N)``.
+
     Returns
     -------
     GoodnessOfFit
     """
+    min_expected = check_real(min_expected, "min_expected", positive=True)
+    zero_atol = check_real(zero_atol, "zero_atol")
     if is_torch_tensor(law):
         law = law.detach().cpu().numpy()
     table = np.asarray(law.numpy() if hasattr(law, "numpy") else law, dtype=np.float64)

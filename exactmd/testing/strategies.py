@@ -34,6 +34,7 @@ from exactmd.schedules import (
     RandomRevealSchedule,
     Schedule,
 )
+from exactmd.testing._checks import check_int
 
 __all__ = ["joints", "schedules", "models", "bayesian_networks", "classic_laws", "zoo_laws"]
 
@@ -85,6 +86,13 @@ def joints(
     max_weight
         Entries are integer weights in ``0..max_weight`` (``1..`` without zeros), normalised.
     """
+
+    max_n = check_int(max_n, "max_n")
+    min_q = check_int(min_q, "min_q")
+    max_q = check_int(max_q, "max_q", minimum=min_q)
+    max_weight = check_int(max_weight, "max_weight")
+    if n is not None and not isinstance(n, st.SearchStrategy):
+        n = check_int(n, "n")
 
     def build(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
         cells = int(np.prod(shape))
@@ -147,11 +155,10 @@ def schedules(
     bad = [k for k in kinds if k not in _KINDS]
     if bad or not kinds:
         raise ValidationError(f"kinds: must be a non-empty subset of {_KINDS}; received {kinds}")
+    max_steps = check_int(max_steps, "max_steps")
     if isinstance(n, st.SearchStrategy):
         return n.flatmap(lambda k: schedules(int(k), kinds, max_steps))
-    if int(n) < 1:
-        raise ValidationError(f"n: must be an integer >= 1; received {describe(n)}")
-    n = int(n)
+    n = check_int(n, "n")
     options: list[st.SearchStrategy[Schedule]] = []
     if "exchangeable" in kinds:
         options.append(_compositions(n).map(ExchangeableSchedule))
@@ -178,6 +185,7 @@ def schedules(
 
 def classic_laws(max_n: int = 4) -> st.SearchStrategy[np.ndarray]:
     """The laws of the design notes: XOR of two fair bits, block copy, independent products."""
+    max_n = check_int(max_n, "max_n")
 
     def xor(_: Any) -> np.ndarray:
         p = np.zeros((2, 2, 2))
@@ -215,6 +223,10 @@ def bayesian_networks(
 ) -> st.SearchStrategy[np.ndarray]:
     """Joint laws of random Bayesian networks (random DAG in a fixed order, integer CPTs)."""
 
+    max_n = check_int(max_n, "max_n")
+    max_q = check_int(max_q, "max_q", minimum=2)
+    max_parents = check_int(max_parents, "max_parents", minimum=0)
+
     @st.composite
     def build(draw: Callable[[Any], Any]) -> np.ndarray:
         n = draw(st.integers(1, max_n))
@@ -249,6 +261,7 @@ def bayesian_networks(
 def zoo_laws(max_n: int = 4) -> st.SearchStrategy[np.ndarray] | None:
     """Named laws of :mod:`exactmd.models.zoo` (parity, block copy, Markov chains, random
     XOR-SAT, random joints), or None when that module is not available."""
+    max_n = check_int(max_n, "max_n")
     try:
         from exactmd.models import zoo
     except ImportError:
@@ -277,6 +290,7 @@ def zoo_laws(max_n: int = 4) -> st.SearchStrategy[np.ndarray] | None:
 
 def models(max_n: int = 4, zeros: bool = True) -> st.SearchStrategy[np.ndarray]:
     """A mix of :func:`joints`, :func:`classic_laws`, :func:`bayesian_networks` and zoo laws."""
+    max_n = check_int(max_n, "max_n")
     options = [
         joints(max_n=max_n, zeros=zeros),
         classic_laws(max_n),

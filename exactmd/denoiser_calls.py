@@ -1,0 +1,267 @@
+"""Calling a denoiser safely: the law it was built for, the token type, bounded batches, and
+the checks on every row it returns (see :mod:`exactmd.denoisers` for the output rules).
+
+:func:`evaluate_denoiser` is what the sampler, E_learn, the Monte Carlo sampler and the test
+oracle use to call any denoiser; :func:`check_denoiser_output` is the row check on its own.
+
+Examples
+--------
+>>> import numpy as np
+>>> from exactmd.denoisers import exact_denoiser
+>>> p = np.array([[0.5, 0.0], [0.25, 0.25]])
+>>> evaluate_denoiser(exact_denoiser(p), np.array([[1, 2]]), p)[0, 1].tolist()
+[0.5, 0.5]
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from exactmd.backends import Backend, is_torch_tensor
+from exactmd.denoisers import (
+    DEFAULT_BATCH_ELEMENTS,
+    DENOISER_ATOL,
+    DENOISER_ATOL_LOW,
+    BatchedDenoiser,
+    ExactDenoiser,
+    PerturbedDenoiser,
+    _device,
+    _is_torch_module,
+)
+from exactmd.distribution import as_distribution
+from exactmd.errors import DenoiserError, ValidationError, describe
+from exactmd.masked import check_tokens
+
+__all__ = [
+    "check_denoiser_law",
+    "check_denoiser_output",
+    "denoiser_law_shape",
+    "evaluate_denoiser",
+]
+
+
+def denoiser_law_shape(denoiser: Any) -> tuple[int, ...] | None:
+    """The shape of the law a denoiser was built for, when it exposes one, else None.
+
+    Known: :class:`ExactDenoiser`, :class:`PerturbedDenoiser`,
+    :class:`~exactmd.torch_denoiser.ExactDenoiserModule` and its bound methods (e.g.
+    ``module.probabilities``), and any of these wrapped by :func:`as_denoiser`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from exactmd.denoisers import as_denoiser, exact_denoiser
+    >>> denoiser_law_shape(as_denoiser(exact_denoiser(np.full((2, 3), 1 / 6))))
+    (2, 3)
+    >>> denoiser_law_shape(lambda t: t) is None
+    True
+    """
+    fn = denoiser
+    for _ in range(8):  # unwrap a few layers (as_denoiser, bound methods)
+        if isinstance(fn, BatchedDenoiser):
+            fn = fn.fn
+        elif isinstance(fn, PerturbedDenoiser):
+            return fn.exact.dist.shape
+        elif isinstance(fn, ExactDenoiser):
+            return fn.dist.shape
+        else:
+            module = sys.modules.get("exactmd.torch_denoiser")  # loaded if a module exists
+            if module is not None and isinstance(fn, module.ExactDenoiserModule):
+                return tuple(int(q) for q in fn.shape)
+            owner = getattr(fn, "__self__", None)  # a bound method: look at its object
+            if owner is None or owner is fn:
+                return None
+            fn = owner
+    return None
+
+
+def check_denoiser_law(denoiser: Any, shape: tuple[int, ...], name: str = "denoiser") -> None:
+    """Refuse a denoiser built for a law of another shape than ``shape`` (see
+    :func:`denoiser_law_shape`), with :class:`~exactmd.errors.DenoiserError`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from exactmd.denoisers import exact_denoiser
+    >>> check_denoiser_law(exact_denoiser(np.full((2, 2), 0.25)), (2, 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.DenoiserError: denoiser: must be built for a law of the shape of p, (2, 3); ...
+    """
+    built = denoiser_law_shape(denoiser)
+    if built is not None and tuple(built) != tuple(shape):
+        raise DenoiserError(
+            f"{name}: must be built for a law of the shape of p, {tuple(shape)}; received "
+            f"{describe(denoiser)}, built for shape {tuple(built)}"
+        )
+
+
+def _token_kind(den: Any, be: Backend) -> tuple[str, Any]:
+    """``("numpy", None)`` or ``("torch", device)``: how to hand tokens to ``den``."""
+    if isinstance(den, BatchedDenoiser):
+        kind, device, fn = den.tokens, den.device, den.fn
+    else:
+        kind, device, fn = "auto", None, den
+    if kind == "auto":
+        if _is_torch_module(fn):
+            module: Any = fn
+            first = next(iter(list(module.parameters()) + list(module.buffers())), None)
+            return "torch", first.device if first is not None else _device(be)
+        kind = "torch" if be.name == "torch" else "numpy"
+    if kind == "torch":
+        return "torch", device if device is not None else _device(be)
+    return "numpy", None
+
+
+def _to_host(out: Any, name: str) -> tuple[np.ndarray, bool]:
+    """Return ``(float64 numpy array, low_precision)`` from any denoiser output."""
+    if is_torch_tensor(out):
+        import torch
+
+        low = out.dtype in (torch.float32, torch.float16, torch.bfloat16)
+        return out.detach().to(dtype=torch.float64).cpu().numpy(), low
+    try:
+        arr = np.asarray(out)
+        low = arr.dtype in (np.float32, np.float16)
+        return np.asarray(arr, dtype=np.float64), low
+    except (TypeError, ValueError) as exc:
+        raise DenoiserError(
+            f"{name}: must return an array of probabilities (B, N, q); received "
+            f"{describe(out)} ({exc})"
+        ) from exc
+
+
+def check_denoiser_output(
+    out: Any, tokens: np.ndarray, shape: tuple[int, ...], name: str = "denoiser", offset: int = 0
+) -> np.ndarray:
+    """Check one denoiser output against the contract; return it cleaned, float64 numpy.
+
+    Rows of unmasked positions are ignored (returned as zeros). Raises
+    :class:`~exactmd.errors.DenoiserError` naming the row (``offset`` + index in the batch),
+    its tokens, the position and the value received.
+    """
+    host, low = _to_host(out, name)
+    b, n = tokens.shape
+    q = max(shape)
+    if host.shape != (b, n, q):
+        raise DenoiserError(
+            f"{name}: must return shape (B, N, q) = {(b, n, q)} for tokens of shape {(b, n)}; "
+            f"received shape {host.shape}"
+        )
+    atol = DENOISER_ATOL_LOW if low else DENOISER_ATOL
+    masked = tokens == q
+    valid = np.arange(q)[None, :] < np.asarray(shape)[:, None]  # (N, q)
+
+    def fail(r: int, i: int, rule: str, value: str) -> DenoiserError:
+        return DenoiserError(
+            f"{name}: row {offset + r} (tokens {tokens[r].tolist()}), position {i}: {rule}; "
+            f"received {value}"
+        )
+
+    rows = np.where(masked[:, :, None], host, 0.0)
+    bad = np.argwhere(~np.isfinite(rows))
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(r, i, "probabilities must be finite", f"{host[r, i, v]} for value {v}")
+    bad = np.argwhere(rows < 0)
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(r, i, "probabilities must be >= 0", f"{host[r, i, v]} for value {v}")
+    outside = np.where(valid[None], 0.0, rows)
+    bad = np.argwhere(outside > atol)
+    if bad.size:
+        r, i, v = (int(t) for t in bad[0])
+        raise fail(
+            r,
+            i,
+            f"values >= q_i = {shape[i]} must have probability 0",
+            f"{host[r, i, v]} for value {v}",
+        )
+    inside = np.where(valid[None], rows, 0.0)
+    sums = inside.sum(axis=2)
+    bad = np.argwhere(masked & (np.abs(sums - 1.0) > atol))
+    if bad.size:
+        r, i = (int(t) for t in bad[0])
+        raise fail(
+            r, i, f"probabilities must sum to 1 within {atol:g}", f"a sum of {sums[r, i]:.12g}"
+        )
+    safe = np.where(masked, sums, 1.0)
+    return np.asarray(inside / safe[:, :, None], dtype=np.float64)
+
+
+def evaluate_denoiser(
+    denoiser: Any,
+    tokens: np.ndarray,
+    p: Any,
+    backend: Backend | None = None,
+    *,
+    name: str = "denoiser",
+) -> Any:
+    """Call ``denoiser`` on ``tokens`` in bounded batches and check what it returns.
+
+    Parameters
+    ----------
+    denoiser
+        Any contract callable, a :class:`BatchedDenoiser`, or None for the exact denoiser.
+    tokens
+        int array ``(B, N)`` with mask value ``q = max q_i``.
+    p
+        The law (gives the alphabets; and the exact denoiser when ``denoiser`` is None).
+    backend
+        Backend of the result (default: the law's).
+
+    Raises
+    ------
+    DenoiserError
+        When ``denoiser`` is not callable, was built for a law of another shape (see
+        :func:`check_denoiser_law`), raises a :class:`~exactmd.errors.ValidationError` on the
+        (valid) tokens, or returns rows that break the contract.
+
+    Returns
+    -------
+    Native array ``(B, N, q)`` of ``backend``: checked, cleaned rows for masked positions
+    (see the module notes); rows of unmasked positions carry no meaning (zeros, or the
+    one-hot for our own exact and perturbed denoisers, which are trusted and not re-checked).
+    """
+    d = as_distribution(p)
+    be = backend if backend is not None else d.backend
+    tok = check_tokens(tokens, d.shape)
+    if denoiser is None:
+        denoiser = ExactDenoiser(d)
+    if not callable(denoiser):
+        raise DenoiserError(f"{name}: must be callable; received {describe(denoiser)}")
+    check_denoiser_law(denoiser, d.shape, name)
+    n, q = d.n, d.q
+    batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
+    kind, device = _token_kind(denoiser, be)
+    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
+    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
+    if len(tok) == 0:
+        return be.zeros((0, n, q))
+    pieces = []
+    for start in range(0, len(tok), batch):
+        chunk = tok[start : start + batch]
+        if kind == "torch":
+            import torch
+
+            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
+        else:
+            arg = chunk
+        try:
+            out = denoiser(arg)
+        except DenoiserError:
+            raise
+        except ValidationError as exc:  # e.g. an exactmd call inside it, for another law
+            raise DenoiserError(
+                f"{name}: rejected valid tokens (rows {start}..{start + len(chunk) - 1}: values "
+                f"in range(q_i) or the mask q = {q}, for p of shape {d.shape}); was it built "
+                f"for another law? It raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if trusted and tuple(out.shape) == (len(chunk), n, q):
+            pieces.append(be.asarray(out))
+        else:
+            pieces.append(be.asarray(check_denoiser_output(out, chunk, d.shape, name, start)))
+    return pieces[0] if len(pieces) == 1 else be.concat(pieces, axis=0)

@@ -1,0 +1,86 @@
+"""Checks of the numeric parameters of the test oracle (levels, tolerances, counts).
+
+Each raises :class:`~exactmd.errors.ValidationError` naming the argument, the rule and the
+value received, and returns the value as a plain Python number.
+
+Examples
+--------
+>>> check_level(0.01)
+0.01
+>>> check_real(-1, "atol")
+Traceback (most recent call last):
+...
+exactmd.errors.ValidationError: atol: must be a finite real number >= 0; received -1
+>>> check_int(0, "max_contexts")
+Traceback (most recent call last):
+...
+exactmd.errors.ValidationError: max_contexts: must be an integer >= 1; received 0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from exactmd.errors import ValidationError, describe
+
+__all__ = ["check_level", "check_real", "check_int", "check_shape"]
+
+
+def _as_real(value: Any) -> float | None:
+    """``value`` as a float when it is a real number (bools are not), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
+
+
+def check_level(value: Any, name: str = "alpha") -> float:
+    """A significance level: a real number in the open interval (0, 1)."""
+    x = _as_real(value)
+    if x is None or not 0.0 < x < 1.0:
+        raise ValidationError(
+            f"{name}: must be a real number in the open interval (0, 1); received {describe(value)}"
+        )
+    return x
+
+
+def check_real(value: Any, name: str, *, positive: bool = False) -> float:
+    """A finite real number, ``>= 0`` (``> 0`` when ``positive``)."""
+    x = _as_real(value)
+    ok = x is not None and math.isfinite(x) and (x > 0 if positive else x >= 0)
+    if not ok:
+        rule = "> 0" if positive else ">= 0"
+        raise ValidationError(
+            f"{name}: must be a finite real number {rule}; received {describe(value)}"
+        )
+    assert x is not None
+    return x
+
+
+def check_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """An integer (numpy integers too, bools not) in ``minimum..maximum``."""
+    good = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if good:
+        x = int(value)
+        good = x >= minimum and (maximum is None or x <= maximum)
+    if not good:
+        rule = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+        raise ValidationError(f"{name}: must be an integer {rule}; received {describe(value)}")
+    return int(value)
+
+
+def check_shape(value: Any, name: str = "shape") -> tuple[int, ...]:
+    """Alphabet sizes: a non-empty sequence of integers >= 1."""
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        sizes = ()
+    good = bool(sizes) and all(
+        isinstance(q, numbers.Integral) and not isinstance(q, bool) and int(q) >= 1 for q in sizes
+    )
+    if not good:
+        raise ValidationError(
+            f"{name}: must be a non-empty sequence of integers >= 1; received {describe(value)}"
+        )
+    return tuple(int(q) for q in sizes)
