@@ -194,7 +194,8 @@ def profile_rows(
         if cuda:
             torch.cuda.empty_cache()
     else:
-        note = f"skipped: needs {need / 2**30:.1f} GiB, {have / 2**30:.1f} GiB available"
+        limit = "available on the GPU" if cuda else "allowed (--naive-max-gib, host memory)"
+        note = f"skipped: needs {need / 2**30:.1f} GiB, {have / 2**30:.1f} GiB {limit}"
         rows.append(_row("profile", n, naive_label, None, note=note))
     rows.append(ours_t)
     threads = torch.get_num_threads()
