@@ -1,6 +1,6 @@
 """Benchmark rows of the information profile and of the p_alg targets (used by ``run.py``).
 
-Shared helpers (``_best``, ``_row``, ``_peak_numpy``) live here too. See ``run.py`` for the
+Shared helpers (``_row``, ``_peak_numpy``) live here too. See ``run.py`` for the
 command line.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 import tracemalloc
 from collections.abc import Callable
 from math import comb
@@ -23,20 +22,10 @@ from benchmarks.naive import (
     profile_from_entropies,
     random_binary_joint,
 )
+from benchmarks.timing import best_time
 from exactmd.backends.numpy_backend import host_available_memory
 
 __all__ = ["profile_rows", "palg_rows"]
-
-
-def _best(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        sync()
-        start = time.perf_counter()
-        out = fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def _peak_numpy(fn: Callable[[], Any]) -> float:
@@ -99,14 +88,14 @@ def profile_rows(
     ref = measures.information_profile(p) if on_host else None
     need = naive_bytes((2,) * n)
     if on_host:
-        t_np, f = _best(lambda: measures.information_profile(p), args.repeat, no_sync)
+        t_np, f = best_time(lambda: measures.information_profile(p), args.repeat, no_sync)
         peak = _peak_numpy(lambda: measures.information_profile(p)) if n <= 18 else None
         ours_np = _row("profile", n, "exactmd numpy", t_np, peak_mib=peak, masked_mib=masked_mib)
         ours_np["max_abs_diff"] = float(np.abs(f - ref).max())
         cap = min(args.naive_max_gib * 2**30, host_available_memory())
         host_naive = args.host_naive_max_n is None or n <= args.host_naive_max_n
         if need <= cap and host_naive:
-            t_nv, h = _best(lambda: naive_entropies_numpy(p), args.repeat, no_sync)
+            t_nv, h = best_time(lambda: naive_entropies_numpy(p), args.repeat, no_sync)
             err = float(np.abs(profile_from_entropies(h) - ref).max())
             peak = _peak_numpy(lambda: naive_entropies_numpy(p)) if n <= 16 else None
             rows.append(
@@ -158,7 +147,7 @@ def profile_rows(
         repeat = 1
     if cuda:
         torch.cuda.reset_peak_memory_stats(dev)
-    t_t, (d, f) = _best(ours, repeat, sync)
+    t_t, (d, f) = best_time(ours, repeat, sync)
     state["profile"] = (n, t_t)
     ours_t = _row("profile", n, label, t_t, masked_mib=masked_mib)
     if ref is not None:
@@ -179,7 +168,7 @@ def profile_rows(
     naive_label = f"naive torch.cat ({device})"
     if need + p.nbytes <= 0.9 * have:
         try:
-            t_nt, h = _best(lambda: naive_entropies_torch(pt), args.repeat, sync)
+            t_nt, h = best_time(lambda: naive_entropies_torch(pt), args.repeat, sync)
             base = ref if ref is not None else f
             err = float(np.abs(profile_from_entropies(h.cpu().numpy()) - base).max())
             del h
@@ -202,7 +191,7 @@ def profile_rows(
     if not cuda and threads > 1:  # torch's thread pool suffers on a busy machine
         torch.set_num_threads(1)
         try:
-            t_1, (_, f1) = _best(ours, args.repeat, sync)
+            t_1, (_, f1) = best_time(ours, args.repeat, sync)
         finally:
             torch.set_num_threads(threads)
         one = _row("profile", n, "exactmd torch (cpu, 1 thread)", t_1, masked_mib=masked_mib)
@@ -246,7 +235,7 @@ def palg_rows(
             progress=False,
         )
     p = random_binary_joint(n, seed=n)
-    t, out = _best(
+    t, out = best_time(
         lambda: output_distribution(p, sizes, backend="torch", device=device, progress=False),
         1,
         lambda: None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import time
 from math import comb
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.timing import best_time  # noqa: E402
 
 __all__ = ["naive_output_distribution", "constant_sizes", "rows", "main"]
 
@@ -81,15 +82,6 @@ def _outer(term: Any, cond: Any, nrest: int, j: int) -> Any:
     return term.unsqueeze(-1) * cond
 
 
-def _time(fn: Any, repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def _case_rows(n: int, k: int, device: str, repeat: int) -> list[dict[str, Any]]:
     from exactmd.sampler import output_distribution
 
@@ -98,7 +90,7 @@ def _case_rows(n: int, k: int, device: str, repeat: int) -> list[dict[str, Any]]
     p = (weights / weights.sum()).reshape((2,) * n)
     sizes = constant_sizes(n, k)
     note = f"binary, K={k}, sizes {sizes}"
-    t_nv, ref = _time(lambda: naive_output_distribution(p, sizes, device), 1)
+    t_nv, ref = best_time(lambda: naive_output_distribution(p, sizes, device), 1)
     out: list[dict[str, Any]] = [
         {
             "task": "p_alg",
@@ -114,7 +106,7 @@ def _case_rows(n: int, k: int, device: str, repeat: int) -> list[dict[str, Any]]
         def ours(backend: str = backend, dev: Any = dev) -> Any:
             return output_distribution(p, sizes, backend=backend, device=dev, progress=False)
 
-        t, got = _time(ours, repeat)
+        t, got = best_time(ours, repeat)
         label = "exactmd numpy" if backend == "numpy" else f"exactmd torch ({device})"
         out.append(
             {

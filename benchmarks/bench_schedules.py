@@ -17,8 +17,6 @@ benchmarks/bench_schedules.py [--quick]`` prints the rows on their own.
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks.timing import best_time  # noqa: E402
 
 __all__ = ["STICKY", "naive_dp", "rows", "main"]
 
@@ -57,15 +57,6 @@ def naive_dp(f: np.ndarray, k: int) -> float:
     return w[0]
 
 
-def _time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
 def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     """Rows for the benchmark table (``device`` is ignored: everything here is numpy)."""
     from exactmd.markov_profile import markov_profile
@@ -76,7 +67,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     repeat = 1 if quick else 3
     out: list[dict[str, Any]] = []
     for n in (1024,) if quick else (1024, 4096):
-        t, f = _time(lambda n=n: markov_profile(init, trans, n), repeat)
+        t, f = best_time(lambda n=n: markov_profile(init, trans, n), repeat)
         out.append(
             {
                 "task": "markov profile",
@@ -89,8 +80,8 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     f = markov_profile(init, trans, 1024)
     n_small, k_small = (96, 8) if quick else (384, 32)
     f_small = markov_profile(init, trans, n_small)
-    t_nv, ref = _time(lambda: naive_dp(f_small, k_small), 1)
-    t_dp, table = _time(lambda: optimal_table(f_small, k_small), repeat)
+    t_nv, ref = best_time(lambda: naive_dp(f_small, k_small), 1)
+    t_dp, table = best_time(lambda: optimal_table(f_small, k_small), repeat)
     out.append(
         {
             "task": "optimal DP",
@@ -112,7 +103,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
             "note": f"K={k_small}",
         }
     )
-    t_dp, table = _time(lambda: optimal_table(f, 64), repeat)
+    t_dp, table = best_time(lambda: optimal_table(f, 64), repeat)
     out.append(
         {
             "task": "optimal DP",
@@ -123,7 +114,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
         }
     )
     if not quick:
-        t_curve, full = _time(lambda: optimal_table(f), 1)
+        t_curve, full = best_time(lambda: optimal_table(f), 1)
         out.append(
             {
                 "task": "optimal curve",
@@ -133,7 +124,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
                 "note": f"every K=1..1024; E_opt(K=64)={full.error(64):.6g}",
             }
         )
-    t_cmp, cmp = _time(lambda: compare_schedules(f, 64), 1)
+    t_cmp, cmp = best_time(lambda: compare_schedules(f, 64), 1)
     gains = ", ".join(f"{k} {v:.4f}" for k, v in cmp.gains.items() if k != "optimal")
     out.append(
         {

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_profile import _best, _row, palg_rows, profile_rows  # noqa: E402
+from benchmarks.bench_profile import _row, palg_rows, profile_rows  # noqa: E402
 from benchmarks.naive import random_binary_joint  # noqa: E402
 from benchmarks.peers import (  # noqa: E402
     bn_joint,
@@ -49,6 +49,7 @@ from benchmarks.peers import (  # noqa: E402
     random_bayes_net,
     random_queries,
 )
+from benchmarks.timing import best_time  # noqa: E402
 
 __all__ = ["main", "run"]
 
@@ -100,8 +101,8 @@ def tc_rows(n: int, repeat: int) -> list[dict[str, Any]]:
     def ours() -> tuple[float, float]:
         return measures.total_correlation(p), measures.dual_total_correlation(p)
 
-    t_o, (tc, dtc) = _best(ours, repeat, no_sync)
-    t_d, (tc_d, dtc_d) = _best(lambda: dit_tc_dtc(p), repeat, no_sync)
+    t_o, (tc, dtc) = best_time(ours, repeat, no_sync)
+    t_d, (tc_d, dtc_d) = best_time(lambda: dit_tc_dtc(p), repeat, no_sync)
     err = max(abs(tc - tc_d), abs(dtc - dtc_d))
     if err > 1e-9:
         raise AssertionError(f"dit disagrees with exactmd at N={n}: {err}")
@@ -119,7 +120,7 @@ def query_rows(n: int, batch: int, device: str, repeat: int) -> list[dict[str, A
     net = random_bayes_net(n, seed=n)
     tokens, targets = random_queries(bn_joint(net, n), batch, seed=n)
     no_sync: Callable[[], None] = lambda: None  # noqa: E731
-    t_pg, ref = _best(lambda: pgmpy_queries(net, tokens, targets), 1, no_sync)
+    t_pg, ref = best_time(lambda: pgmpy_queries(net, tokens, targets), 1, no_sync)
     rows = [
         _row(
             "queries",
@@ -146,7 +147,7 @@ def query_rows(n: int, batch: int, device: str, repeat: int) -> list[dict[str, A
             return np.asarray(out, dtype=np.float64)
 
         ours()  # warm-up
-        t, got = _best(ours, repeat, no_sync)
+        t, got = best_time(ours, repeat, no_sync)
         err = float(np.abs(got - ref).max())
         if err > 1e-9:
             raise AssertionError(f"pgmpy disagrees with exactmd ({name}) at N={n}: {err}")

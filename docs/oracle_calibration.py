@@ -10,7 +10,9 @@ It prints markdown tables; the numbers in docs/oracle.md come from this script.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -19,19 +21,10 @@ from exactmd.sampler import output_distribution
 from exactmd.testing.examples import BUGS, factorized_sample
 from exactmd.testing.goodness import goodness_of_fit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from conftest import random_law
+
 ALPHAS = (1e-3, 1e-2, 5e-2)
-
-
-def random_law(shape: tuple[int, ...], seed: int, zeros: float, alpha: float = 1.0) -> np.ndarray:
-    """The same random law as tests/conftest.py: Dirichlet entries, a fraction set to 0."""
-    rng = np.random.default_rng(seed)
-    p = rng.dirichlet(np.full(int(np.prod(shape)), alpha)).reshape(shape)
-    if zeros > 0:
-        mask = rng.random(shape) < zeros
-        if mask.all():
-            mask.flat[0] = False
-        p = np.where(mask, 0.0, p)
-    return p / p.sum()
 
 
 def scenarios() -> list[tuple[str, np.ndarray, object, int]]:
