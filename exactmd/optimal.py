@@ -14,9 +14,11 @@ with numpy over (a, b); memory ``O(N² + K_max N)``.
 
 **Ties.** The sizes returned are the lexicographically smallest among the optimal ones: from
 ``a_k`` the next boundary is the smallest b whose cost-to-go is within ``tie_tol`` of the
-minimum. ``tie_tol`` defaults to ``1e-11 · N · max|f|`` (float rounding of the sums), so exactly
-tied schedules (e.g. every schedule for an independent law) give a reproducible answer, and the
-value returned is within ``K · tie_tol`` of the exact minimum.
+minimum. ``tie_tol`` defaults to ``1e-11 · N · (max f − min f) + 1e-14 · N · max|f|``: the
+first term scales with the spread of f (adding a constant to f changes no E_fact, so it must not
+change the tolerance), the second covers float rounding of the sums. Exactly tied schedules
+(e.g. every schedule for an independent law) give a reproducible answer, and the value returned
+is within ``K · tie_tol`` of the exact minimum.
 
 **Input.** ``p_or_profile`` is read as a profile f when it is a 1-D sequence or array of numbers
 (list, tuple, numpy array, torch tensor), and as a law otherwise (f is then
@@ -210,7 +212,8 @@ def optimal_table(
     max_steps
         The largest K needed; time is ``O(max_steps · N²)``.
     tie_tol
-        Costs within this of the minimum count as tied (default ``1e-11 · N · max|f|``).
+        Costs within this of the minimum count as tied (default
+        ``1e-11 · N · (max f − min f) + 1e-14 · N · max|f|``).
 
     Examples
     --------
@@ -227,7 +230,9 @@ def optimal_table(
             f"profile: the DP for N={n}, K_max={k_max} would need about {need} bytes "
             f"(limit MAX_DP_BYTES={MAX_DP_BYTES})"
         )
-    tol = float(1e-11 * n * np.max(np.abs(f))) if tie_tol is None else float(tie_tol)
+    spread = float(np.max(f) - np.min(f))
+    default_tol = 1e-11 * n * spread + 1e-14 * n * float(np.max(np.abs(f)))
+    tol = default_tol if tie_tol is None else float(tie_tol)
     if not (np.isfinite(tol) and tol >= 0):
         raise ScheduleError(f"tie_tol: must be a finite float >= 0; received {tie_tol!r}")
     cost = step_costs(f)

@@ -25,8 +25,9 @@ reveals at random (Binomial sizes): that is
 
 - ``"push"`` (default): repaired, deterministically and minimally, by pushing boundaries to the
   right, ``a_k = max(a_{k−1} + 1, min(⌈N α(k/K)⌉, N − K + k))``. The result has exactly K steps
-  of size ≥ 1 and equals ``⌈N α(k/K)⌉`` wherever that was already valid; it is the pointwise
-  least valid boundary sequence above ``min(⌈N α(k/K)⌉, N − K + k)``.
+  of size ≥ 1 and is the pointwise least valid boundary sequence above
+  ``min(⌈N α(k/K)⌉, N − K + k)``; it equals the unrepaired boundaries when those are already
+  strictly increasing, and otherwise a pushed boundary may push the ones after it.
 - ``"drop"``: empty steps are removed (fewer than K steps). An empty step reveals nothing and
   costs nothing, so this is the schedule the scaling theory describes (:mod:`exactmd.scaling`).
 - ``"raise"``: a :class:`~exactmd.errors.ScheduleError`.
@@ -212,6 +213,9 @@ def cosine(n: int, steps: int) -> ExchangeableSchedule:
     """MaskGIT's cosine schedule: the masked fraction after a fraction t of the steps is
     ``cos(πt/2)``, so ``α(t) = 1 − cos(πt/2)``.
 
+    The boundaries follow DESIGN's ``a_k = ⌈N α(k/K)⌉``; MaskGIT's own code rounds the masked
+    count up instead, i.e. reveals ``⌊N α(k/K)⌋``, which can differ by one position.
+
     Examples
     --------
     >>> cosine(16, 4).sizes
@@ -226,10 +230,18 @@ def loglinear(n: int, steps: int, eps: float = 1e-3) -> ExchangeableSchedule:
 
     With ``eps=0`` it is :func:`linear`. MDLM's default is ``eps=1e-3``.
 
+    Because of the ceiling ``a_k = ⌈N α(k/K)⌉``, every boundary where ``N k / K`` is an integer
+    gains one whole position from the tiny ``εN`` (``loglinear(10, 2).sizes == (6, 4)`` where
+    MDLM expects 5.005 revealed): at small N this family differs from :func:`linear` by that
+    rounding, not by MDLM's noise. MDLM's actual sampler reveals at random:
+    ``RandomRevealSchedule.from_noise(lambda t: t, K)``.
+
     Examples
     --------
     >>> loglinear(1000, 4).sizes
     (251, 250, 250, 249)
+    >>> loglinear(10, 2).sizes, linear(10, 2).sizes
+    ((6, 4), (5, 5))
     """
     if not 0.0 <= float(eps) < 1.0:
         raise ScheduleError(f"eps: must lie in [0, 1); received {eps!r}")

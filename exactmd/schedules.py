@@ -243,8 +243,9 @@ class RandomRevealSchedule(Schedule):
     ) -> RandomRevealSchedule:
         """Grid ``t_k = alpha(1 − k/K)`` from a masking-probability function with
         ``alpha(1) = 1`` and ``alpha(0) = 0`` (e.g. ``lambda t: t`` for MDLM's linear one)."""
-        if int(steps) < 1:
-            raise ScheduleError(f"steps: must be >= 1; received {describe(steps)}")
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+            raise ScheduleError(f"steps: must be an integer >= 1; received {describe(steps)}")
+        steps = int(steps)
         grid = [float(alpha(1.0 - k / steps)) for k in range(steps + 1)]
         grid[0], grid[-1] = float(round(grid[0], 12)), float(round(grid[-1], 12))
         return cls(tuple(grid), label=label)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from exactmd.distribution import as_distribution
 from exactmd.errors import MemoryPlanError, ScheduleError
+from exactmd.factorization import factorization_error_from_profile
 from exactmd.optimal import (
     as_profile,
     optimal_curve,
@@ -239,3 +240,18 @@ def test_one_variable_law_is_read_through_a_distribution() -> None:
     assert optimal_schedule(d, 1) == (1,)
     assert optimal_error(d, 1) == 0.0
     assert optimal_curve(d).tolist() == [0.0]
+
+
+def test_tie_tolerance_scales_with_the_spread_of_f_not_its_offset() -> None:
+    """A nearly independent law: f = -log 2 + 1e-8 sqrt(i/N). Shifting f by a constant changes
+    no E_fact, so the optimum must be the same as for the unshifted 1e-8 sqrt(i/N) profile."""
+    n, k = 200, 4
+    shape = 1e-8 * np.sqrt(np.arange(n) / n)
+    shifted = -np.log(2.0) + shape
+    expected = optimal_schedule(shape, k)
+    assert optimal_schedule(shifted, k) == expected
+    # the old offset-scaled tolerance returned sizes costing 1.3% (~3e-9 nats) more; the sums
+    # themselves round at about N * log 2 * 1e-16 ~ 1e-13
+    assert factorization_error_from_profile(shifted, list(expected)) == pytest.approx(
+        optimal_error(shifted, k), abs=1e-12
+    )

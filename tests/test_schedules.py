@@ -194,5 +194,11 @@ def test_bad_grids(grid: Any, fragments: list[str]) -> None:
 
 @pytest.mark.parametrize("steps", [0, -2])
 def test_bad_noise_steps(steps: int) -> None:
-    with pytest.raises(ScheduleError, match=f"steps: must be >= 1; received {steps}"):
+    with pytest.raises(ScheduleError, match=f"steps: must be an integer >= 1; received {steps}"):
         RandomRevealSchedule.from_noise(lambda t: t, steps)
+
+
+@pytest.mark.parametrize("steps", [2.5, "3", True, 0, -1])
+def test_from_noise_steps_must_be_a_positive_integer(steps: object) -> None:
+    with pytest.raises(ScheduleError, match=r"steps: must be an integer >= 1; received"):
+        RandomRevealSchedule.from_noise(lambda t: t, steps)  # type: ignore[arg-type]

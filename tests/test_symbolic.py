@@ -581,3 +581,14 @@ def test_check_bound_is_numeric_only() -> None:
     rep = check_bound(sp.Array([[half, 0], [0, half]]), [2])
     assert rep.holds and abs(rep.kl - math.log(2)) < 1e-12
     assert abs(rep.factorization_error - math.log(2)) < 1e-12
+
+
+def test_assumptions_are_stated_once_each() -> None:
+    import sympy as sp
+
+    from exactmd.symbolic import as_symbolic_distribution, symmetric_pair
+
+    t = sp.Symbol("t")
+    d = as_symbolic_distribution(symmetric_pair(t))
+    assert len(d.assumptions) == len(set(d.assumptions))
+    assert "t/4 + 1/4 >= 0" in d.assumptions and "1/4 - t/4 >= 0" in d.assumptions

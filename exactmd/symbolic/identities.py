@@ -123,6 +123,10 @@ def verify_identities(law: Any, sizes: Sequence[Sequence[int]] | None = None) ->
           average of the deterministic E_fact over all ordered partitions with sizes s;
         - ``E_fact(s) - sum Δf(i)(r_i - i)``;
         - ``E_fact(K=1) - TC`` and ``E_fact(K=N)``.
+
+    The first two hold for any set function once ``f(i) = h̄(i) − h̄(i+1)`` (they check the
+    bookkeeping of the profile, not a property of entropies); the partition average, the
+    ``Δf(i)(r_i − i)`` form and the K = 1 / K = N cases are the identities with content.
     """
     import sympy as sp
 

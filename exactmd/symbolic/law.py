@@ -342,7 +342,7 @@ def as_symbolic_distribution(
     needs: list[str] = []
     for index in itertools.product(*(range(s) for s in table.shape)):
         need = _check_entry(table[index], index, name)
-        if need is not None:
+        if need is not None and need not in needs:  # equal entries: state each once
             needs.append(need)
     total = sp.Add(*table.reshape(-1).tolist())
     free = total.free_symbols or any(
