@@ -18,7 +18,8 @@ Rows (all float64):
 
 Every answer is checked against exactmd's before it is timed (column "max abs diff"). The
 table is printed and written to ``benchmarks/results/<machine>-<device>.md`` and ``.json``.
-``--quick`` runs small sizes and finishes in well under a minute.
+``--quick`` runs small sizes and finishes in well under a minute; its tables get the suffix
+``-quick`` so they never overwrite a full run's.
 """
 
 from __future__ import annotations
@@ -349,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.torch_threads)
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"{machine_info(args.device)['machine']}-{args.device}"
+    suffix = "-quick" if args.quick else ""  # a quick run never overwrites the full tables
+    stem = args.out_dir / f"{machine_info(args.device)['machine']}-{args.device}{suffix}"
 
     def write(info: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         clean = [{k: v for k, v in r.items() if k != "_printed"} for r in rows]
