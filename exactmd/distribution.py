@@ -335,6 +335,15 @@ def as_distribution(
     ------
     DistributionError
         On any broken rule; the message names ``name``, the rule and the value received.
+
+    Examples
+    --------
+    >>> as_distribution([[0.25, 0.25], [0.5, 0.0]]).shape
+    (2, 2)
+    >>> as_distribution([[0.25, 0.25], [0.5, -0.1]])
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.DistributionError: p: entries must be >= 0; received -0.1 at index (1, 1)
     """
     if _is_symbolic(p):
         from exactmd.symbolic.law import as_symbolic_distribution

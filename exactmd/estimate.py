@@ -192,6 +192,17 @@ def estimate_profile(
     DenoiserError
         On a malformed output, or when the denoiser gives probability 0 to a sampled value
         (log 0: its f̂ would be −inf).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from exactmd.denoisers import exact_denoiser
+    >>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
+    >>> x = np.random.default_rng(0).choice(4, size=500, p=p.ravel())
+    >>> samples = np.stack(np.unravel_index(x, p.shape), axis=1)
+    >>> est = estimate_profile(samples, exact_denoiser(p), n_orders=2, seed=0)
+    >>> est.profile.shape, bool(np.all(est.stderr > 0))
+    ((2,), True)
     """
     x = _as_samples(samples)
     m, n = x.shape

@@ -174,6 +174,13 @@ def worst_case_bound(p: Any, steps: int) -> Any:
     """The any-planner bound ``(N − K) · D(π)`` for a K-step constant-size schedule.
 
     A float, or an exact sympy expression for a symbolic law.
+
+    Examples
+    --------
+    >>> import math
+    >>> p = [[0.5, 0.0], [0.0, 0.5]]  # a copy pair: D = log 2
+    >>> round(worst_case_bound(p, 1) / math.log(2), 12)
+    1.0
     """
     d = as_distribution(p)
     k = _check_steps(steps, d.n)

@@ -282,6 +282,15 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
 
     A sequence of ints is an exchangeable schedule with those sizes; a sequence of sequences
     of ints is a deterministic ordered partition; a :class:`Schedule` is validated as is.
+
+    Examples
+    --------
+    >>> as_schedule([1, 2], 3).boundaries
+    (0, 1, 3)
+    >>> as_schedule([[0], [0, 2]], 3)
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ScheduleError: schedule: a partition must use each position once; position(s) [0] repeat in ((0,), (0, 2))
     """
     if isinstance(schedule, Schedule):
         return schedule.validate(n)

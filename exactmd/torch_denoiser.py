@@ -68,6 +68,14 @@ class ExactDenoiserModule(torch.nn.Module):
         ``"mdlm"`` (return the logits tensor) or ``"llada"`` (return ``DenoiserOutput``).
     vocab_size
         Number of logit columns, at least ``q + 1`` (values, then the mask id ``q``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> module = ExactDenoiserModule([[0.5, 0.0], [0.25, 0.25]])
+    >>> logits = module(torch.tensor([[1, 2]]))  # x_0 = 1 revealed, x_1 masked (id q = 2)
+    >>> logits.shape, torch.softmax(logits[0, 1], -1)[:2].tolist()
+    (torch.Size([1, 2, 3]), [0.5, 0.5])
     """
 
     table: torch.Tensor

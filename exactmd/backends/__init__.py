@@ -74,6 +74,15 @@ def get_backend(
     Returns
     -------
     Backend
+
+    Examples
+    --------
+    >>> get_backend(name="numpy", dtype="float32")
+    NumpyBackend(dtype='float32')
+    >>> get_backend(name="cupy")
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: backend: must be one of ('numpy', 'torch', 'symbolic'); received 'cupy'
     """
     if name is None:
         name = "torch" if is_torch_tensor(x) or device is not None else "numpy"
