@@ -287,10 +287,10 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
     --------
     >>> as_schedule([1, 2], 3).boundaries
     (0, 1, 3)
-    >>> as_schedule([[0], [0, 2]], 3)
+    >>> as_schedule([[0], [0, 2]], 3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    exactmd.errors.ScheduleError: schedule: a partition must use each position once; position(s) [0] repeat in ((0,), (0, 2))
+    exactmd.errors.ScheduleError: schedule: a partition must use each position once; ... [0] repeat ...
     """
     if isinstance(schedule, Schedule):
         return schedule.validate(n)
