@@ -1356,6 +1356,56 @@ def test_oracle() -> list[Cell]:
               f"{sorted(set(checked))[:6]}")
         assert len(checked) >= 10
         """),
+        md(r"""
+        ## 4. Samplers written the way public code writes them
+
+        `exactmd.testing.examples` holds two loops written like the public masked-diffusion code:
+        LLaDA's (`llada_generate`: at each step draw every masked token, then keep the `k` most
+        confident, or `k` random ones) and MDLM's (`mdlm_generate`: on a time grid, each masked
+        token is revealed with probability $(t-s)/t$). They call a `torch.nn.Module` that returns
+        logits with the mask id $q$, exactly as they would call a trained model;
+        `ExactDenoiserModule` is π's exact denoiser in that form. exactmd then says what each
+        loop must produce:
+
+        * LLaDA with random remasking is the exchangeable sampler with LLaDA's step sizes;
+        * MDLM's loop is `RandomRevealSchedule` on the same grid;
+        * LLaDA's low-confidence remasking chooses positions *after* seeing its proposals, so it
+          is not an exchangeable planner: the oracle tells it apart from the exchangeable law,
+          and `low_confidence_law` enumerates its own exact law.
+        """),
+        code(r"""
+        import torch
+
+        from exactmd.schedules import RandomRevealSchedule
+        from exactmd.testing.asserts import assert_samples_match
+        from exactmd.testing.examples import (
+            llada_generate, llada_step_sizes, low_confidence_law, mdlm_generate,
+        )
+        from exactmd.torch_denoiser import ExactDenoiserModule
+
+        rng = np.random.default_rng(11)
+        p_small = rng.dirichlet(np.ones(12)).reshape(2, 3, 2)
+        sizes = list(llada_step_sizes(3, 2))
+        g = torch.Generator().manual_seed(0)
+
+        llada = ExactDenoiserModule(p_small, style="llada")       # mask id 3 = max q_i
+        x = llada_generate(llada, 3, 2, llada.mask_id, batch=3000, remasking="random",
+                           generator=g)
+        fit = assert_sampler_matches(x, p_small, sizes)
+        print(f"LLaDA, random remasking vs exchangeable p_alg: p-value {fit.pvalue:.3f}")
+
+        mdlm = ExactDenoiserModule(p_small)                       # returns the logits tensor
+        grid = (1.0, 0.5, 0.0)
+        x = mdlm_generate(mdlm, 3, grid, mdlm.mask_id, batch=3000, generator=g)
+        fit = assert_sampler_matches(x, p_small, RandomRevealSchedule(grid))
+        print(f"MDLM Bernoulli reveal vs RandomRevealSchedule p_alg: p-value {fit.pvalue:.3f}")
+
+        x = llada_generate(llada, 3, 2, llada.mask_id, batch=3000, generator=g)
+        print("low-confidence remasking against the exchangeable law:")
+        expect_failure(assert_sampler_matches, x, p_small, sizes)
+        fit = assert_samples_match(x, low_confidence_law(p_small, sizes))
+        print(f"low-confidence remasking vs its own exact law: p-value {fit.pvalue:.3f}")
+        """),
     ]
 
 
