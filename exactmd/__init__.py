@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from exactmd import models
+from exactmd.adaptive import AdaptiveSchedule, least_entropy_planner, most_confident_planner
 from exactmd.backends import get_backend
 from exactmd.bound import BoundReport, check_bound
 from exactmd.denoisers import as_denoiser, exact_denoiser, perturbed_denoiser
@@ -151,6 +152,9 @@ __all__ = [
     "ExchangeableSchedule",
     "DeterministicSchedule",
     "RandomRevealSchedule",
+    "AdaptiveSchedule",
+    "most_confident_planner",
+    "least_entropy_planner",
     "as_schedule",
     "exchangeable_bound",
     "worst_case_bound",

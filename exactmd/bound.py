@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from exactmd.adaptive import AdaptiveSchedule, adaptive_factorization_error
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError
 from exactmd.factorization import factorization_error
@@ -165,7 +166,10 @@ def check_bound(
     palg = output_distribution(d, sched, denoiser, progress=progress)
     kl = float(kl_divergence(d, palg))  # d keeps its dtype, so its tolerance
     e_learn = float(learning_error(d, sched, denoiser, progress=progress))
-    e_fact = float(factorization_error(d, sched))
+    if isinstance(sched, AdaptiveSchedule):  # its planner sees the sampler's denoiser
+        e_fact = adaptive_factorization_error(d, sched, denoiser)
+    else:
+        e_fact = float(factorization_error(d, sched))
     bound = e_learn + e_fact
     if math.isinf(bound):
         slack = math.nan if math.isinf(kl) else math.inf

@@ -27,7 +27,7 @@ import numpy as np
 from exactmd.distribution import Distribution
 from exactmd.errors import ValidationError
 
-__all__ = ["ZERO_CONTEXT_POLICY", "check_tokens", "exact_conditionals"]
+__all__ = ["ZERO_CONTEXT_POLICY", "check_tokens", "exact_conditionals", "row_major_strides"]
 
 #: What the exact denoiser returns on a context of probability 0, where π has no conditional:
 #: the uniform law on X_i. Documented, deterministic, and it keeps p_alg summing to 1.
@@ -62,7 +62,14 @@ def check_tokens(tokens: np.ndarray, shape: Sequence[int], name: str = "tokens")
     return tok
 
 
-def _strides(shape: Sequence[int]) -> np.ndarray:
+def row_major_strides(shape: Sequence[int]) -> np.ndarray:
+    """The int64 row-major (C order) strides, in entries, of an array of ``shape``.
+
+    Examples
+    --------
+    >>> row_major_strides([2, 3, 4]).tolist()
+    [12, 4, 1]
+    """
     strides = np.ones(len(shape), dtype=np.int64)
     for i in range(len(shape) - 2, -1, -1):
         strides[i] = strides[i + 1] * shape[i + 1]
@@ -76,7 +83,7 @@ def _constants(dist: Distribution) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     if _CONSTANTS_KEY not in dist.cache:
         be = dist.backend
         shape = np.asarray(dist.shape, dtype=np.int64)
-        strides = _strides([s + 1 for s in dist.shape])
+        strides = row_major_strides([s + 1 for s in dist.shape])
         values = np.arange(dist.q, dtype=np.int64)
         valid = values[None, :] < shape[:, None]  # (N, q)
         delta = (np.minimum(values[None, :], shape[:, None] - 1) - shape[:, None]) * strides[

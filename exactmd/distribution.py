@@ -385,8 +385,9 @@ def _numeric_as_symbolic(p: Any, name: str) -> Distribution:
 
 
 def _check_table(host: np.ndarray, name: str, atol: float = TOTAL_ATOL) -> float:
-    """Check finiteness, signs and the total (within ``atol``); return the total."""
-    check_axes(host.shape, name, host)
+    """Check finiteness, signs and the total (within ``atol``); return the total.
+
+    The caller (:func:`as_distribution`) has already run :func:`check_axes` on ``host``."""
     values = host.astype(np.float64, copy=False)
     if not np.all(np.isfinite(values)):
         bad = np.argwhere(~np.isfinite(values))[0]

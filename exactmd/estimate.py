@@ -30,14 +30,14 @@ Examples
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from exactmd.backends import is_torch_tensor
+from exactmd.backends import get_backend, is_torch_tensor
+from exactmd.denoiser_calls import _token_kind
 from exactmd.denoisers import DEFAULT_BATCH_ELEMENTS, check_denoiser_output
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
@@ -93,40 +93,26 @@ def _positive(value: Any, name: str) -> int:
     return int(value)
 
 
-def _torch_device(denoiser: Any) -> tuple[bool, Any]:
-    """Whether to give ``denoiser`` torch tokens, and on which device."""
-    fn = getattr(denoiser, "fn", denoiser)
-    kind = getattr(denoiser, "tokens", "auto")
-    torch = sys.modules.get("torch")
+def _as_input(denoiser: Any, tokens: IntArray) -> Any:
+    """``tokens`` as ``denoiser`` takes them: numpy, or torch int64 on its device (there is no
+    law here, so "auto" means numpy unless the denoiser is a torch module)."""
+    kind, device = _token_kind(denoiser, get_backend(name="numpy"))
     if kind == "torch":
-        return True, getattr(denoiser, "device", None)
-    if kind == "auto" and torch is not None and isinstance(fn, torch.nn.Module):
-        first = next(iter(list(fn.parameters()) + list(fn.buffers())), None)
-        return True, None if first is None else first.device
-    return False, None
+        import torch
+
+        return torch.as_tensor(tokens, dtype=torch.int64, device=device)
+    return tokens
 
 
 def _call(denoiser: Any, tokens: IntArray, shape: tuple[int, ...], offset: int) -> FloatArray:
-    as_torch, device = _torch_device(denoiser)
-    if as_torch:
-        import torch
-
-        out = denoiser(torch.as_tensor(tokens, dtype=torch.int64, device=device))
-    else:
-        out = denoiser(tokens)
+    out = denoiser(_as_input(denoiser, tokens))
     return check_denoiser_output(out, tokens, shape, "denoiser", offset)
 
 
 def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
     n = samples.shape[1]
     if shape is None:
-        as_torch, device = _torch_device(denoiser)
-        probe: Any = samples[:1]
-        if as_torch:
-            import torch
-
-            probe = torch.as_tensor(probe, dtype=torch.int64, device=device)
-        out = denoiser(probe)
+        out = denoiser(_as_input(denoiser, samples[:1]))
         dims = tuple(int(s) for s in getattr(out, "shape", ()))
         if len(dims) != 3 or dims[:2] != (1, n) or dims[2] < 1:
             raise DenoiserError(

@@ -148,7 +148,10 @@ def _times(d: Distribution, factor: int, value: Any) -> Any:
 
 
 def exchangeable_bound(p: Any, schedule: Any) -> Any:
-    """The exchangeable bound ``(max_k s_k − 1) · D(π)`` on E_fact.
+    """The exchangeable bound ``(max_k s_k − 1) · D(π)`` on E_fact of an exchangeable schedule.
+
+    Only exchangeable schedules (sizes) are accepted: for a fixed partition or an adaptive
+    planner the bound does not hold in general (use :func:`worst_case_bound` for constant sizes).
 
     A float, or an exact sympy expression for a symbolic law (as :func:`complexity`).
 
@@ -164,10 +167,13 @@ def exchangeable_bound(p: Any, schedule: Any) -> Any:
     """
     d = as_distribution(p)
     sched = as_schedule(schedule, d.n)
-    sizes = getattr(sched, "sizes", None)
-    if sizes is None:
-        raise ScheduleError(f"schedule: the bound needs fixed sizes; received {sched!r}")
-    return _times(d, max(sizes) - 1, complexity(d))
+    if not isinstance(sched, ExchangeableSchedule):
+        # it does not hold for a fixed partition or an adaptive planner in general
+        raise ScheduleError(
+            "schedule: the exchangeable bound needs an exchangeable schedule with fixed sizes "
+            f"(for any planner with constant sizes, use worst_case_bound); received {sched!r}"
+        )
+    return _times(d, max(sched.sizes) - 1, complexity(d))
 
 
 def worst_case_bound(p: Any, steps: int) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.adaptive import AdaptiveSchedule, adaptive_learning_error
 from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError
@@ -162,6 +163,8 @@ def learning_error(
     sched = as_schedule(schedule, d.n)
     if denoiser is None:  # π's own conditionals: every KL term is 0
         return 0.0
+    if isinstance(sched, AdaptiveSchedule):  # a planner that looks at the values
+        return adaptive_learning_error(d, sched, denoiser)
     check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
     levels = _level_weights(d, sched)
     plan_learning(d, levels)

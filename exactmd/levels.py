@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
+from exactmd.conditionals import row_major_strides
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError
 from exactmd.masked import masked_tensor
@@ -155,9 +156,7 @@ def level_states(shape: tuple[int, ...]) -> list[int]:
 def row_digits(signature: tuple[int, ...], x: np.ndarray) -> np.ndarray:
     """Mixed-radix digits ``(R, a)`` of value indices ``x`` (row-major over ``signature``)."""
     sig = np.asarray(signature, dtype=np.int64)
-    strides = np.ones(len(sig), dtype=np.int64)
-    for j in range(len(sig) - 2, -1, -1):
-        strides[j] = strides[j + 1] * sig[j + 1]
+    strides = row_major_strides(signature)
     return np.asarray((x[:, None] // strides[None, :]) % sig[None, :], dtype=np.int64)
 
 
@@ -168,13 +167,6 @@ def group_tokens(shape: tuple[int, ...], group: Group, rows: np.ndarray) -> np.n
     if group.sets.shape[1]:
         tokens[np.arange(len(rows))[:, None], group.sets[local]] = row_digits(group.signature, x)
     return tokens
-
-
-def _masked_strides(shape: tuple[int, ...]) -> np.ndarray:
-    strides = np.ones(len(shape), dtype=np.int64)
-    for i in range(len(shape) - 2, -1, -1):
-        strides[i] = strides[i + 1] * (shape[i + 1] + 1)
-    return strides
 
 
 def device_kind(backend: Any) -> str:
@@ -222,7 +214,7 @@ def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any,
     shape = np.asarray(dist.shape, dtype=np.int64)
     q = dist.q
     mt = masked_tensor(dist)
-    st = _masked_strides(dist.shape)
+    st = row_major_strides([s + 1 for s in dist.shape])  # of the masked tensor
     local, x = np.divmod(rows, group.size)
     y = np.full(len(rows), int(np.dot(shape, st)), dtype=np.int64)
     if group.sets.shape[1]:
@@ -267,7 +259,7 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
     shape = np.asarray(dist.shape, dtype=np.int64)
     q, size = dist.q, group.size
     mt = masked_tensor(dist)
-    st = _masked_strides(dist.shape)
+    st = row_major_strides([s + 1 for s in dist.shape])  # of the masked tensor
     digits = row_digits(group.signature, np.arange(size, dtype=np.int64))  # (size, a)
     values = np.arange(q, dtype=np.int64)
     n_sets, m = group.comps.shape

@@ -148,13 +148,6 @@ def _mask_matrix(q: int) -> np.ndarray:
     return np.vstack([np.eye(q), np.ones((1, q))])
 
 
-def _entropy_matrix(q: int) -> np.ndarray:
-    b = np.zeros((2, q + 1))
-    b[0, q] = 1.0
-    b[1, :q] = 1.0
-    return b
-
-
 def masked_tensor(dist: Distribution) -> Any:
     """The masked-marginal tensor of shape ``(q_0+1, …, q_{N-1}+1)`` (cached on ``dist``).
 
@@ -200,33 +193,16 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
 
         return exact_subset_entropies(dist)
     if "subset_entropies" not in dist.cache:
-        be = dist.backend
-        if be.inplace:
-            cached = dist.cache.get("masked")
-            plan = plan_subset_entropies(dist.shape, be, cached=cached is not None)
-            dist.cache["subset_entropies_plan"] = plan
-            h = streamed_subset_entropies(
-                dist.table, dist.shape, be, plan, masked=cached, progress=progress
-            )
-        else:
-            h = _kron_subset_entropies(dist)
+        be = dist.backend  # numpy or torch: both have the in-place kernels streaming needs
+        cached = dist.cache.get("masked")
+        plan = plan_subset_entropies(dist.shape, be, cached=cached is not None)
+        dist.cache["subset_entropies_plan"] = plan
+        h = streamed_subset_entropies(
+            dist.table, dist.shape, be, plan, masked=cached, progress=progress
+        )
         h[(0,) * dist.n] = 0.0  # H(∅) = 0 exactly; rounding of the total leaves ~1e-16
         dist.cache["subset_entropies"] = h
     return dist.cache["subset_entropies"]  # type: ignore[no-any-return]
-
-
-def _kron_subset_entropies(dist: Distribution) -> np.ndarray:
-    """The generic path (any backend): masked tensor, ``-m log m``, Kronecker reduction."""
-    be = dist.backend
-    had_masked = "masked" in dist.cache
-    m = masked_tensor(dist)
-    work = m if not had_masked else be.reshape(m, (-1,)) * 1.0
-    if not had_masked:
-        dist.cache.pop("masked", None)
-    be.neg_xlogx_(work)
-    mats = [_entropy_matrix(q) for q in dist.shape]
-    h = kron_apply(work, [q + 1 for q in dist.shape], mats, be)
-    return np.asarray(be.to_numpy(h), dtype=np.float64)
 
 
 def is_index(value: object) -> bool:
@@ -284,9 +260,6 @@ def check_indices(subset: Any, n: int, name: str) -> tuple[int, ...]:
     return items
 
 
-_check_subset = check_indices  # historical name
-
-
 def subset_index(subset: Iterable[int], n: int) -> tuple[int, ...]:
     """The index of ``subset`` into :func:`subset_entropies`: ``b_i = 1`` iff ``i`` in it.
 
@@ -295,13 +268,13 @@ def subset_index(subset: Iterable[int], n: int) -> tuple[int, ...]:
     >>> subset_index({0, 2}, 3)
     (1, 0, 1)
     """
-    items = set(_check_subset(subset, n, "subset"))
+    items = set(check_indices(subset, n, "subset"))
     return tuple(1 if i in items else 0 for i in range(n))
 
 
 def marginal(dist: Distribution, subset: Iterable[int]) -> Any:
     """The marginal of π on ``subset`` (axes kept in increasing order), a native array."""
-    items = _check_subset(subset, dist.n, "subset")
+    items = check_indices(subset, dist.n, "subset")
     keep = set(items)
     drop = tuple(i for i in range(dist.n) if i not in keep)
     if not drop:
@@ -311,7 +284,7 @@ def marginal(dist: Distribution, subset: Iterable[int]) -> Any:
 
 def subset_entropy(dist: Distribution, subset: Iterable[int]) -> Any:
     """H(X_S) in nats, by summing out the other axes (no masked tensor needed)."""
-    items = _check_subset(subset, dist.n, "subset")
+    items = check_indices(subset, dist.n, "subset")
     if not items:
         return dist.backend.sum(dist.backend.zeros((1,)))
     be = dist.backend

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.adaptive import AdaptiveSchedule, adaptive_reveal
 from exactmd.denoisers import ExactDenoiser, check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError, describe
@@ -105,6 +106,8 @@ def sample(
         elif isinstance(sched, RandomRevealSchedule):
             r = sched.reveal_probabilities[k]
             reveal = masked & (rng.random((count, big_n)) < r) if r < 1 else masked.copy()
+        elif isinstance(sched, AdaptiveSchedule):  # the planner looks at the current tokens
+            reveal = adaptive_reveal(sched, k, tokens, d, den, rng)
         else:
             raise ValidationError(f"schedule: unsupported schedule kind; received {sched!r}")
         rows = np.nonzero(reveal.any(axis=1))[0]

@@ -21,8 +21,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError, describe
 from exactmd.factorization import factorization_error_from_profile
@@ -34,7 +32,8 @@ from exactmd.measures import (
     kl,
     total_correlation,
 )
-from exactmd.optimal import optimal_schedule
+from exactmd.models import markov_chain
+from exactmd.optimal import OptimalTable, optimal_table
 from exactmd.schedule_families import named_schedule
 from exactmd.schedules import ExchangeableSchedule
 
@@ -58,12 +57,7 @@ def default_model(n: int = 10, stay: float = 0.9) -> Distribution:
     >>> default_model(3).shape
     (2, 2, 2)
     """
-    trans = np.array([[stay, 1 - stay], [1 - stay, stay]])
-    table = np.array([0.5, 0.5])
-    for _ in range(n - 1):
-        # multiply by P(x_new | x_last), x_last being the last axis so far
-        table = table[..., None] * trans.reshape((1,) * (table.ndim - 1) + (2, 2))
-    d = as_distribution(table)
+    d = markov_chain([0.5, 0.5], [[stay, 1 - stay], [1 - stay, stay]], n)
     d.names = tuple(f"x{i}" for i in range(n))
     return d
 
@@ -86,9 +80,9 @@ def _check_steps(steps: Sequence[int] | None, n: int) -> list[int]:
     return sorted(set(out))
 
 
-def _schedule(name: str, n: int, k: int, profile: np.ndarray) -> ExchangeableSchedule:
+def _schedule(name: str, n: int, k: int, table: OptimalTable) -> ExchangeableSchedule:
     if name == "optimal":
-        return ExchangeableSchedule(optimal_schedule(profile, k), label="optimal")
+        return ExchangeableSchedule(table.sizes(k), label="optimal")
     return named_schedule(name, n, k)
 
 
@@ -128,6 +122,8 @@ def build_report(
         with_kl = d.size <= KL_MAX_CELLS
     f = information_profile(d)
     dd = complexity(d)
+    table = optimal_table(f, max(ks, default=1))  # one DP serves every K
+    kls: dict[tuple[int, ...], Any] = {}  # KL per sizes (at K = 1 and K = N all coincide)
     rep: dict[str, Any] = {
         "model": name or DEFAULT_MODEL,
         "n": d.n,
@@ -143,7 +139,7 @@ def build_report(
     for k in ks:
         row: dict[str, Any] = {"steps": k, "schedules": {}}
         for sname in SCHEDULE_NAMES:
-            sched = _schedule(sname, d.n, k, f)
+            sched = _schedule(sname, d.n, k, table)
             entry: dict[str, Any] = {
                 "sizes": list(sched.sizes),
                 "factorization_error": factorization_error_from_profile(f, sched),
@@ -152,7 +148,10 @@ def build_report(
             if with_kl:
                 from exactmd.sampler import output_distribution
 
-                entry["kl"] = kl(d, output_distribution(d, sched))
+                key = tuple(sched.sizes)
+                if key not in kls:
+                    kls[key] = kl(d, output_distribution(d, sched))
+                entry["kl"] = kls[key]
             row["schedules"][sname] = entry
         constant_sizes = row["schedules"]["constant"]["sizes"]
         row["bounds"] = {

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.adaptive import AdaptiveSchedule, adaptive_output_distribution
 from exactmd.backends import Backend
 from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
@@ -377,6 +378,8 @@ def output_distribution(
 
         return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
+    if isinstance(sched, AdaptiveSchedule):  # a planner that looks at the values
+        return adaptive_output_distribution(d, sched, denoiser, native=native)
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)  # before planning: a denoiser for another law
     plan = sampler_plan(d, sched, denoiser)

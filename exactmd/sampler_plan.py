@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from math import comb, prod
 from typing import Any
 
+from exactmd.denoisers import DEFAULT_BATCH_ELEMENTS
 from exactmd.distribution import Distribution
 from exactmd.errors import ValidationError
 from exactmd.levels import check_fits, device_kind, level_states, masked_bytes, table_chunk_entries
@@ -179,9 +180,10 @@ def sampler_plan(
     widest_chunk = max(min(total, max(chunk, _largest_group(d.shape, b))) for b, total in targets)
     arrays = CHUNK_ARRAYS + (1 if q > min(d.shape) else 0)
     parts["chunk temporaries"] = arrays * item * widest_chunk
-    widest = max(e[a] * (n - a) * q for a in range(n))  # entries of the largest row table
     if isinstance(sched, DeterministicSchedule):
         widest = max(sa * n * q for sa in sizes[:-1])
+    else:
+        widest = max(e[a] * (n - a) * q for a in range(n))  # entries of the largest row table
     if denoiser is None:
         parts["masked tensor"] = masked_bytes(d)
         # exact_table's chunk (index, gathered, conditional and mask arrays) and its per-group
@@ -189,9 +191,9 @@ def sampler_plan(
         sets = 1 if isinstance(sched, DeterministicSchedule) else max(comb(n, a) for a in range(n))
         parts["temporaries"] = _TMP_ARRAYS * 8 * min(entries, widest) + 2 * 8 * sets * n * q
     else:
-        # a batch of denoiser output (2**21 entries), with room for the denoiser's own
-        # temporaries, the checked copy and the gathered rows
-        parts["temporaries"] = _TMP_DENOISER * 8 * min(2**21, widest * n)
+        # a batch of denoiser output (DEFAULT_BATCH_ELEMENTS entries), with room for the
+        # denoiser's own temporaries, the checked copy and the gathered rows
+        parts["temporaries"] = _TMP_DENOISER * 8 * min(DEFAULT_BATCH_ELEMENTS, widest * n)
     needed = check_fits(d, "the exact sampler law", parts)
     return SamplerPlan(needed, int(work), chunk, entries, parts)
 

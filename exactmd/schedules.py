@@ -74,8 +74,6 @@ def _check_sizes(sizes: Sequence[Any], n: int | None) -> tuple[int, ...]:
         raise ScheduleError(
             f"schedule: sizes must be positive integers; received {describe(sizes)}"
         ) from exc
-    if any(int(s) != s for s in sizes if isinstance(s, (float, np.floating))):
-        raise ScheduleError(f"schedule: sizes must be integers; received {describe(sizes)}")
     if not values:
         raise ScheduleError("schedule: needs at least one step; received no sizes")
     if any(s <= 0 for s in values):
@@ -131,7 +129,12 @@ class ExchangeableSchedule(Schedule):
         return tuple(int(a) for a in np.concatenate([[0], np.cumsum(self.sizes)]))
 
     def validate(self, n: int) -> ExchangeableSchedule:
-        _check_sizes(self.sizes, n)
+        # the sizes were checked and converted to ints by __post_init__: only the sum is left
+        if sum(self.sizes) != n:
+            raise ScheduleError(
+                f"schedule: sizes must sum to N={n}; received sizes {self.sizes} "
+                f"(sum {sum(self.sizes)})"
+            )
         return self
 
 

@@ -37,10 +37,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
-from exactmd.distribution import as_distribution
+from exactmd.backends import get_backend
+from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ValidationError, describe
 from exactmd.masked import exact_conditionals
 
@@ -95,15 +95,17 @@ class ExactDenoiserModule(torch.nn.Module):
         self.shape = d.shape
         self.mask_id = d.q
         self.vocab_size = v
-        self._law = d.numpy()  # float64 master copy; the buffer follows .to() and dtype casts
-        self.register_buffer("table", torch.as_tensor(self._law))
+        # the validated law as a float64 numpy master copy (no re-validation on device moves);
+        # the buffer follows .to() and dtype casts
+        self._base: Distribution = d.with_backend(get_backend(name="numpy"))
+        self.register_buffer("table", torch.as_tensor(self._base.numpy()))
         self._dist: Any = None
         self._key: Any = None
 
     def _distribution(self) -> Any:
         key = self.table.device
         if self._key != key:
-            self._dist = as_distribution(torch.as_tensor(self._law, device=key), device=key)
+            self._dist = self._base.with_backend(get_backend(name="torch", device=key))
             self._key = key
         return self._dist
 
@@ -113,12 +115,8 @@ class ExactDenoiserModule(torch.nn.Module):
         ``input_ids`` is a torch tensor (or a numpy int array); it is checked as the contract's
         tokens (values in ``range(q_i)`` or the mask id ``q``).
         """
-        host = (
-            input_ids.detach().cpu().numpy()
-            if isinstance(input_ids, torch.Tensor)
-            else np.asarray(input_ids)
-        )
-        probs = exact_conditionals(self._distribution(), host)
+        # exact_conditionals reads the tokens on the host (the law's backend's to_numpy)
+        probs = exact_conditionals(self._distribution(), input_ids)
         probs = torch.as_tensor(probs).to(device=self.table.device, dtype=torch.float64)
         logits = torch.full(
             (*probs.shape[:2], self.vocab_size),
@@ -141,6 +139,7 @@ class ExactDenoiserModule(torch.nn.Module):
 
         Examples
         --------
+        >>> import numpy as np
         >>> m = ExactDenoiserModule(np.full((2, 2), 0.25))
         >>> m.probabilities(torch.tensor([[2, 2]])).tolist()
         [[[0.5, 0.5], [0.5, 0.5]]]

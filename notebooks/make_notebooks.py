@@ -529,15 +529,23 @@ def theorems() -> list[Cell]:
         """),
         md(r"""
         An **adaptive** planner chooses the next positions from the values already revealed.
-        The bound covers it too. Below, the exact law and $E_{\mathrm{fact}}$ of a planner that
-        reveals, at each step, the positions whose exact conditional is the most peaked (largest
-        top probability; ties split uniformly), computed by enumerating its states. We check
-        $\mathrm{KL} \le E_{\mathrm{fact}} \le (N-K)\,D(\pi)$, and $K = N$ / $K = 1$ as
-        sanity checks of the enumeration.
+        The bound covers it too. `exactmd.adaptive.AdaptiveSchedule(sizes, planner)` computes
+        the exact law, $E_{\mathrm{fact}}$ and $E_{\mathrm{learn}}$ of any planner by
+        enumerating its states; `most_confident_planner` reveals, at each step, the positions
+        whose conditional is the most peaked (largest summed top probability; ties split
+        uniformly). Below, the library is checked against an independent enumeration written
+        by hand, then we check $\mathrm{KL} \le E_{\mathrm{fact}} \le (N-K)\,D(\pi)$, the
+        bound with a learned denoiser, and $K = N$ / $K = 1$.
+        A planner that never ties is a function of the revealed values, so given $x$ its path
+        is fixed and KL *equals* $E_{\mathrm{learn}} + E_{\mathrm{fact}}$ (random binary law);
+        the block-copy law has ties, and there the inequality is strict.
         """),
         code(r"""
+        from exactmd.adaptive import AdaptiveSchedule, most_confident_planner
+
+
         def peaked_first(p, sizes):
-            # exact p_alg and E_fact of the adaptive planner "most peaked conditionals first"
+            # by hand: exact p_alg and E_fact of the planner "most peaked conditionals first"
             table = p.numpy()
             n, mask = table.ndim, max(table.shape)
             start = (mask,) * n
@@ -577,18 +585,30 @@ def theorems() -> list[Cell]:
                 law[state] += w
             return law, e_fact
 
+        def planner(sizes):
+            return AdaptiveSchedule(sizes, most_confident_planner)
+
+
         for name, p in pair_laws.items():
-            law, e_ad = peaked_first(p, [2, 2, 2])
+            law = exactmd.output_distribution(p, planner([2, 2, 2]))
+            e_ad = exactmd.factorization_error(p, planner([2, 2, 2]))
+            by_hand, e_hand = peaked_first(p, [2, 2, 2])        # the independent cross-check
+            assert np.allclose(law, by_hand, rtol=0, atol=1e-14)
+            assert math.isclose(e_ad, e_hand, rel_tol=1e-10, abs_tol=1e-14)
             kl_ad = exactmd.kl(p, law)
             bound = exactmd.worst_case_bound(p, K)
+            learned = check_bound(p, planner([2, 2, 2]), perturbed_denoiser(p, 1.3, 0.2, seed=1))
             print(f"{name:20} adaptive planner: KL = {kl_ad:.4f} <= E_fact = {e_ad:.4f} "
-                  f"<= (N-K) D = {bound:.4f}")
+                  f"<= (N-K) D = {bound:.4f}; learned denoiser: KL = {learned.kl:.4f} <= "
+                  f"E_learn + E_fact = {learned.bound:.4f}")
             assert math.isclose(law.sum(), 1.0, rel_tol=1e-12)
-            assert kl_ad <= e_ad + 1e-12 and e_ad <= bound + 1e-12
-            one_each, e_n = peaked_first(p, [1] * n)           # K = N: exact sampling
-            assert np.allclose(one_each, p.numpy(), atol=1e-14) and abs(e_n) < 1e-12
-            _, e_1 = peaked_first(p, [n])                      # K = 1: TC
+            assert kl_ad <= e_ad + 1e-12 and e_ad <= bound + 1e-12 and learned.holds
+            one_each = exactmd.output_distribution(p, planner([1] * n))   # K = N: exact sampling
+            assert np.allclose(one_each, p.numpy(), atol=1e-14)
+            assert abs(exactmd.factorization_error(p, planner([1] * n))) < 1e-12
+            e_1 = exactmd.factorization_error(p, planner([n]))             # K = 1: TC
             assert math.isclose(e_1, exactmd.total_correlation(p), rel_tol=1e-10)
+            assert math.isclose(e_1, peaked_first(p, [n])[1], rel_tol=1e-10)
         """),
         md(r"""
         **Outside the theorem: LLaDA's low-confidence remasking.** LLaDA first *draws* a

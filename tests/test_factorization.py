@@ -30,7 +30,7 @@ from exactmd.factorization import (
     worst_case_bound,
     worst_case_log_bound,
 )
-from exactmd.measures import information_profile, total_correlation
+from exactmd.measures import complexity, information_profile, total_correlation
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -313,3 +313,18 @@ def test_profile_formula_needs_an_exchangeable_schedule() -> None:
         factorization_error_from_profile([-1.0, 0.0], [[0], [1]])
     with pytest.raises(ScheduleError, match=r"^schedule: sizes must sum to N=2"):
         factorization_error_from_profile([-1.0, 0.0], [3])
+
+
+def test_exchangeable_bound_refuses_partitions_where_it_does_not_hold() -> None:
+    """For a deterministic partition E_fact can exceed (max s - 1) D: the bound is refused."""
+    p = np.zeros((2, 2, 2, 2))  # block copy: x0 = x1, x2 = x3, blocks independent and fair
+    for a in (0, 1):
+        for b in (0, 1):
+            p[a, a, b, b] = 0.25
+    partition = [[0, 1], [2, 3]]
+    d_pi = complexity(p)
+    assert abs(d_pi - math.log(2)) < TOL
+    # E_fact = (N - K) log 2 = 2 log 2 > (max s - 1) D = log 2
+    assert factorization_error(p, partition) > (2 - 1) * d_pi + 0.5
+    with pytest.raises(ScheduleError, match=r"^schedule: .*exchangeable schedule.*worst_case"):
+        exchangeable_bound(p, partition)
