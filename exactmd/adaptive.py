@@ -10,7 +10,11 @@ An :class:`AdaptiveSchedule` has fixed sizes ``s_1..s_K`` and a *planner*
 
 and returns one subset (a tuple of ``s`` masked positions) or a mapping ``{subset: weight}``
 over ``s``-subsets of the masked positions (weights ``>= 0`` summing to 1 within 1e-9).
-Both arrays are read-only. A bad answer raises :class:`~exactmd.errors.ScheduleError`.
+Both arrays are read-only. A bad answer raises :class:`~exactmd.errors.ScheduleError`. The
+built-in planners and the check of an answer live in :mod:`exactmd.planners`; the core
+functions (:func:`exactmd.output_distribution`, :func:`exactmd.learning_error`,
+:func:`exactmd.factorization_error`, :func:`exactmd.sample`, :func:`exactmd.check_bound`)
+reach this module through the schedule's own methods (see :mod:`exactmd.schedule_dispatch`).
 
 Everything is computed by enumerating the reachable states ``(S, x_S)`` step by step (each a
 flat index of the masked layout), with the denoiser called once per state, in batches:
@@ -37,20 +41,27 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import math
-import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from exactmd.denoisers import ExactDenoiser, check_denoiser_law, evaluate_denoiser
+from exactmd.denoiser_calls import check_denoiser_law, denoiser_rows
+from exactmd.denoisers import ExactDenoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import MemoryPlanError, ScheduleError, ValidationError, describe
-from exactmd.schedules import Schedule, _check_sizes, _int_like, as_schedule
+from exactmd.planners import (
+    WEIGHT_ATOL,
+    Choices,
+    least_entropy_planner,
+    most_confident_planner,
+    planner_choices,
+)
+from exactmd.schedule_dispatch import CustomSchedule
+from exactmd.schedules import _check_sizes, as_schedule
 
 __all__ = [
     "AdaptiveSchedule",
@@ -61,22 +72,17 @@ __all__ = [
     "adaptive_learning_error",
     "adaptive_reveal",
     "MAX_STATES",
+    "WEIGHT_ATOL",
 ]
 
 #: Most states (revealed set and values) one step of the enumeration may hold.
 MAX_STATES = 2_000_000
-#: Tolerance on the sum of a planner's weights.
-WEIGHT_ATOL = 1e-9
-_TIE_DECIMALS = 12  # built-in planners: scores equal after rounding to 12 decimals are ties
 _CHUNK = 2**14  # states per denoiser call
 _MERGE = 2**20  # pending successor entries before they are merged
 
-Choices = list[tuple[tuple[int, ...], float]]
-Weights = dict[tuple[int, ...], float]
-
 
 @dataclass(frozen=True)
-class AdaptiveSchedule(Schedule):
+class AdaptiveSchedule(CustomSchedule):
     """Fixed sizes and a planner choosing ``z_k`` from the revealed values.
 
     Parameters
@@ -127,89 +133,41 @@ class AdaptiveSchedule(Schedule):
         _check_sizes(self.sizes, n)
         return self
 
-    def factorization_error(self, d: Distribution) -> float:
-        """E_fact with π's exact denoiser (the hook of :func:`exactmd.factorization_error`)."""
-        return adaptive_factorization_error(d, self)
+    # the hooks the core modules call (see exactmd.schedule_dispatch)
+    def output_distribution(
+        self, d: Distribution, denoiser: Any = None, *, native: bool = False
+    ) -> Any:
+        """p_alg (:func:`adaptive_output_distribution`), for :func:`exactmd.output_distribution`."""
+        return adaptive_output_distribution(d, self, denoiser, native=native)
+
+    def learning_error(self, d: Distribution, denoiser: Any) -> float:
+        """E_learn (:func:`adaptive_learning_error`), for :func:`exactmd.learning_error`."""
+        return adaptive_learning_error(d, self, denoiser)
+
+    def factorization_error(self, d: Distribution, denoiser: Any = None) -> float:
+        """E_fact, the planner seeing ``denoiser``'s probabilities (π's exact ones by default):
+        :func:`adaptive_factorization_error`, for :func:`exactmd.factorization_error` and
+        :func:`exactmd.check_bound` (which passes the sampler's denoiser)."""
+        return adaptive_factorization_error(d, self, denoiser)
+
+    def reveal(
+        self,
+        step: int,
+        tokens: np.ndarray,
+        d: Distribution,
+        denoiser: Any,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """The positions to reveal, drawn (:func:`adaptive_reveal`), for :func:`exactmd.sample`."""
+        return adaptive_reveal(self, step, tokens, d, denoiser, rng)
 
     def choices(self, tokens: np.ndarray, size: int, probs: np.ndarray) -> Choices:
-        """The planner's answer at ``tokens``, validated: ``[(sorted subset, weight > 0)]``."""
-        out, q = self.planner(tokens, size, probs), probs.shape[-1]
-        where = f"planner {self.planner_name} at context tokens {tokens.tolist()} (size {size})"
-        masked = [i for i in range(len(tokens)) if tokens[i] == q]
-        items = list(out.items()) if isinstance(out, Mapping) else [(out, 1.0)]
-        if not items:
-            raise ScheduleError(f"{where}: returned an empty mapping; needs at least one subset")
-        merged: dict[tuple[int, ...], float] = {}
-        for subset, weight in items:
-            try:
-                z = tuple(sorted(_int_like(i) for i in subset))
-            except (TypeError, ValueError, OverflowError):
-                z = ()
-            if len(z) != size or len(set(z)) != size or not set(z) <= set(masked):
-                raise ScheduleError(
-                    f"{where}: a subset must be {size} distinct masked positions (masked: "
-                    f"{masked}); received {describe(subset)}"
-                )
-            w = float(weight) if isinstance(weight, numbers.Real) else math.nan
-            if not math.isfinite(w) or w < 0:
-                raise ScheduleError(
-                    f"{where}: weights must be finite and >= 0; received {describe(weight)} "
-                    f"for subset {z}"
-                )
-            merged[z] = merged.get(z, 0.0) + w
-        total = math.fsum(merged.values())
-        if abs(total - 1.0) > WEIGHT_ATOL:
-            raise ScheduleError(
-                f"{where}: weights must sum to 1 within {WEIGHT_ATOL}; they sum to {total!r} "
-                f"in {describe(out)}"
-            )
-        return [(z, w) for z, w in merged.items() if w > 0]
+        """The planner's answer at ``tokens``, validated: ``[(sorted subset, weight > 0)]``.
 
-
-def _ties(tokens: np.ndarray, size: int, score: np.ndarray, q: int) -> Weights:
-    """Uniform weight on the ``size``-subsets of masked positions of largest summed score."""
-    masked = [i for i in range(len(tokens)) if tokens[i] == q]
-    sums = {
-        z: round(sum(float(score[i]) for i in z), _TIE_DECIMALS)
-        for z in itertools.combinations(masked, size)
-    }
-    best = max(sums.values())
-    winners = [z for z, v in sums.items() if v == best]
-    return {z: 1.0 / len(winners) for z in winners}
-
-
-def most_confident_planner(tokens: np.ndarray, size: int, probs: np.ndarray) -> Weights:
-    """Reveal the masked positions whose rows are the most peaked (largest top probability).
-
-    The rule: each ``size``-subset z of the masked positions scores ``Σ_{i∈z} max_v probs[i, v]``
-    (summed in increasing position order, then rounded to 12 decimals); the subsets of largest
-    score share the weight uniformly (ties split). This is notebook 02's ``peaked_first``.
-
-    Examples
-    --------
-    >>> probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]])
-    >>> most_confident_planner(np.array([2, 2, 2]), 1, probs)
-    {(1,): 1.0}
-    >>> most_confident_planner(np.array([2, 0, 2]), 1, np.full((3, 2), 0.5))
-    {(0,): 0.5, (2,): 0.5}
-    """
-    return _ties(tokens, size, probs.max(axis=1), probs.shape[1])
-
-
-def least_entropy_planner(tokens: np.ndarray, size: int, probs: np.ndarray) -> Weights:
-    """Reveal the masked positions whose rows have the least entropy.
-
-    Each ``size``-subset z scores ``−Σ_{i∈z} H(probs[i])`` (nats, rounded to 12 decimals); the
-    subsets of largest score (least total entropy) share the weight uniformly.
-
-    Examples
-    --------
-    >>> probs = np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]])
-    >>> least_entropy_planner(np.array([2, 2, 2]), 2, probs)
-    {(1, 2): 1.0}
-    """
-    logs = np.log(np.where(probs > 0, probs, 1.0))
-    return _ties(tokens, size, (probs * logs).sum(axis=1), probs.shape[1])
+        See :func:`~exactmd.planners.planner_choices`.
+        """
+        out = self.planner(tokens, size, probs)
+        return planner_choices(out, tokens, size, probs.shape[-1], self.planner_name)
 
 
 def _check_inputs(p: Any, schedule: Any, denoiser: Any, what: str) -> tuple[Distribution, Any]:
@@ -285,7 +243,7 @@ def _walk(
         tokens.flags.writeable = False
         for lo in range(0, len(keys), _CHUNK):
             tok = tokens[lo : lo + _CHUNK]
-            probs = np.array(d.backend.to_numpy(evaluate_denoiser(den, tok, d)), dtype=np.float64)
+            probs = denoiser_rows(den, tok, d).view()  # a read-only view for the planner
             probs.flags.writeable = False
             for b in range(len(tok)):
                 w, t, pr = mass[lo + b], tok[b], probs[b]
@@ -421,7 +379,7 @@ def adaptive_reveal(
     >>> adaptive_reveal(sched, 0, np.full((1, 2), 2), p, exact_denoiser(p), rng).tolist()
     [[False, True]]
     """
-    probs = np.array(d.backend.to_numpy(evaluate_denoiser(denoiser, tokens, d)), np.float64)
+    probs = denoiser_rows(denoiser, tokens, d).view()  # a read-only view for the planner
     probs.flags.writeable = False
     reveal = np.zeros(tokens.shape, dtype=bool)
     for b in range(len(tokens)):

@@ -21,10 +21,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from exactmd.adaptive import AdaptiveSchedule, adaptive_factorization_error
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError
-from exactmd.factorization import factorization_error
+from exactmd.factorization import schedule_factorization_error
 from exactmd.measures import kl as kl_divergence
 from exactmd.sampler import learning_error, output_distribution
 from exactmd.schedules import as_schedule
@@ -166,10 +165,8 @@ def check_bound(
     palg = output_distribution(d, sched, denoiser, progress=progress)
     kl = float(kl_divergence(d, palg))  # d keeps its dtype, so its tolerance
     e_learn = float(learning_error(d, sched, denoiser, progress=progress))
-    if isinstance(sched, AdaptiveSchedule):  # its planner sees the sampler's denoiser
-        e_fact = adaptive_factorization_error(d, sched, denoiser)
-    else:
-        e_fact = float(factorization_error(d, sched))
+    # an adaptive planner sees the sampler's denoiser: E_fact is computed with it too
+    e_fact = float(schedule_factorization_error(d, sched, denoiser))
     bound = e_learn + e_fact
     if math.isinf(bound):
         slack = math.nan if math.isinf(kl) else math.inf

@@ -1,8 +1,10 @@
 """Calling a denoiser safely: the law it was built for, the token type, bounded batches, and
 the checks on every row it returns (see :mod:`exactmd.denoisers` for the output rules).
 
-:func:`evaluate_denoiser` is what the sampler, E_learn, the Monte Carlo sampler and the test
-oracle use to call any denoiser; :func:`check_denoiser_output` is the row check on its own.
+:func:`evaluate_denoiser` is what the sampler and the test oracle use to call any denoiser (a
+native array of the law's backend); :func:`denoiser_rows` is the same call for the host-side
+callers (E_learn, the Monte Carlo sampler, the adaptive enumeration), returning float64 numpy
+rows; :func:`check_denoiser_output` is the row check on its own.
 
 Examples
 --------
@@ -21,17 +23,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import Backend, is_torch_tensor
-from exactmd.denoisers import (
-    DEFAULT_BATCH_ELEMENTS,
-    DENOISER_ATOL,
-    DENOISER_ATOL_LOW,
-    BatchedDenoiser,
-    ExactDenoiser,
-    PerturbedDenoiser,
-    _device,
-    _is_torch_module,
-)
-from exactmd.distribution import as_distribution
+from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.masked import check_tokens
 
@@ -39,6 +31,7 @@ __all__ = [
     "check_denoiser_law",
     "check_denoiser_output",
     "denoiser_law_shape",
+    "denoiser_rows",
     "evaluate_denoiser",
 ]
 
@@ -192,6 +185,84 @@ def check_denoiser_output(
     return np.asarray(inside / safe[:, :, None], dtype=np.float64)
 
 
+def _checked_pieces(
+    denoiser: Any, tokens: np.ndarray, d: Distribution, be: Backend, name: str
+) -> tuple[list[tuple[Any, bool]], tuple[int, int, int]]:
+    """Call ``denoiser`` in bounded batches: ``[(piece, trusted)]`` and the shape ``(B, N, q)``.
+
+    A trusted piece is our own exact (or perturbed) denoiser's output as it returned it (a
+    native array, not re-checked); any other piece is the float64 host array
+    :func:`check_denoiser_output` returned.
+    """
+    tok = check_tokens(tokens, d.shape)
+    if denoiser is None:
+        denoiser = ExactDenoiser(d)
+    if not callable(denoiser):
+        raise DenoiserError(f"{name}: must be callable; received {describe(denoiser)}")
+    check_denoiser_law(denoiser, d.shape, name)
+    n, q = d.n, d.q
+    batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
+    kind, device = _token_kind(denoiser, be)
+    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
+    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
+    pieces: list[tuple[Any, bool]] = []
+    for start in range(0, len(tok), batch):
+        chunk = tok[start : start + batch]
+        if kind == "torch":
+            import torch
+
+            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
+        else:
+            arg = chunk
+        try:
+            out = denoiser(arg)
+        except DenoiserError:
+            raise
+        except ValidationError as exc:  # e.g. an exactmd call inside it, for another law
+            raise DenoiserError(
+                f"{name}: rejected valid tokens (rows {start}..{start + len(chunk) - 1}: values "
+                f"in range(q_i) or the mask q = {q}, for p of shape {d.shape}); was it built "
+                f"for another law? It raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if trusted and tuple(out.shape) == (len(chunk), n, q):
+            pieces.append((out, True))
+        else:
+            pieces.append((check_denoiser_output(out, chunk, d.shape, name, start), False))
+    return pieces, (len(tok), n, q)
+
+
+def denoiser_rows(
+    denoiser: Any,
+    tokens: np.ndarray,
+    p: Any,
+    backend: Backend | None = None,
+    *,
+    name: str = "denoiser",
+) -> np.ndarray:
+    """The checked rows of ``denoiser`` at ``tokens`` as a float64 numpy array ``(B, N, q)``.
+
+    The same call and checks as :func:`evaluate_denoiser` (``backend`` only decides how the
+    tokens are handed over: numpy, or torch on its device), for callers that work on the host:
+    the rows stay where the checks left them, with no trip through the backend (nor its
+    rounding to float32 for a float32 law).
+
+    Examples
+    --------
+    >>> from exactmd.denoisers import exact_denoiser
+    >>> p = np.array([[0.5, 0.0], [0.25, 0.25]])
+    >>> rows = denoiser_rows(exact_denoiser(p), np.array([[2, 2], [0, 2]]), p)
+    >>> rows.dtype, rows[1, 1].tolist()
+    (dtype('float64'), [1.0, 0.0])
+    """
+    d = as_distribution(p)
+    be = backend if backend is not None else d.backend
+    pieces, shape = _checked_pieces(denoiser, tokens, d, be, name)
+    host = [_to_host(out, name)[0] if trusted else out for out, trusted in pieces]
+    if not host:
+        return np.zeros(shape)
+    return host[0] if len(host) == 1 else np.concatenate(host, axis=0)
+
+
 def evaluate_denoiser(
     denoiser: Any,
     tokens: np.ndarray,
@@ -225,43 +296,27 @@ def evaluate_denoiser(
     Native array ``(B, N, q)`` of ``backend``: checked, cleaned rows for masked positions
     (see the module notes); rows of unmasked positions carry no meaning (zeros, or the
     one-hot for our own exact and perturbed denoisers, which are trusted and not re-checked).
+    Callers that need the rows on the host use :func:`denoiser_rows` instead (no round trip
+    through the backend).
     """
     d = as_distribution(p)
     be = backend if backend is not None else d.backend
-    tok = check_tokens(tokens, d.shape)
-    if denoiser is None:
-        denoiser = ExactDenoiser(d)
-    if not callable(denoiser):
-        raise DenoiserError(f"{name}: must be callable; received {describe(denoiser)}")
-    check_denoiser_law(denoiser, d.shape, name)
-    n, q = d.n, d.q
-    batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
-    kind, device = _token_kind(denoiser, be)
-    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
-    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
-    if len(tok) == 0:
-        return be.zeros((0, n, q))
-    pieces = []
-    for start in range(0, len(tok), batch):
-        chunk = tok[start : start + batch]
-        if kind == "torch":
-            import torch
+    pieces, shape = _checked_pieces(denoiser, tokens, d, be, name)
+    if not pieces:
+        return be.zeros(shape)
+    native = [be.asarray(out) for out, _ in pieces]
+    return native[0] if len(native) == 1 else be.concat(native, axis=0)
 
-            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
-        else:
-            arg = chunk
-        try:
-            out = denoiser(arg)
-        except DenoiserError:
-            raise
-        except ValidationError as exc:  # e.g. an exactmd call inside it, for another law
-            raise DenoiserError(
-                f"{name}: rejected valid tokens (rows {start}..{start + len(chunk) - 1}: values "
-                f"in range(q_i) or the mask q = {q}, for p of shape {d.shape}); was it built "
-                f"for another law? It raised {type(exc).__name__}: {exc}"
-            ) from exc
-        if trusted and tuple(out.shape) == (len(chunk), n, q):
-            pieces.append(be.asarray(out))
-        else:
-            pieces.append(be.asarray(check_denoiser_output(out, chunk, d.shape, name, start)))
-    return pieces[0] if len(pieces) == 1 else be.concat(pieces, axis=0)
+
+# exactmd.denoisers re-exports this module's functions from its last lines, so each module
+# imports the other after defining its own names: either can then be imported first.
+from exactmd.denoisers import (  # noqa: E402
+    DEFAULT_BATCH_ELEMENTS,
+    DENOISER_ATOL,
+    DENOISER_ATOL_LOW,
+    BatchedDenoiser,
+    ExactDenoiser,
+    PerturbedDenoiser,
+    _device,
+    _is_torch_module,
+)

@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.backends import Backend, get_backend, is_torch_tensor, to_host
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.masked import check_tokens, exact_conditionals
+from exactmd.validation import check_int
 
 __all__ = [
     "ExactDenoiser",
@@ -92,8 +93,7 @@ class ExactDenoiser:
 
     def __call__(self, tokens: Any) -> Any:
         d = self.law_for(tokens)
-        host = tokens.detach().cpu().numpy() if is_torch_tensor(tokens) else np.asarray(tokens)
-        return exact_conditionals(d, host)
+        return exact_conditionals(d, to_host(tokens))
 
 
 def _device(be: Backend) -> Any:
@@ -155,8 +155,7 @@ class PerturbedDenoiser:
 
     def __call__(self, tokens: Any) -> Any:
         d = self.exact.dist
-        host = tokens.detach().cpu().numpy() if is_torch_tensor(tokens) else np.asarray(tokens)
-        tok = check_tokens(host, d.shape)
+        tok = check_tokens(to_host(tokens), d.shape)
         base = np.asarray(d.backend.to_numpy(exact_conditionals(d, tok)), dtype=np.float64)
         tempered = base ** (1.0 / self.temperature)
         tempered /= tempered.sum(axis=2, keepdims=True)
@@ -205,8 +204,7 @@ def perturbed_denoiser(
         )
     if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
         raise ValidationError(f"noise: must be a number in [0, 1]; received {describe(noise)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValidationError(f"seed: must be an integer >= 0; received {describe(seed)}")
+    seed = check_int(seed, "seed", minimum=0)
     exact = ExactDenoiser(as_distribution(p))
     return PerturbedDenoiser(exact, float(temperature), float(noise), int(seed))
 
@@ -273,13 +271,8 @@ def as_denoiser(
         raise ValidationError(
             f"tokens: must be 'auto', 'numpy' or 'torch'; received {describe(tokens)}"
         )
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, (int, np.integer))
-        or batch_size < 1
-    ):
-        raise ValidationError(f"batch_size: must be an integer >= 1; received {batch_size!r}")
-    return BatchedDenoiser(fn, tokens, device, None if batch_size is None else int(batch_size))
+    size = None if batch_size is None else check_int(batch_size, "batch_size")
+    return BatchedDenoiser(fn, tokens, device, size)
 
 
 # The checked call lives in its own module; re-exported here, where users look for it.

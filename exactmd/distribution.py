@@ -45,13 +45,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.coercion import is_symbolic_input, object_to_float
 from exactmd.errors import DistributionError, MemoryPlanError, describe
 from exactmd.validation import check_axes
 
@@ -211,59 +210,6 @@ class Distribution:
         )
 
 
-def _is_exact_entry(e: Any) -> bool:
-    return isinstance(e, Fraction) or type(e).__module__.startswith("sympy")
-
-
-def _has_exact_entries(arr: np.ndarray) -> bool:
-    """True when an object array holds a sympy object or a Fraction (anywhere)."""
-    stack = list(arr.reshape(-1))
-    while stack:
-        e = stack.pop()
-        if _is_exact_entry(e):
-            return True
-        if isinstance(e, list | tuple):
-            stack.extend(e)
-    return False
-
-
-def _is_symbolic(p: Any) -> bool:
-    """Symbolic input: sympy arrays, and object arrays or nested lists holding at least one
-    sympy object or :class:`fractions.Fraction` (other object arrays and lists are numeric)."""
-    if isinstance(p, np.ndarray):
-        return p.dtype == object and _has_exact_entries(p)
-    if isinstance(p, list | tuple):
-        try:
-            arr = np.asarray(p, dtype=object)
-        except (TypeError, ValueError):
-            return False
-        return _has_exact_entries(arr)
-    return type(p).__module__.startswith("sympy")
-
-
-_REAL_SCALARS = (bool, int, float, Decimal, np.bool_, np.integer, np.floating)
-
-
-def _object_to_float(host: np.ndarray, p: Any, name: str) -> np.ndarray:
-    """An object array of real numbers (no sympy, no Fraction) as float64, or a clear error."""
-    flat = host.reshape(-1)
-    out = np.empty(flat.shape, dtype=np.float64)
-    for k, e in enumerate(flat):
-        where = tuple(int(i) for i in np.unravel_index(k, host.shape))
-        if isinstance(e, list | tuple | np.ndarray):
-            raise DistributionError(
-                f"{name}: must be a rectangular array (these nested lists are ragged); "
-                f"received {describe(p)}"
-            )
-        if not isinstance(e, _REAL_SCALARS):
-            raise DistributionError(
-                f"{name}: entries must be real numbers (int, float, Decimal, Fraction or sympy "
-                f"numbers); received {describe(e)} at index {where}"
-            )
-        out[k] = float(e)
-    return out.reshape(host.shape)
-
-
 def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
     """``p`` as a numpy array (not yet validated) and the name of its original dtype."""
     if is_torch_tensor(p):
@@ -283,7 +229,7 @@ def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
         ) from exc
     raw_dtype = str(host.dtype)
     if host.dtype == object:
-        host = _object_to_float(host, p, name)
+        host = object_to_float(host, p, name)
     return host, raw_dtype
 
 
@@ -345,7 +291,7 @@ def as_distribution(
     ...
     exactmd.errors.DistributionError: p: entries must be >= 0; received -0.1 at index (1, 1)
     """
-    if _is_symbolic(p):
+    if is_symbolic_input(p):
         from exactmd.symbolic.law import as_symbolic_distribution
 
         p = as_symbolic_distribution(p, name=name)

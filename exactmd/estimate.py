@@ -36,11 +36,12 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import get_backend, is_torch_tensor
+from exactmd.backends import get_backend, to_host
 from exactmd.denoiser_calls import _token_kind
 from exactmd.denoisers import DEFAULT_BATCH_ELEMENTS, check_denoiser_output
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
+from exactmd.validation import check_int
 
 __all__ = ["ProfileEstimate", "estimate_profile"]
 
@@ -75,7 +76,7 @@ class ProfileEstimate:
 
 
 def _as_samples(samples: Any) -> IntArray:
-    host = samples.detach().cpu().numpy() if is_torch_tensor(samples) else np.asarray(samples)
+    host = to_host(samples)
     if host.ndim != 2 or host.shape[0] < 2 or host.shape[1] < 1:
         raise ValidationError(
             f"samples: must be an int array (M, N) with M >= 2 samples; received shape {host.shape}"
@@ -85,12 +86,6 @@ def _as_samples(samples: Any) -> IntArray:
     if host.min() < 0:
         raise ValidationError(f"samples: values must be >= 0; received {int(host.min())}")
     return host.astype(np.int64)
-
-
-def _positive(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValidationError(f"{name}: must be an integer >= 1; received {value!r}")
-    return int(value)
 
 
 def _as_input(denoiser: Any, tokens: IntArray) -> Any:
@@ -121,7 +116,7 @@ def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
             )
         alphabets = (dims[2],) * n
     else:
-        alphabets = tuple(_positive(s, "shape") for s in shape)
+        alphabets = tuple(check_int(s, "shape") for s in shape)
         if len(alphabets) != n:
             raise ValidationError(
                 f"shape: must give one alphabet size per position (N={n}); received {shape!r}"
@@ -192,7 +187,7 @@ def estimate_profile(
     """
     x = _as_samples(samples)
     m, n = x.shape
-    reps = _positive(n_orders, "n_orders")
+    reps = check_int(n_orders, "n_orders")
     q_i = _alphabets(x, denoiser, shape)
     q = max(q_i)
     rk = np.arange(n) if ranks is None else np.unique(np.asarray(ranks, dtype=np.int64))
@@ -204,7 +199,7 @@ def estimate_profile(
     # position of each variable in its order: revealed before rank i  <=>  inverse < i
     inverse = np.argsort(orders, axis=1)
     rows_per_call = (
-        _positive(batch_size, "batch_size")
+        check_int(batch_size, "batch_size")
         if batch_size is not None
         else max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
     )

@@ -27,11 +27,11 @@ from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError, describe
 from exactmd.masked import subset_entropy
 from exactmd.measures import complexity, information_profile
+from exactmd.schedule_dispatch import schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,
-    Schedule,
     as_schedule,
 )
 from exactmd.validation import as_float_array
@@ -120,7 +120,24 @@ def factorization_error(p: Any, schedule: Any) -> Any:
     >>> factorization_error(p, [2])
     0.0
     """
-    d = as_distribution(p)
+    return schedule_factorization_error(as_distribution(p), schedule)
+
+
+def schedule_factorization_error(d: Distribution, schedule: Any, denoiser: Any = None) -> Any:
+    """E_fact of a validated law: :func:`factorization_error`, with the sampler's denoiser.
+
+    The three kinds of :mod:`exactmd.schedules` do not depend on ``denoiser``; any other kind
+    computes its own E_fact (its ``factorization_error(d)`` method, or
+    ``factorization_error(d, denoiser)`` when ``denoiser`` is not None, see
+    :mod:`exactmd.schedule_dispatch`), e.g. an adaptive planner seeing ``denoiser``'s
+    probabilities, as :func:`~exactmd.bound.check_bound` needs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> schedule_factorization_error(as_distribution(np.full((2, 2), 0.25)), [1, 1])
+    0.0
+    """
     if d.backend.name == "symbolic":
         from exactmd.symbolic import symbolic_factorization_error
 
@@ -130,14 +147,8 @@ def factorization_error(p: Any, schedule: Any) -> Any:
         return _deterministic_error(d, sched)
     if isinstance(sched, ExchangeableSchedule | RandomRevealSchedule):
         return factorization_error_from_profile(information_profile(d), sched)
-    return _dispatch_other(d, sched)
-
-
-def _dispatch_other(d: Distribution, sched: Schedule) -> float:
-    method = getattr(sched, "factorization_error", None)
-    if method is None:
-        raise ScheduleError(f"schedule: unsupported schedule kind; received {sched!r}")
-    return float(method(d))
+    method = schedule_method(sched, "factorization_error")  # e.g. an adaptive planner
+    return float(method(d) if denoiser is None else method(d, denoiser))
 
 
 def _times(d: Distribution, factor: int, value: Any) -> Any:

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.adaptive import AdaptiveSchedule, adaptive_learning_error
-from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
+from exactmd.denoiser_calls import check_denoiser_law, denoiser_rows
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError
 from exactmd.levels import (
@@ -34,6 +33,7 @@ from exactmd.levels import (
     single_level,
 )
 from exactmd.progress import progress_bar
+from exactmd.schedule_dispatch import is_core_schedule, schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -163,8 +163,8 @@ def learning_error(
     sched = as_schedule(schedule, d.n)
     if denoiser is None:  # π's own conditionals: every KL term is 0
         return 0.0
-    if isinstance(sched, AdaptiveSchedule):  # a planner that looks at the values
-        return adaptive_learning_error(d, sched, denoiser)
+    if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
+        return float(schedule_method(sched, "learning_error")(d, denoiser))
     check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
     levels = _level_weights(d, sched)
     plan_learning(d, levels)
@@ -202,7 +202,7 @@ def _accumulate(
                 rows, mass = rows[keep], mass[keep]
                 exact = np.asarray(be.to_numpy(cond), dtype=np.float64)[keep][:, live]
                 tokens = group_tokens(d.shape, group, rows)
-                out = be.to_numpy(evaluate_denoiser(denoiser, tokens, d, be))
+                out = denoiser_rows(denoiser, tokens, d, be)  # float64, on the host
                 local = rows // group.size
                 model = np.take_along_axis(out, group.comps[local][:, :, None], axis=1)[:, live]
                 pos = exact > 0

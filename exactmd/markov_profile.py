@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.distribution import Distribution
+from exactmd.distribution import TOTAL_ATOL, Distribution
 from exactmd.errors import ModelError, describe
+from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
 from exactmd.typing import FloatArray
 from exactmd.validation import as_float_array
 
@@ -50,8 +51,9 @@ __all__ = [
     "PROB_ATOL",
 ]
 
-#: Tolerance on the row sums of the transition matrix and on the total of the initial law.
-PROB_ATOL = 1e-8
+#: Tolerance on the row sums of the transition matrix and on the total of the initial law
+#: (the one of :func:`exactmd.models._base.stochastic_matrix` and ``prob_vector``).
+PROB_ATOL = TOTAL_ATOL
 
 
 def _xlogx_rows(m: FloatArray) -> FloatArray:
@@ -66,15 +68,8 @@ def _transition(transition: Any) -> FloatArray:
         raise ModelError(f"transition: must be a non-empty square matrix; received shape {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0):
         raise ModelError(f"transition: entries must be finite and >= 0; received {describe(p)}")
-    sums = p.sum(axis=1)
-    bad = np.abs(sums - 1.0) > PROB_ATOL
-    if np.any(bad):
-        r = int(np.argmax(bad))
-        raise ModelError(
-            f"transition: rows must sum to 1 within {PROB_ATOL:g}; row {r} sums to "
-            f"{float(sums[r])!r}"
-        )
-    return p / sums[:, None]
+    p = stochastic_matrix(p, "transition")  # the row sums, within PROB_ATOL
+    return p / p.sum(axis=1)[:, None]
 
 
 def stationary_distribution(transition: Any) -> FloatArray:
@@ -131,23 +126,16 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
     if transition is None:
         raise ModelError("transition: a transition matrix is required; received None")
     p = _transition(transition)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ModelError(f"n: must be an integer >= 1; received {n!r}")
+    n = positive_int(n, "n")
     if init is None:
         return stationary_distribution(p), p, int(n)
-    try:
-        mu = np.asarray(init, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"init: must be a probability vector; received {describe(init)}") from exc
+    mu = as_float_array(init, "init", "a probability vector", ModelError)
     if mu.shape != (p.shape[0],):
         raise ModelError(
             f"init: must have shape ({p.shape[0]},) to match the transition matrix; received "
             f"shape {mu.shape}"
         )
-    if not np.all(np.isfinite(mu)) or np.any(mu < 0) or abs(mu.sum() - 1.0) > PROB_ATOL:
-        raise ModelError(
-            f"init: entries must be >= 0 and sum to 1 within {PROB_ATOL:g}; received {describe(mu)}"
-        )
+    mu = prob_vector(mu, "init")  # finite, >= 0, total 1 within PROB_ATOL
     return mu / mu.sum(), p, int(n)
 
 

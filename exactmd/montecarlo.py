@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.adaptive import AdaptiveSchedule, adaptive_reveal
-from exactmd.denoisers import ExactDenoiser, check_denoiser_law, evaluate_denoiser
+from exactmd.denoiser_calls import check_denoiser_law, denoiser_rows
+from exactmd.denoisers import ExactDenoiser
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError, describe
+from exactmd.schedule_dispatch import schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -106,15 +107,13 @@ def sample(
         elif isinstance(sched, RandomRevealSchedule):
             r = sched.reveal_probabilities[k]
             reveal = masked & (rng.random((count, big_n)) < r) if r < 1 else masked.copy()
-        elif isinstance(sched, AdaptiveSchedule):  # the planner looks at the current tokens
-            reveal = adaptive_reveal(sched, k, tokens, d, den, rng)
-        else:
-            raise ValidationError(f"schedule: unsupported schedule kind; received {sched!r}")
+        else:  # a kind with its own planner, e.g. adaptive: it looks at the current tokens
+            reveal = schedule_method(sched, "reveal")(k, tokens, d, den, rng)
         rows = np.nonzero(reveal.any(axis=1))[0]
         if rows.size == 0:
             continue
         ctx = tokens[rows]
-        probs = np.asarray(d.backend.to_numpy(evaluate_denoiser(den, ctx, d)), dtype=np.float64)
+        probs = denoiser_rows(den, ctx, d)
         cdf = np.cumsum(probs, axis=2)
         u = rng.random((len(rows), big_n, 1))
         values = np.minimum((cdf < u * cdf[:, :, -1:]).sum(axis=2), shape[None, :] - 1)

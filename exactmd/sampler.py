@@ -38,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.adaptive import AdaptiveSchedule, adaptive_output_distribution
 from exactmd.backends import Backend
 from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
@@ -46,6 +45,7 @@ from exactmd.learning import learning_error
 from exactmd.levels import Group, Level, exact_table, full_level, group_tokens, single_level
 from exactmd.progress import PROGRESS_DELAY_S, ProgressBar, progress_bar
 from exactmd.sampler_plan import SamplerPlan, plan_sampler, sampler_plan
+from exactmd.schedule_dispatch import is_core_schedule, schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
     ExchangeableSchedule,
@@ -378,8 +378,8 @@ def output_distribution(
 
         return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
-    if isinstance(sched, AdaptiveSchedule):  # a planner that looks at the values
-        return adaptive_output_distribution(d, sched, denoiser, native=native)
+    if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
+        return schedule_method(sched, "output_distribution")(d, denoiser, native=native)
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)  # before planning: a denoiser for another law
     plan = sampler_plan(d, sched, denoiser)

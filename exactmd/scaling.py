@@ -58,6 +58,7 @@ from exactmd.optimal import as_profile, optimal_table
 from exactmd.schedule_families import cosine, from_alpha, linear
 from exactmd.schedules import ExchangeableSchedule
 from exactmd.typing import FloatArray
+from exactmd.validation import check_int
 
 __all__ = [
     "ProfileShape",
@@ -301,11 +302,10 @@ def predicted_error(profile: Any, alpha: Any, steps: int, regime: str = "finite"
         raise ScheduleError(f"regime: must be one of {REGIMES}; received {regime!r}")
     shape = _shape(profile)
     n = shape.n
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ScheduleError(f"steps: must be an integer K >= 1; received {steps!r}")
-    t, a = _alpha_on_grid(alpha, n, int(steps))
+    steps = check_int(steps, "steps", error=ScheduleError, noun="an integer K")
+    t, a = _alpha_on_grid(alpha, n, steps)
     dt = float(t[1] - t[0])
-    sbar = n / int(steps)
+    sbar = n / steps
     if regime == "large":
         dg = np.diff(np.interp(a, shape.grid, shape.g_knots()))
         integral = float(np.sum(dg * dg) / dt)
@@ -326,7 +326,7 @@ def predicted_optimal_error(profile: Any, steps: int) -> float:
     124.03125
     """
     shape = _shape(profile)
-    return 0.5 * shape.scale * shape.n / int(steps) * optimal_value(shape)
+    return 0.5 * shape.scale * shape.n / steps * optimal_value(shape)
 
 
 @dataclass(frozen=True)

@@ -49,10 +49,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from exactmd.errors import ScheduleError, describe
 from exactmd.schedules import ExchangeableSchedule
+from exactmd.validation import check_int
 
 __all__ = [
     "alpha_boundaries",
@@ -75,15 +74,13 @@ COLLISIONS = ("push", "drop", "raise")
 
 
 def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
-    for name, value in (("n", n), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ScheduleError(f"{name}: must be an integer >= 1; received {value!r}")
+    n = check_int(n, "n", error=ScheduleError)
+    steps = check_int(steps, "steps", error=ScheduleError)
     if steps > n:
         raise ScheduleError(
-            f"steps: K must be <= N={int(n)} (every step reveals >= 1 position); "
-            f"received K={int(steps)}"
+            f"steps: K must be <= N={n} (every step reveals >= 1 position); received K={steps}"
         )
-    return int(n), int(steps)
+    return n, steps
 
 
 def alpha_boundaries(

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.errors import ScheduleError, describe
+from exactmd.validation import check_int
 
 __all__ = [
     "Schedule",
@@ -246,9 +247,7 @@ class RandomRevealSchedule(Schedule):
     ) -> RandomRevealSchedule:
         """Grid ``t_k = alpha(1 − k/K)`` from a masking-probability function with
         ``alpha(1) = 1`` and ``alpha(0) = 0`` (e.g. ``lambda t: t`` for MDLM's linear one)."""
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-            raise ScheduleError(f"steps: must be an integer >= 1; received {describe(steps)}")
-        steps = int(steps)
+        steps = check_int(steps, "steps", error=ScheduleError)
         grid = [float(alpha(1.0 - k / steps)) for k in range(steps + 1)]
         grid[0], grid[-1] = float(round(grid[0], 12)), float(round(grid[-1], 12))
         return cls(tuple(grid), label=label)

@@ -29,11 +29,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import numpy as np
+
 from exactmd.backends.base import Backend
 from exactmd.backends.numpy_backend import NumpyBackend
 from exactmd.errors import ValidationError, describe
 
-__all__ = ["Backend", "NumpyBackend", "get_backend", "is_torch_tensor", "BACKEND_NAMES"]
+__all__ = ["Backend", "NumpyBackend", "get_backend", "is_torch_tensor", "to_host", "BACKEND_NAMES"]
 
 BACKEND_NAMES = ("numpy", "torch", "symbolic")
 
@@ -42,6 +44,29 @@ def is_torch_tensor(x: object) -> bool:
     """Return True when ``x`` is a ``torch.Tensor`` (without importing torch)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+def to_host(x: Any, dtype: Any = None) -> np.ndarray:
+    """``x`` as a numpy array on the host: a torch tensor is detached and copied to the CPU,
+    anything else goes through :func:`numpy.asarray` (torch is never imported).
+
+    Parameters
+    ----------
+    x
+        A torch tensor, a numpy array, or anything :func:`numpy.asarray` reads.
+    dtype
+        Passed to :func:`numpy.asarray` (None: keep the input's dtype).
+
+    Examples
+    --------
+    >>> to_host([[1, 2]]).shape
+    (1, 2)
+    >>> to_host([0.5], dtype=object).dtype
+    dtype('O')
+    """
+    if is_torch_tensor(x):
+        x = x.detach().cpu().numpy()  # type: ignore[attr-defined]
+    return np.asarray(x, dtype=dtype)
 
 
 def get_backend(

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import to_host
 from exactmd.backends.base import Backend, parse_dtype
 from exactmd.backends.numpy_backend import host_available_memory
 from exactmd.errors import ValidationError, describe
@@ -69,9 +70,7 @@ class TorchBackend(Backend):
         return torch.as_tensor(arr, dtype=self._t_dtype, device=self.device).contiguous()
 
     def to_numpy(self, x: Any) -> np.ndarray:
-        if isinstance(x, self.torch.Tensor):
-            return x.detach().cpu().numpy()
-        return np.asarray(x)
+        return to_host(x)
 
     def reshape(self, x: Any, shape: Sequence[int]) -> Any:
         return x.reshape(tuple(shape))

@@ -19,7 +19,7 @@ import numpy as np
 from exactmd.backends import Backend, get_backend
 from exactmd.distribution import TOTAL_ATOL, Distribution, as_distribution
 from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
-from exactmd.validation import as_float_array
+from exactmd.validation import as_float_array, check_int
 
 __all__ = [
     "ModelSizeError",
@@ -168,9 +168,7 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     ...
     exactmd.errors.ModelError: n: must be an integer >= 1; received 0
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ModelError(f"{name}: must be an integer >= {minimum}; received {describe(value)}")
-    return int(value)
+    return check_int(value, name, minimum, error=ModelError)
 
 
 def _finite_array(value: Any, name: str) -> np.ndarray:

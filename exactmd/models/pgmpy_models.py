@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import Backend
+from exactmd.backends import Backend, to_host
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
 from exactmd.models._base import finish, one_line, plan_cells, quiet_pgmpy, resolve_backend
@@ -108,10 +108,7 @@ def _kind(model: Any) -> str:
 
 
 def _values(factor: Any, name: Hashable) -> np.ndarray:
-    values = factor.values
-    if hasattr(values, "detach"):  # pgmpy's torch backend
-        values = values.detach().cpu().numpy()
-    arr = np.asarray(values, dtype=np.float64)
+    arr = to_host(factor.values, dtype=np.float64)  # pgmpy's torch backend gives tensors
     if not np.all(np.isfinite(arr)):
         raise ModelError(f"model: the factor of {name!s} has NaN or infinite values")
     if np.any(arr < 0):

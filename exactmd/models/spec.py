@@ -204,8 +204,7 @@ def _sizes(raw: Any, name: str) -> list[int]:
 
 
 def _chain(q: Any, stay: Any) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(q, int) or q < 1:
-        raise ModelError(f"q: must be an integer >= 1; received {q!r}")
+    q = positive_int(q, "q")
     if not isinstance(stay, (int, float)) or not 0 <= stay <= 1:
         raise ModelError(f"stay: must be a probability in [0, 1]; received {stay!r}")
     if q == 1:
@@ -228,9 +227,7 @@ def markov_spec_parameters(text: str) -> tuple[np.ndarray, np.ndarray, int]:
     if name != "markov":
         raise ModelError(f"spec: must be a markov: spec; received {text!r}")
     init, t = _chain(params["q"], params["stay"])
-    if not isinstance(params["n"], int) or params["n"] < 1:
-        raise ModelError(f"n: must be an integer >= 1; received {params['n']!r}")
-    return init, t, params["n"]
+    return init, t, positive_int(params["n"], "n")
 
 
 def _is_path(text: str) -> bool:

@@ -128,9 +128,17 @@ def symbolic_mean_subset_entropies(p: Any) -> list[Any]:
 
 
 def symbolic_information_profile(p: Any) -> list[Any]:
-    """The information profile ``f(i) = h̄(i) − h̄(i+1)``, i = 0..N−1, as exact expressions."""
-    hbar = symbolic_mean_subset_entropies(p)
-    return [tidy(hbar[i] - hbar[i + 1]) for i in range(len(hbar) - 1)]
+    """The information profile ``f(i) = h̄(i) − h̄(i+1)``, i = 0..N−1, as exact expressions.
+
+    Cached in the law's ``cache`` (as :func:`exact_subset_entropies` is); each call returns a
+    new list.
+    """
+    d = symbolic_law(p)
+    key = "symbolic_information_profile"
+    if key not in d.cache:
+        hbar = symbolic_mean_subset_entropies(d)
+        d.cache[key] = tuple(tidy(hbar[i] - hbar[i + 1]) for i in range(len(hbar) - 1))
+    return list(d.cache[key])
 
 
 def _h(h: np.ndarray, subset: Sequence[int], n: int) -> Any:

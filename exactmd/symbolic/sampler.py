@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import to_host
 from exactmd.backends.object_backend import to_exact
 from exactmd.errors import DenoiserError, ScheduleError, describe
 from exactmd.schedules import (
@@ -81,10 +82,7 @@ def _denoiser_rows(
 
     def rows(y: tuple[int, ...]) -> np.ndarray:
         tokens = np.array([[q if y[i] == shape[i] else y[i] for i in range(n)]], dtype=np.int64)
-        raw = denoiser(tokens)
-        if hasattr(raw, "detach"):
-            raw = raw.detach().cpu().numpy()
-        arr = np.asarray(raw, dtype=object)
+        arr = to_host(denoiser(tokens), dtype=object)
         if arr.shape != (1, n, q):
             raise DenoiserError(
                 f"denoiser: must return an array of shape (B, N, q) = (1, {n}, {q}); "

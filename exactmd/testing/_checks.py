@@ -1,7 +1,8 @@
 """Checks of the numeric parameters of the test oracle (levels, tolerances, counts).
 
 Each raises :class:`~exactmd.errors.ValidationError` naming the argument, the rule and the
-value received, and returns the value as a plain Python number.
+value received, and returns the value as a plain Python number. :func:`check_int` is
+:func:`exactmd.validation.check_int`, re-exported here.
 
 Examples
 --------
@@ -24,6 +25,7 @@ import numbers
 from typing import Any
 
 from exactmd.errors import ValidationError, describe
+from exactmd.validation import check_int
 
 __all__ = ["check_level", "check_real", "check_int", "check_shape"]
 
@@ -56,18 +58,6 @@ def check_real(value: Any, name: str, *, positive: bool = False) -> float:
         )
     assert x is not None
     return x
-
-
-def check_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
-    """An integer (numpy integers too, bools not) in ``minimum..maximum``."""
-    good = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if good:
-        x = int(value)
-        good = x >= minimum and (maximum is None or x <= maximum)
-    if not good:
-        rule = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
-        raise ValidationError(f"{name}: must be an integer {rule}; received {describe(value)}")
-    return int(value)
 
 
 def check_shape(value: Any, name: str = "shape") -> tuple[int, ...]:

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import is_torch_tensor
+from exactmd.backends import to_host
 from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError, describe
 from exactmd.masked import exact_conditionals
@@ -67,10 +67,7 @@ BUGS = ("stale_context", "one_at_a_time", "reversed_schedule")
 
 
 def _probs(denoiser: Callable[[Any], Any], tokens: np.ndarray) -> np.ndarray:
-    out = denoiser(tokens)
-    if is_torch_tensor(out):
-        out = out.detach().cpu().numpy()
-    return np.asarray(out, dtype=np.float64)
+    return to_host(denoiser(tokens), dtype=np.float64)
 
 
 def _draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import is_torch_tensor
+from exactmd.backends import is_torch_tensor, to_host
 from exactmd.errors import ValidationError, describe
 from exactmd.testing._checks import check_real
 
@@ -73,9 +73,7 @@ def as_samples(samples: Any, n: int, name: str = "samples") -> np.ndarray:
     ValidationError
         When the array is not 2-D with N columns, is empty, or does not hold integers.
     """
-    if is_torch_tensor(samples):
-        samples = samples.detach().cpu().numpy()
-    arr = np.asarray(samples)
+    arr = to_host(samples)
     if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] == 0:
         raise ValidationError(
             f"{name}: must be an int array of shape (M, {n}) with M >= 1; "
@@ -253,9 +251,9 @@ def goodness_of_fit(
     """
     min_expected = check_real(min_expected, "min_expected", positive=True)
     zero_atol = check_real(zero_atol, "zero_atol")
-    if is_torch_tensor(law):
-        law = law.detach().cpu().numpy()
-    table = np.asarray(law.numpy() if hasattr(law, "numpy") else law, dtype=np.float64)
+    if hasattr(law, "numpy") and not is_torch_tensor(law):  # a Distribution
+        law = law.numpy()
+    table = to_host(law, dtype=np.float64)
     shape = tuple(int(s) for s in table.shape)
     n = len(shape)
     x = as_samples(samples, n)
