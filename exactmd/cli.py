@@ -18,6 +18,17 @@ from typing import Any
 
 __all__ = ["main"]
 
+#: The extra that installs each optional package (pyproject.toml).
+_EXTRAS = {
+    "networkx": "models",
+    "pgmpy": "models",
+    "torch": "torch",
+    "sympy": "symbolic",
+    "matplotlib": "plot",
+    "scipy": "testing",
+    "hypothesis": "testing",
+}
+
 
 def _load(spec: str | None) -> tuple[Any, str]:
     from exactmd.report import DEFAULT_MODEL, default_model
@@ -96,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except ModuleNotFoundError as exc:
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        hint = f": pip install 'exactmd[{extra}]'" if extra else ""
+        print(
+            f"exactmd: error: this needs the optional package {exc.name!r}{hint}", file=sys.stderr
+        )
+        return 2
     except (ValueError, OSError, ImportError, NotImplementedError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"exactmd: error: {message}", file=sys.stderr)

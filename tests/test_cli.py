@@ -111,3 +111,23 @@ def test_malformed_and_too_large_models(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["report", "parity:n=60"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("exactmd: error:") and "\n" not in err.strip()
+
+
+def test_a_missing_optional_package_names_its_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_networkx(name: str, *args: object, **kwargs: object) -> object:
+        if name.split(".")[0] == "networkx":
+            raise ModuleNotFoundError("No module named 'networkx'", name="networkx")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_networkx)
+    assert main(["report", "ising:n=4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "exactmd: error: this needs the optional package 'networkx': pip install 'exactmd[models]'"
+    )
