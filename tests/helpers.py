@@ -15,7 +15,7 @@ import numpy as np
 from conftest import random_law
 from hypothesis import strategies as st
 
-__all__ = ["TOL", "LOG2", "laws", "xor_law", "block_copy"]
+__all__ = ["TOL", "LOG2", "laws", "xor_law", "block_copy", "compositions"]
 
 #: Agreement required between exact paths and the brute force (float64 rounding only).
 TOL = 1e-12
@@ -48,3 +48,22 @@ def block_copy(q: int, blocks: list[int]) -> np.ndarray:
         x = [v for v, s in zip(values, blocks) for _ in range(s)]
         p[tuple(x)] = 1.0 / q ** len(blocks)
     return p
+
+
+def compositions(n: int) -> list[tuple[int, ...]]:
+    """All size sequences (s_1, …, s_K) with s_k >= 1 summing to n (2^(n-1) of them).
+
+    >>> compositions(3)
+    [(1, 1, 1), (1, 2), (2, 1), (3,)]
+    """
+    out = []
+    for cuts in itertools.product([0, 1], repeat=n - 1):
+        sizes, run = [], 1
+        for c in cuts:
+            if c:
+                sizes.append(run)
+                run = 1
+            else:
+                run += 1
+        out.append((*sizes, run))
+    return sorted(out)

@@ -9,7 +9,7 @@ from functools import reduce
 import numpy as np
 import pytest
 from conftest import random_law
-from helpers import block_copy, laws
+from helpers import block_copy, compositions, laws
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -218,7 +218,7 @@ def test_uniform_planner_equals_exchangeable_schedule(learned):
 @given(p=laws(max_n=4), planner=st.sampled_from(list(PLANNERS)), data=st.data())
 def test_identities(p, planner, data):
     n = p.ndim
-    sizes = data.draw(st.sampled_from([s for s in _compositions(n)]))
+    sizes = data.draw(st.sampled_from(compositions(n)))
     sched = AdaptiveSchedule(sizes, PLANNERS[planner])
     law = output_distribution(p, sched)
     assert law.sum() == pytest.approx(1.0, abs=1e-12) and np.all(law >= 0)
@@ -258,18 +258,6 @@ def test_block_copy_worst_case():
     assert kl(p, output_distribution(p, sched)) == pytest.approx(worst, rel=1e-12)
     smart = AdaptiveSchedule([2, 2], most_confident_planner)  # after one reveal, its copy is sure
     assert factorization_error(p, smart) < worst
-
-
-def _compositions(n):
-    for cuts in itertools.product([0, 1], repeat=n - 1):
-        sizes, run = [], 1
-        for c in cuts:
-            if c:
-                sizes.append(run)
-                run = 1
-            else:
-                run += 1
-        yield tuple([*sizes, run])
 
 
 BAD = {

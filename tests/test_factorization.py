@@ -14,10 +14,9 @@ from brute import (
     brute_exchangeable_error,
     brute_random_reveal_error,
     brute_total_correlation,
-    size_paths,
 )
 from conftest import random_law
-from helpers import LOG2, TOL, block_copy, laws, xor_law
+from helpers import LOG2, TOL, block_copy, compositions, laws, xor_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,11 +47,6 @@ SHAPES = [
     (2,) * 6,
     (3, 2, 2, 3, 2, 2),
 ]
-
-
-def compositions(n: int) -> list[tuple[int, ...]]:
-    """All size sequences (s_1, …, s_K) with s_k >= 1 summing to n."""
-    return [p for k in range(1, n + 1) for p in size_paths(n, k) if all(s > 0 for s in p)]
 
 
 def _sizes_for(n: int) -> list[tuple[int, ...]]:
