@@ -43,8 +43,8 @@ from exactmd import masked as _masked
 from exactmd.backends import Backend, get_backend, is_torch_tensor
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ValidationError, describe
-from exactmd.streaming import MemoryPlan
-from exactmd.streaming import plan_subset_entropies as _plan
+from exactmd.streaming_plan import MemoryPlan
+from exactmd.streaming_plan import plan_subset_entropies as _plan
 
 __all__ = [
     "marginal",
@@ -156,6 +156,7 @@ def plan_subset_entropies(
     cached: bool | None = None,
     chunk_cells: int | None = None,
     available: int | None = None,
+    strategy: str | None = None,
 ) -> MemoryPlan:
     """The memory plan of :func:`subset_entropies`, made without allocating anything.
 
@@ -172,9 +173,11 @@ def plan_subset_entropies(
     cached
         Whether the masked tensor is already in memory (default: read from the law's cache;
         False for a shape).
-    chunk_cells, available
-        As for :func:`exactmd.streaming.plan_subset_entropies` (preferred chunk size; a byte
-        budget replacing 0.8 × the memory the backend reports available).
+    chunk_cells, available, strategy
+        As for :func:`exactmd.streaming_plan.plan_subset_entropies` (preferred chunk size; a
+        byte budget replacing 0.8 × the memory the backend reports available; the chunk
+        kernel, ``"inplace"`` or ``"matmul"``, default ``"matmul"`` on CUDA only). The plan is
+        executed by :func:`exactmd.streaming.streamed_subset_entropies`.
 
     Raises
     ------
@@ -205,6 +208,7 @@ def plan_subset_entropies(
             chunk_cells=chunk_cells,
             available=available,
             include_table=True,
+            strategy=strategy,
         )
     d = as_distribution(p)
     if backend is not None:
@@ -218,4 +222,11 @@ def plan_subset_entropies(
         )
     if cached is None:
         cached = be is d.backend and "masked" in d.cache
-    return _plan(d.shape, be, cached=cached, chunk_cells=chunk_cells, available=available)
+    return _plan(
+        d.shape,
+        be,
+        cached=cached,
+        chunk_cells=chunk_cells,
+        available=available,
+        strategy=strategy,
+    )

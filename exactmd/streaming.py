@@ -9,13 +9,17 @@ trailing ones:
 1. apply the ``A_i`` of the leading axes to π, giving ``T`` of shape
    ``(q_0+1, …, q_{L-1}+1) × (q_L … q_{N-1})`` (only ``1.5^L`` times π for binary laws);
 2. for every row ``r`` of ``T`` (one value of the leading masked index), build the trailing
-   masked tensor of that row in a preallocated buffer (in place, one write per new cell),
-   apply ``x log x`` and the trailing ``B_i`` in place, and store the ``2^k`` results;
+   masked tensor of that row in a preallocated buffer, apply ``x log x`` and the trailing
+   ``B_i``, and store the ``2^k`` results;
 3. apply the leading ``B_i`` to the stored rows.
 
-Every cell of ``M`` is produced, logged and reduced once, in cache-sized pieces, and the memory
-needed is ``T`` plus one chunk, chosen by a :class:`MemoryPlan` made before any allocation.
-``L = 0`` is the "full" path (one chunk: the whole masked tensor).
+Step 2 has two kernels (the plan's ``strategy``): ``"inplace"`` works in one buffer, one
+strided pass per axis (one write per new cell); ``"matmul"`` applies blocks of axes as matrix
+products between two buffers (:mod:`exactmd.blockmatmul`). Every cell of ``M`` is produced,
+logged and reduced once, in cache-sized pieces, and the memory needed is ``T`` plus one chunk
+(two for ``"matmul"``), chosen by a :class:`~exactmd.streaming_plan.MemoryPlan` made before any
+allocation (:mod:`exactmd.streaming_plan`). ``L = 0`` is the "full" path (one chunk: the whole
+masked tensor).
 
 Zeros: before the logarithm, the smallest normal float of the dtype (``tiny``, 2.2e-308 in
 float64) is added to the entries of π, so no logarithm sees 0. Entries above ``2^53 · tiny``
@@ -38,16 +42,15 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import prod
 from typing import Any
 
 import numpy as np
 
 from exactmd.backends import Backend
-from exactmd.backends.base import MEMORY_SAFETY_FRACTION
-from exactmd.errors import MemoryPlanError
+from exactmd.blockmatmul import apply_blocks, entropy_blocks, mask_blocks
 from exactmd.progress import progress_bar
+from exactmd.streaming_plan import MemoryPlan, chunk_target, log_piece, plan_subset_entropies
 
 __all__ = [
     "MemoryPlan",
@@ -59,186 +62,8 @@ __all__ = [
     "chunk_target",
 ]
 
-#: Preferred cells per chunk: cache-sized on the CPU (numpy), larger for torch, large on CUDA.
-_CHUNK_TARGET = {"numpy": 2**19, "torch": 2**21, "cuda": 2**28}
-#: Cells of the scratch buffer of ``x log x`` (one cell where the backend fuses it, see
-#: :func:`_log_piece`).
-_LOG_PIECE = {"numpy": 2**16, "torch": 2**20, "cuda": 2**26}
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    """A memory plan, made before any allocation.
-
-    Attributes
-    ----------
-    path : str
-        ``"full"`` (one chunk), ``"streamed"`` (several chunks over leading axes) or
-        ``"cached"`` (streamed over a masked tensor already in memory).
-    bytes_needed : int
-        Peak bytes the path allocates.
-    bytes_available : int
-        The budget the plan was made with: ``MEMORY_SAFETY_FRACTION`` of the bytes the device
-        reported available, or the ``available`` passed to the planner.
-    chunks : int
-        Number of pieces the work is split into (1 for the full path).
-    lead_axes : int
-        Leading axes streamed over (0 for the full path).
-    chunk_cells : int
-        Cells of one chunk's buffer.
-    operation : str
-        What is planned.
-    """
-
-    path: str
-    bytes_needed: int
-    bytes_available: int
-    chunks: int = 1
-    lead_axes: int = 0
-    chunk_cells: int = 0
-    operation: str = "masked tensor"
-
-    def __str__(self) -> str:
-        return (
-            f"{self.operation}, {self.path}: {self.bytes_needed / 2**30:.3f} GiB needed, "
-            f"{self.bytes_available / 2**30:.3f} GiB available, {self.chunks} chunk(s) over "
-            f"{self.lead_axes} leading axes, {self.chunk_cells} cells per chunk"
-        )
-
-
-def _key(backend: Backend) -> str:
-    device = getattr(backend, "device", None)
-    if device is not None and getattr(device, "type", "cpu") == "cuda":
-        return "cuda"
-    return backend.name if backend.name in _CHUNK_TARGET else "numpy"
-
-
-def _log_piece(backend: Backend) -> int:
-    """Scratch cells for ``x log x``: none needed (1) when the backend computes it in one fused
-    kernel (``fused_xlogx``, torch on CUDA)."""
-    return 1 if backend.fused_xlogx else _LOG_PIECE[_key(backend)]
-
-
-def chunk_target(backend: Backend) -> int:
-    """Preferred cells per chunk for ``backend``.
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> chunk_target(get_backend(name="numpy"))
-    524288
-    """
-    return _CHUNK_TARGET[_key(backend)]
-
-
-def _bytes_for(
-    shape: Sequence[int], lead: int, itemsize: int, cached: bool, piece: int
-) -> tuple[int, int]:
-    """(bytes, chunk cells) of the streamed path with ``lead`` leading axes."""
-    head, rest = shape[:lead], shape[lead:]
-    rows = prod(q + 1 for q in head)
-    chunk = prod(q + 1 for q in rest)
-    source = 0 if cached else rows * prod(rest)
-    results = rows * 2 ** len(rest)
-    if not cached and 2 ** len(rest) <= prod(rest):
-        results = 0  # written over the rows of T already read
-    work = min(chunk, piece)
-    out = 2 * 2 ** len(shape) * 8  # the float64 result and one extraction copy
-    return (source + results + chunk + work) * itemsize + out, chunk
-
-
-def plan_subset_entropies(
-    shape: Sequence[int],
-    backend: Backend | str | None = None,
-    *,
-    cached: bool = False,
-    chunk_cells: int | None = None,
-    available: int | None = None,
-    include_table: bool = False,
-    name: str = "p",
-) -> MemoryPlan:
-    """Plan the (streamed) subset-entropy computation for a law of ``shape``; allocates nothing.
-
-    The budget is ``available`` when given, else ``MEMORY_SAFETY_FRACTION`` (0.8, in
-    :mod:`exactmd.backends.base`) of what the backend reports available
-    (:meth:`~exactmd.backends.base.Backend.usable_memory`: on the host the least of
-    ``MemAvailable``, the ``RLIMIT_AS`` headroom and the cgroup headroom). The split into
-    leading and trailing axes is chosen as follows:
-
-    1. the cache-sized split (the largest chunk not above ``chunk_cells``, default
-       :func:`chunk_target`) when it fits the budget: fastest;
-    2. otherwise the split that needs the fewest bytes (its chunks are larger than
-       cache-sized, and it leaves the most headroom); every split is thus tried, down to small
-       chunks, before giving up;
-    3. when even that does not fit, :class:`~exactmd.errors.MemoryPlanError`, naming the bytes
-       needed and the bytes available, before anything is allocated.
-
-    Parameters
-    ----------
-    shape
-        ``(q_0, …, q_{N-1})``.
-    backend
-        Where the work runs: a :class:`~exactmd.backends.Backend`, a backend name
-        (``"numpy"``, ``"torch"``) or None for numpy.
-    cached
-        True when the masked tensor is already in memory (its rows are read directly).
-    chunk_cells
-        Preferred cells per chunk.
-    available
-        Bytes the plan may use (default: the backend's usable memory, as above).
-    include_table
-        Count the table π itself (``Π q_i`` cells) in ``bytes_needed``: for planning from a
-        shape, before π exists. A law already in memory is part of the memory in use, hence
-        already out of the available bytes.
-    name
-        The argument named in the error message.
-
-    Raises
-    ------
-    MemoryPlanError
-        When no split fits; the message gives the smallest need and the bytes available.
-
-    Examples
-    --------
-    >>> plan = plan_subset_entropies((2,) * 16, "numpy")
-    >>> plan.path, plan.lead_axes, plan.chunks
-    ('streamed', 5, 243)
-    """
-    if not isinstance(backend, Backend):
-        from exactmd.backends import get_backend
-
-        backend = get_backend(name=backend or "numpy")
-    shape = tuple(int(q) for q in shape)
-    n = len(shape)
-    target = chunk_target(backend) if chunk_cells is None else int(chunk_cells)
-    if available is None:
-        reported = int(backend.available_memory())
-        have = int(MEMORY_SAFETY_FRACTION * reported)
-        budget = (
-            f"{have / 2**30:.2f} GiB ({have} bytes) may be used: "
-            f"{MEMORY_SAFETY_FRACTION:.0%} of the {reported} bytes available on {backend!r}"
-        )
-    else:
-        have = int(available)
-        budget = f"{have / 2**30:.2f} GiB ({have} bytes) are available on {backend!r}"
-    piece = _log_piece(backend)
-    table = prod(shape) * backend.itemsize if include_table else 0
-    options = []
-    for lead in range(n + 1):
-        need, chunk = _bytes_for(shape, lead, backend.itemsize, cached, piece)
-        options.append((need + table, chunk, lead))
-    small = [o for o in options if o[1] <= target]
-    preferred = max(small, key=lambda o: o[1]) if small else min(options, key=lambda o: o[1])
-    least = min(options, key=lambda o: (o[0], o[2]))
-    for need, chunk, lead in (preferred, least):
-        if need <= have:
-            path = "cached" if cached else ("full" if lead == 0 else "streamed")
-            rows = prod(q + 1 for q in shape[:lead])
-            return MemoryPlan(path, need, have, rows, lead, chunk, "subset entropies")
-    raise MemoryPlanError(
-        f"{name}: the subset entropies of a law of shape {shape} need at least "
-        f"{least[0] / 2**30:.2f} GiB ({least[0]} bytes) even when streamed, but only {budget}"
-    )
+# MemoryPlan, plan_subset_entropies and chunk_target live in exactmd.streaming_plan and are
+# exported here as well (their historical home).
 
 
 def _index(lead: Sequence[Any], v: Any) -> tuple[Any, ...]:
@@ -350,23 +175,38 @@ def streamed_subset_entropies(
     else:
         rows = be.reshape(masked, (rows_n, prod(masked_rest)))
         results = be.empty((rows_n, 2**k))
-    y = be.empty((1, *masked_rest))
-    work = be.empty((min(prod(masked_rest), _log_piece(be)),))
-    fill = (slice(None), *(slice(0, q) for q in rest))
+    chunk = prod(masked_rest)
+    work = be.empty((min(chunk, log_piece(be)),))
     tiny = be.tiny
-    cells = float(rows_n) * prod(masked_rest)
+    cells = float(rows_n) * chunk
+    if plan.strategy == "matmul":
+        bufs = (be.empty((chunk,)), be.empty((chunk,)))
+        grow = mask_blocks(rest, be) if masked is None else []
+        shrink = entropy_blocks(rest, be)
+        src_cells = width if masked is None else chunk
+    else:
+        y = be.empty((1, *masked_rest))
+        fill = (slice(None), *(slice(0, q) for q in rest))
     with progress_bar(rows_n, progress=progress, cells=cells, desc="subset entropies") as bar:
         for r in range(rows_n):
-            if masked is None:
-                be.add_scalar_out(be.reshape(rows[r], (1, *rest)), tiny, y[fill])
-                mask_axes_(be, y, rest)
+            target = be.reshape(results[r : r + 1], (1, *(2,) * k))
+            if plan.strategy == "matmul":
+                be.add_scalar_out(rows[r], tiny, bufs[0][:src_cells])
+                cur = apply_blocks(be, bufs, 0, rest, grow)
+                be.xlogx_positive_(bufs[cur], work)
+                cur = apply_blocks(be, bufs, cur, masked_rest, shrink)
+                be.copy_(target, be.reshape(bufs[cur][: 2**k], (1, *(2,) * k)))
             else:
-                be.add_scalar_out(be.reshape(rows[r], (1, *masked_rest)), tiny, y)
-            be.xlogx_positive_(y, work)
-            entropy_axes_(be, y, rest)
-            be.copy_(be.reshape(results[r : r + 1], (1, *(2,) * k)), _extract(be, y, rest))
+                if masked is None:
+                    be.add_scalar_out(be.reshape(rows[r], (1, *rest)), tiny, y[fill])
+                    mask_axes_(be, y, rest)
+                else:
+                    be.add_scalar_out(be.reshape(rows[r], (1, *masked_rest)), tiny, y)
+                be.xlogx_positive_(y, work)
+                entropy_axes_(be, y, rest)
+                be.copy_(target, _extract(be, y, rest))
             bar.update(1)
-    del y, work
+    del work
     res = be.reshape(results, (1, *(q + 1 for q in head), 2**k))
     entropy_axes_(be, res, head)
     h = be.to_numpy(_extract(be, res, head))

@@ -49,8 +49,10 @@ def test_streaming_on_device_matches_full(device: str) -> None:
     d = as_distribution(torch.as_tensor(p, device=device))
     ref = subset_entropies(as_distribution(p))
     for lead in range(len(shape) + 1):
-        h = streamed_subset_entropies(d.table, shape, d.backend, MemoryPlan("s", 0, 0, 1, lead))
-        np.testing.assert_allclose(h, ref, atol=1e-12)
+        for strategy in ("inplace", "matmul"):
+            plan = MemoryPlan("s", 0, 0, 1, lead, strategy=strategy)
+            h = streamed_subset_entropies(d.table, shape, d.backend, plan)
+            np.testing.assert_allclose(h, ref, atol=1e-12)
 
 
 def test_device_memory_drives_the_plan(device: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -63,6 +65,7 @@ def test_device_memory_drives_the_plan(device: str, monkeypatch: pytest.MonkeyPa
     )
     plan = d.cache["subset_entropies_plan"]
     assert plan.path == "streamed" and plan.bytes_needed <= 200_000
+    assert plan.strategy == ("matmul" if device == "cuda" else "inplace")
 
 
 def test_float32_on_device(device: str) -> None:

@@ -116,7 +116,8 @@ def test_n18_plan_stays_far_below_the_masked_tensor() -> None:
 
 def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
     """N = 24 binary on a GPU: (q+1)^N = 2.8e11 cells are never held; the plan needs T (the
-    leading axes masked), one chunk and the results, and no scratch for x log x (fused)."""
+    leading axes masked), two chunk buffers (the default "matmul" kernel on CUDA; one for
+    "inplace") and the results, and no scratch for x log x (fused)."""
     from exactmd.backends.torch_backend import TorchBackend
 
     be = TorchBackend()
@@ -127,8 +128,12 @@ def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
     lead = plan.lead_axes
     assert lead == 7 and plan.chunks == 3**lead
     t_cells = 3**lead * 2 ** (24 - lead)  # the results overwrite rows of T already read
-    expected = (t_cells + 3**17 + 1) * 8 + 2 * 2**24 * 8
-    assert plan.bytes_needed == expected < 4 * 2**30
+    assert plan.strategy == "matmul"
+    expected = (t_cells + 2 * 3**17 + 1) * 8 + 2 * 2**24 * 8
+    assert plan.bytes_needed == expected < 5 * 2**30
+    one = plan_subset_entropies((2,) * 24, be, available=80 * 2**30, strategy="inplace")
+    assert (one.strategy, one.lead_axes) == ("inplace", 7)
+    assert one.bytes_needed == expected - 3**17 * 8
 
 
 def test_naive_baseline_estimate_and_benchmark_guards() -> None:

@@ -23,7 +23,8 @@ from exactmd.streaming import (
     streamed_subset_entropies,
 )
 
-SHAPES = [(2,), (3,), (1, 2), (2, 3, 2), (3, 1, 2, 4), (2,) * 6, (4, 3, 2, 2)]
+SHAPES = [(2,), (3,), (1, 2), (2, 3, 2), (3, 1, 2, 4), (2,) * 6, (4, 3, 2, 2), (6, 7, 2)]
+STRATEGIES = ("inplace", "matmul")
 
 
 def brute_entropies(p: np.ndarray) -> np.ndarray:
@@ -54,10 +55,10 @@ def test_every_split_matches_brute_force(
     p = random_law(shape, seed=sum(shape), zeros=0.4)
     ref = brute_entropies(p)
     d = as_distribution(as_backend(p))
-    for cached in (False, True):
+    for cached, strategy in itertools.product((False, True), STRATEGIES):
         m = masked_tensor(d) if cached else None
         for lead in range(len(shape) + 1):
-            plan = MemoryPlan("streamed", 0, 0, 1, lead, 0)
+            plan = MemoryPlan("streamed", 0, 0, 1, lead, 0, strategy=strategy)
             h = streamed_subset_entropies(d.table, shape, d.backend, plan, masked=m)
             assert isinstance(h, np.ndarray) and h.dtype == np.float64
             np.testing.assert_allclose(h, ref, rtol=0, atol=1e-12)
@@ -76,15 +77,18 @@ def test_masked_tensor_in_place_matches_brute_force(
 
 @settings(deadline=None, max_examples=25)
 @given(
-    shape=st.lists(st.integers(1, 3), min_size=1, max_size=5).map(tuple),
+    shape=st.lists(st.integers(1, 6), min_size=1, max_size=5).map(tuple),
     seed=st.integers(0, 10_000),
     zeros=st.sampled_from([0.0, 0.5, 0.9]),
     lead=st.integers(0, 5),
+    strategy=st.sampled_from(STRATEGIES),
 )
-def test_streaming_property(shape: tuple[int, ...], seed: int, zeros: float, lead: int) -> None:
+def test_streaming_property(
+    shape: tuple[int, ...], seed: int, zeros: float, lead: int, strategy: str
+) -> None:
     p = random_law(shape, seed=seed, zeros=zeros)
     d = as_distribution(p)
-    plan = MemoryPlan("streamed", 0, 0, 1, min(lead, len(shape)), 0)
+    plan = MemoryPlan("streamed", 0, 0, 1, min(lead, len(shape)), 0, strategy=strategy)
     h = streamed_subset_entropies(d.table, shape, d.backend, plan)
     np.testing.assert_allclose(h, brute_entropies(p), rtol=0, atol=1e-12)
 
@@ -156,3 +160,33 @@ def test_progress_helper() -> None:
     shown.close()
     shown.close()
     assert not shown.active
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_planned_strategy_runs_and_streams(
+    strategy: str, backend: str, as_backend: Callable[[Any], Any]
+) -> None:
+    """A plan made for each kernel, streamed over several chunks, gives the brute force; the
+    "matmul" kernel plans a second chunk buffer."""
+    p = random_law((2, 3, 2, 2, 3, 2, 2), seed=4, zeros=0.3)
+    d = as_distribution(as_backend(p))
+    plan = plan_subset_entropies(d.shape, d.backend, chunk_cells=4**4, strategy=strategy)
+    assert plan.strategy == strategy and plan.chunks > 1
+    other = plan_subset_entropies(
+        d.shape,
+        d.backend,
+        chunk_cells=4**4,
+        strategy="inplace" if strategy == "matmul" else "matmul",
+    )
+    assert plan.lead_axes == other.lead_axes
+    extra = plan.chunk_cells * d.backend.itemsize
+    assert plan.bytes_needed - other.bytes_needed == (extra if strategy == "matmul" else -extra)
+    h = streamed_subset_entropies(d.table, d.shape, d.backend, plan)
+    np.testing.assert_allclose(h, brute_entropies(p), rtol=0, atol=1e-12)
+
+
+def test_unknown_strategy_is_refused() -> None:
+    from exactmd.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"strategy: must be one of .*received 'gemm'"):
+        plan_subset_entropies((2, 2), "numpy", strategy="gemm")

@@ -211,6 +211,15 @@ class Backend(ABC):
         out[...] = a + c
         return out
 
+    def transpose_view(self, x: Any) -> Any:
+        """The transpose of the 2-d array ``x``, as a view (no copy)."""
+        return x.T
+
+    def matmul_out(self, a: Any, b: Any, out: Any) -> Any:
+        """Write the matrix product ``a @ b`` into the contiguous 2-d array ``out``."""
+        out[...] = self.matmul(a, b)
+        return out
+
     def xlogx_positive_(self, x: Any, work: Any) -> Any:
         """Replace ``x`` (all entries > 0) by ``x log x`` in place; ``work`` is scratch space.
 

@@ -250,6 +250,9 @@ class NumpyBackend(Backend):
     def add_scalar_out(self, a: Any, c: float, out: Any) -> Any:
         return np.add(a, c, out=out)
 
+    def matmul_out(self, a: Any, b: Any, out: Any) -> Any:
+        return np.matmul(a, b, out=out)
+
     def xlogx_positive_(self, x: Any, work: Any) -> Any:
         flat = x.reshape(-1)
         if not np.shares_memory(flat, x):  # pragma: no cover - callers pass contiguous arrays

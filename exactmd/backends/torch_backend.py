@@ -141,6 +141,9 @@ class TorchBackend(Backend):
     def add_scalar_out(self, a: Any, c: float, out: Any) -> Any:
         return self.torch.add(a, c, out=out)
 
+    def matmul_out(self, a: Any, b: Any, out: Any) -> Any:
+        return self.torch.matmul(a, b, out=out)
+
     def xlogx_positive_(self, x: Any, work: Any) -> Any:
         flat = x.view(-1)
         if self.fused_xlogx:  # ``work`` is not needed (see ``fused_xlogx``)
