@@ -1507,6 +1507,30 @@ def gpu_scaling() -> list[Cell]:
         print("torch and numpy agree on f, H, TC, DTC, D and p_alg; f matches the closed form")
         """),
         md(r"""
+        ## 1b. The plan, before any allocation
+
+        Every enumeration is planned first. `exactmd.plan_subset_entropies` takes a shape (or a
+        law) and returns a `MemoryPlan` without allocating anything: the bytes needed, the
+        bytes available (80% of what the device reports, or a budget you pass), how many
+        leading axes are streamed over, and the chunk kernel (`"inplace"`, the CPU default, or
+        `"matmul"`, the CUDA default). When nothing fits, it raises `MemoryPlanError` naming
+        both numbers, before any allocation.
+        """),
+        code(r"""
+        from exactmd.errors import MemoryPlanError
+
+        backend = exactmd.get_backend(name="torch", device=DEVICE)
+        for n in (20, 24):
+            for strategy in ("inplace", "matmul"):
+                plan = exactmd.plan_subset_entropies((2,) * n, backend, available=80 * 2**30,
+                                                     strategy=strategy)
+                print(f"N = {n}: {plan}")
+        try:
+            exactmd.plan_subset_entropies((2,) * 30, backend, available=80 * 2**30)
+        except MemoryPlanError as err:
+            print("N = 30:", err)
+        """),
+        md(r"""
         ## 2. The profile at growing $N$
 
         For each $N$ we time the full profile (all $2^N$ subset entropies) on the torch backend,
