@@ -16,8 +16,10 @@ products instead of strided slices, at the price of a second buffer. On a 2-core
 are within 20% of each other (N = 18 binary, default chunks: numpy 1.38 s in place vs 1.65 s
 matmul, torch 0.96 s vs 0.88 s), so ``"inplace"``, which needs less memory, stays the CPU
 default. On CUDA, where the enumeration is bound by memory traffic and kernel launches,
-``"matmul"`` is the default: a choice made by counting memory passes, not yet measured on a
-GPU; ``benchmarks/run.py --device cuda`` times both kernels side by side.
+``"matmul"`` is the default in float64 (float32 keeps ``"inplace"``; an explicit float32
+``"matmul"`` on CUDA forces IEEE products, never TF32): a choice made by counting memory
+passes, not yet measured on a GPU; ``benchmarks/run.py --device cuda`` times both kernels
+side by side.
 
 Examples
 --------

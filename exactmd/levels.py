@@ -224,11 +224,14 @@ def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any,
     qi = shape[comps][:, :, None]
     values = np.arange(q, dtype=np.int64)[None, None, :]
     delta = (np.minimum(values, qi - 1) - qi) * st[comps][:, :, None]
-    num = be.take_flat_sum(mt, y[:, None, None], delta)
-    den = be.take_flat(mt, y)
+    y_at = be.as_index(y)  # copied to the device once, used by both gathers
+    num = be.take_flat_sum(mt, y_at[:, None, None], delta)
+    den = be.take_flat(mt, y_at)
     den3 = be.reshape(den, (len(rows), 1, 1))
     valid = values < qi
     zero = be.nonpositive(den3)  # contexts of probability 0, found on the device
+    if valid.all():  # one alphabet size: no per-entry arrays to copy to the device
+        return (num / (den3 + zero)) * (1 - zero) + zero * (1.0 / q), den
     uniform = be.asarray(valid / qi)
     cond = (num / (den3 + zero)) * (1 - zero) + uniform * zero
     return cond * be.asarray(valid.astype(np.float64)), den
@@ -279,8 +282,9 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
         y = y + st[sets] @ digits.T  # (k, size)
         qi = qi_all[lo : lo + k]  # (k, m, 1)
         delta = (np.minimum(values[None, None, :], qi - 1) - qi) * st[comps][:, :, None]
-        num = be.take_flat_sum(mt, y[:, None, None, :], delta[:, :, :, None])  # (k, m, q, size)
-        den = be.reshape(be.take_flat(mt, y.reshape(-1)), (k, 1, 1, size))
+        y_at = be.as_index(y)  # copied to the device once, used by both gathers
+        num = be.take_flat_sum(mt, y_at[:, None, None, :], delta[:, :, :, None])  # (k, m, q, size)
+        den = be.reshape(be.take_flat(mt, be.reshape(y_at, (-1,))), (k, 1, 1, size))
         zero = be.nonpositive(den)  # contexts of probability 0: the uniform law on X_i
         cond = num * ((1 - zero) / (den + zero)) + uniform_all[lo : lo + k] * zero
         if valid_dev is not None:
@@ -292,21 +296,21 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
 def masked_bytes(dist: Distribution) -> int:
     """Bytes the masked-marginal tensor adds to a computation reading it.
 
-    0 when it is already cached on ``dist``; otherwise the peak of building it, two arrays of
-    ``Π (q_i + 1)`` entries (as :func:`~exactmd.masked.plan_masked` counts), one of which
-    stays cached.
+    0 when it is already cached on ``dist``; otherwise the peak of building it, as
+    :func:`~exactmd.masked.plan_masked` counts: one array of ``Π (q_i + 1)`` entries on the
+    numpy and torch backends (built in place, and kept cached), two elsewhere.
 
     Examples
     --------
     >>> from exactmd.distribution import as_distribution
     >>> d = as_distribution(np.full((2, 3), 1 / 6))
     >>> masked_bytes(d), (masked_tensor(d) is not None) and masked_bytes(d)
-    (192, 0)
+    (96, 0)
     """
     if "masked" in dist.cache:
         return 0
     cells = prod(q + 1 for q in dist.shape)
-    return 2 * cells * int(dist.backend.itemsize)
+    return (1 if dist.backend.inplace else 2) * cells * int(dist.backend.itemsize)
 
 
 def check_fits(dist: Distribution, what: str, parts: dict[str, int]) -> int:

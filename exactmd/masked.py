@@ -66,7 +66,7 @@ __all__ = [
 _BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
 
 
-def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
+def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
     """Plan the full masked-tensor path, raising before allocation when it cannot fit.
 
     Parameters
@@ -74,7 +74,9 @@ def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
     dist
         The law.
     copies
-        Peak number of masked-size arrays alive at once (2: a block result and its copy).
+        Peak number of masked-size arrays alive at once. Default: 1 on the numpy and torch
+        backends (:func:`~exactmd.streaming.build_masked` fills one buffer in place), 2
+        elsewhere (:func:`kron_apply`: a block result and its transposed copy).
 
     Raises
     ------
@@ -82,6 +84,8 @@ def plan_masked(dist: Distribution, copies: float = 2.0) -> MemoryPlan:
         When the bytes needed exceed ``MEMORY_SAFETY_FRACTION`` (0.8) of the bytes available;
         the message gives both.
     """
+    if copies is None:
+        copies = 1.0 if dist.backend.inplace else 2.0
     cells = int(np.prod([q + 1 for q in dist.shape], dtype=np.float64))
     needed = int(cells * dist.backend.itemsize * copies)
     reported = int(dist.backend.available_memory())

@@ -111,6 +111,7 @@ class _Conditionals:
         self.compact: Any = be.zeros((1, m * q))
         self.count = 1
         self.table: Any = None
+        self.checked: Any = None  # the probs whose reachable states the table covers
 
 
 class _Engine:
@@ -155,6 +156,9 @@ class _Engine:
             if c.table is None:
                 c.table = exact_table(self.d, group, self.plan.table_entries)
             return c.table
+        if probs is c.checked:  # random reveal: the same source level, once per target level
+            return c.table
+        c.checked = probs
         need = np.nonzero((be.to_numpy(probs) > 0) & (c.rowmap == 0))[0]
         if need.size or c.table is None:
             step = max(1, _ROW_CHUNK // max(1, m * q))
@@ -307,6 +311,8 @@ def _run(
                 w = rk ** (b - a) * (1.0 - rk) ** (n - b)
                 if w > 0:
                     eng.advance(levels[a], state[a], levels[b], new[b], b - a, w)
+        for _, cond in eng.cache.values():
+            cond.checked = None  # drop the reference to this step's state
         state = new
     return state[n][0] if state[n][0] is not None else be.zeros((d.size,))
 

@@ -103,8 +103,9 @@ def log_piece(backend: Backend) -> int:
 
 
 def default_strategy(backend: Backend) -> str:
-    """The chunk kernel chosen when none is asked for: ``"matmul"`` on CUDA, else
-    ``"inplace"`` (see :mod:`exactmd.blockmatmul` for why, and what is measured).
+    """The chunk kernel chosen when none is asked for: ``"matmul"`` on CUDA in float64, else
+    ``"inplace"`` (see :mod:`exactmd.blockmatmul` for why, and what is measured). float32
+    keeps ``"inplace"``, which has no matrix product that a TF32 setting could round.
 
     Examples
     --------
@@ -112,7 +113,7 @@ def default_strategy(backend: Backend) -> str:
     >>> default_strategy(get_backend(name="numpy"))
     'inplace'
     """
-    return "matmul" if _key(backend) == "cuda" else "inplace"
+    return "matmul" if _key(backend) == "cuda" and backend.dtype == "float64" else "inplace"
 
 
 def chunk_target(backend: Backend) -> int:

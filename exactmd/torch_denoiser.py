@@ -17,7 +17,8 @@ a trained masked-diffusion model can call it unchanged:
   float64, while ``log_softmax`` and KL terms stay finite (no ``0 · inf = nan``).
 - Contexts of probability 0 follow :data:`exactmd.masked.ZERO_CONTEXT_POLICY` (uniform).
 
-The law is held as a buffer, so ``.to(device)`` and ``.double()`` / ``.float()`` behave as
+The law is held as a float64 buffer, on the law's device (a law on a torch backend) or the
+CPU (numpy, symbolic), so ``.to(device)`` and ``.double()`` / ``.float()`` behave as
 for any module; the conditionals are computed in float64 on the buffer's device and the
 logits are returned in the buffer's dtype.
 
@@ -57,13 +58,23 @@ class DenoiserOutput:
     logits: torch.Tensor
 
 
+def _law_device(d: Distribution) -> torch.device:
+    """The device of ``d``'s table: its torch backend's device, the CPU for other backends."""
+    if d.backend.name == "torch":
+        return torch.device(d.backend.device)  # type: ignore[attr-defined]
+    return torch.device("cpu")
+
+
 class ExactDenoiserModule(torch.nn.Module):
     """π's exact conditionals as a module returning logits.
 
     Parameters
     ----------
     p
-        The law π (anything :func:`exactmd.as_distribution` accepts).
+        The law π (anything :func:`exactmd.as_distribution` accepts). The module's float64
+        buffer starts on the law's device when its backend is torch (a CUDA tensor or
+        ``as_distribution(p, backend="torch", device="cuda")`` gives a CUDA module), on the
+        CPU otherwise.
     style
         ``"mdlm"`` (return the logits tensor) or ``"llada"`` (return ``DenoiserOutput``).
     vocab_size
@@ -96,9 +107,12 @@ class ExactDenoiserModule(torch.nn.Module):
         self.mask_id = d.q
         self.vocab_size = v
         # the validated law as a float64 numpy master copy (no re-validation on device moves);
-        # the buffer follows .to() and dtype casts
+        # the buffer starts on the law's device and follows .to() and dtype casts
         self._base: Distribution = d.with_backend(get_backend(name="numpy"))
-        self.register_buffer("table", torch.as_tensor(self._base.numpy()))
+        self.register_buffer(
+            "table",
+            torch.as_tensor(self._base.numpy(), dtype=torch.float64, device=_law_device(d)),
+        )
         self._dist: Any = None
         self._key: Any = None
 

@@ -1513,7 +1513,7 @@ def gpu_scaling() -> list[Cell]:
         law) and returns a `MemoryPlan` without allocating anything: the bytes needed, the
         bytes available (80% of what the device reports, or a budget you pass), how many
         leading axes are streamed over, and the chunk kernel (`"inplace"`, the CPU default, or
-        `"matmul"`, the CUDA default). When nothing fits, it raises `MemoryPlanError` naming
+        `"matmul"`, the CUDA default in float64). When nothing fits, it raises `MemoryPlanError` naming
         both numbers, before any allocation.
         """),
         code(r"""

@@ -356,3 +356,61 @@ def test_cuda_memory_counts_the_allocator_s_free_blocks(monkeypatch: pytest.Monk
     monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device=None: 300)
     monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device=None: 100)
     assert be.available_memory() == 1000 + 200
+
+
+def test_device_names_are_the_ones_tensors_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "cuda" means the current CUDA device ("cuda:0") and the CPU has no index, so a law, its
+    backend and the tensors it makes share one name: the exact denoiser then reuses the law
+    instead of building a second copy (and a second masked tensor) on the same device."""
+    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.denoisers import exact_denoiser
+
+    assert TorchBackend("cpu:0").device == torch.device("cpu")
+    assert repr(TorchBackend("cpu:0")) == repr(TorchBackend("cpu"))
+    d = as_distribution(random_law((2, 3, 2), seed=3), backend="torch", device="cpu:0")
+    tokens = torch.full((1, 3), 3, dtype=torch.int64)
+    assert exact_denoiser(d).law_for(tokens) is d
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert TorchBackend("cuda").device == torch.device("cuda", 1)
+    assert TorchBackend("cuda:0").device == torch.device("cuda", 0)
+
+
+def test_float32_matrix_products_on_cuda_are_ieee(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session that allows TF32 (10-bit mantissa) must not round the "matmul" kernel's
+    float32 products on CUDA: the setting is IEEE during the product and restored after."""
+    setting = torch.backends.cuda.matmul
+    before = setting.fp32_precision
+    setting.fp32_precision = "tf32"
+    try:
+        _check_ieee_products(setting, monkeypatch)
+    finally:
+        setting.fp32_precision = before
+
+
+def _check_ieee_products(setting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.streaming_plan import default_strategy
+
+    seen: list[str] = []
+    real = torch.matmul
+
+    def spy(a: Any, b: Any, out: Any = None) -> Any:
+        seen.append(setting.fp32_precision)
+        return real(a, b, out=out)
+
+    be = TorchBackend("cpu", dtype="float32")
+    be.device = SimpleNamespace(type="cuda")  # the product itself runs on the CPU here
+    monkeypatch.setattr(torch, "matmul", spy)
+    a, b = torch.ones((2, 3), dtype=torch.float32), torch.ones((3, 2), dtype=torch.float32)
+    out = torch.empty((2, 2), dtype=torch.float32)
+    be.matmul_out(a, b, out)
+    assert seen == ["ieee"] and setting.fp32_precision == "tf32"
+    assert out.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    be64 = TorchBackend("cpu")
+    be64.device = SimpleNamespace(type="cuda")
+    be64.matmul_out(a.double(), b.double(), out.double())
+    assert seen == ["ieee", "tf32"]  # float64 products are never TF32: left alone
+    assert default_strategy(be) == "inplace" and default_strategy(be64) == "matmul"

@@ -114,3 +114,77 @@ def test_mdlm_bernoulli_reveal_is_the_random_reveal_sampler(law: np.ndarray) -> 
     g = torch.Generator().manual_seed(2)
     x = mdlm_generate(model, 3, grid, model.mask_id, batch=3000, generator=g)
     assert_samples_match(x, brute_p_alg_random_reveal(law, grid))
+
+
+# -- devices: a model (or law) off the CPU ------------------------------------------------------
+# No GPU on CI: the "meta" device stands in for CUDA. A meta tensor mixed with a CPU tensor
+# raises, so a sampler that creates a tensor on the CPU for a meta model fails here as it
+# would on CUDA.
+
+
+class MetaModel(torch.nn.Module):
+    """Uniform logits on its buffer's ("meta") device; records the devices of its inputs."""
+
+    def __init__(self, vocab: int, llada: bool) -> None:
+        super().__init__()
+        self.register_buffer("anchor", torch.zeros(1, device="meta"))
+        self.vocab, self.llada = vocab, llada
+        self.seen: list[torch.device] = []
+
+    def forward(self, x: torch.Tensor, *args: torch.Tensor) -> object:
+        self.seen += [x.device, *(a.device for a in args)]
+        logits = torch.zeros((*x.shape, self.vocab), device=self.anchor.device)
+        return DenoiserOutput(logits) if self.llada else logits
+
+
+@pytest.mark.parametrize("remasking", ["low_confidence", "random"])
+def test_llada_creates_every_tensor_on_the_models_device(remasking: str) -> None:
+    model = MetaModel(4, llada=True)
+    x = llada_generate(model, 3, 2, 3, batch=2, remasking=remasking)
+    assert x.device.type == "meta" and x.shape == (2, 3) and x.dtype == torch.long
+    assert [d.type for d in model.seen] == ["meta", "meta"]  # the tokens, at both steps
+
+
+def test_mdlm_creates_every_tensor_on_the_models_device() -> None:
+    model = MetaModel(4, llada=False)
+    x = mdlm_generate(model, 3, (1.0, 0.5, 0.0), 3, batch=2)
+    assert x.device.type == "meta" and x.shape == (2, 3) and x.dtype == torch.long
+    assert [d.type for d in model.seen] == ["meta"] * 4  # the tokens and the time, two steps
+
+
+def test_a_generator_off_the_models_device_is_refused() -> None:
+    g = torch.Generator()  # a CPU generator for a meta model
+    with pytest.raises(ValidationError, match=r"generator: must live on the model's device meta"):
+        llada_generate(MetaModel(4, llada=True), 3, 2, 3, generator=g)
+    with pytest.raises(ValidationError, match=r"generator: .*received a generator on cpu"):
+        mdlm_generate(MetaModel(4, llada=False), 3, (1.0, 0.0), 3, generator=g)
+    with pytest.raises(ValidationError, match=r"generator: must be None or a torch\.Generator"):
+        mdlm_generate(MetaModel(4, llada=False), 3, (1.0, 0.0), 3, generator=0)
+    with pytest.raises(ValidationError, match="remasking: must be"):
+        llada_generate(MetaModel(4, llada=True), 3, 2, 3, remasking="greedy")
+
+
+def test_a_model_without_tensors_samples_on_the_cpu(law: np.ndarray) -> None:
+    module = ExactDenoiserModule(law, style="llada")
+
+    def plain(x: torch.Tensor) -> DenoiserOutput:  # no parameters, no buffers
+        return module(x)
+
+    x = llada_generate(plain, 3, 3, module.mask_id, batch=4, generator=torch.Generator())
+    assert x.device.type == "cpu" and bool(torch.all(x < 3))
+
+
+def test_module_buffer_starts_on_the_laws_device(law: np.ndarray) -> None:
+    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.distribution import Distribution, as_distribution
+
+    assert ExactDenoiserModule(law).table.device.type == "cpu"  # numpy law: the CPU
+    d32 = as_distribution(law, backend="torch", device="cpu", dtype="float32")
+    m = ExactDenoiserModule(d32)
+    assert m.table.device == d32.backend.device and m.table.dtype == torch.float64
+    # a torch law off the CPU (meta stands in for CUDA): its table is read on the host, and
+    # the buffer must start on the law's device, not on the CPU
+    meta_law = Distribution(torch.as_tensor(law), TorchBackend(device="meta"))
+    m = ExactDenoiserModule(meta_law)
+    assert m.table.device.type == "meta" and m.table.dtype == torch.float64
+    assert m.table.shape == SHAPE

@@ -54,6 +54,13 @@ class TorchBackend(Backend):
                 f"device: CUDA was requested but torch.cuda.is_available() is False; "
                 f"received {describe(device)}"
             )
+        # One name per device, the one its tensors report: "cuda" means the current CUDA
+        # device ("cuda:0"), and the CPU has no index. Backends (and the copies of a law kept
+        # per backend) are matched by this name, so "cuda" and "cuda:0" must not differ.
+        if self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        elif self.device.type == "cpu":
+            self.device = torch.device("cpu")
         # ``x log x`` as one fused ``xlogy`` kernel (one read and one write per cell) instead of
         # ``log`` into scratch then ``mul`` (five memory passes): the streamed enumeration is
         # memory-bound on a GPU. On the CPU the two-kernel form is faster (measured 2.4x).
@@ -105,6 +112,8 @@ class TorchBackend(Backend):
         return x.reshape(-1)[idx]
 
     def as_index(self, index: np.ndarray) -> Any:
+        if isinstance(index, self.torch.Tensor):  # already an index: no host round trip
+            return index.to(device=self.device, dtype=self.torch.int64)
         return self.torch.as_tensor(np.asarray(index), dtype=self.torch.int64, device=self.device)
 
     def take_rows(self, x: Any, index: Any) -> Any:
@@ -142,6 +151,16 @@ class TorchBackend(Backend):
         return self.torch.add(a, c, out=out)
 
     def matmul_out(self, a: Any, b: Any, out: Any) -> Any:
+        if self.dtype == "float32" and self.device.type == "cuda":
+            # TF32 (10-bit mantissa), when the user's session allows it, would turn float32's
+            # 1e-7 into 1e-4 (measured by emulation): force IEEE float32 for this product.
+            setting = self.torch.backends.cuda.matmul
+            previous = setting.fp32_precision
+            setting.fp32_precision = "ieee"
+            try:
+                return self.torch.matmul(a, b, out=out)
+            finally:
+                setting.fp32_precision = previous
         return self.torch.matmul(a, b, out=out)
 
     def xlogx_positive_(self, x: Any, work: Any) -> Any:

@@ -174,6 +174,38 @@ def llada_step_sizes(n: int, steps: int) -> tuple[int, ...]:
     return tuple(base + (1 if k < rem else 0) for k in range(steps))
 
 
+def _model_device(model: Any) -> Any:
+    """The torch device of ``model``: its first parameter's, else its first buffer's, else CPU."""
+    import torch
+
+    for attr in ("parameters", "buffers"):
+        tensors = getattr(model, attr, None)
+        if callable(tensors):
+            for tensor in tensors():
+                return tensor.device
+    return torch.device("cpu")
+
+
+def _check_generator(generator: Any, device: Any) -> None:
+    """Refuse a ``torch.Generator`` that does not live on ``device`` (the model's)."""
+    import torch
+
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise ValidationError(
+            f"generator: must be None or a torch.Generator; received {describe(generator)}"
+        )
+    g = torch.device(generator.device)
+    if g.type != device.type or (
+        g.index is not None and device.index is not None and g.index != device.index
+    ):
+        raise ValidationError(
+            f"generator: must live on the model's device {device} "
+            f"(torch.Generator(device={str(device)!r})); received a generator on {g}"
+        )
+
+
 def llada_generate(
     model: Any,
     n: int,
@@ -190,36 +222,67 @@ def llada_generate(
     ``argmax(exp(logits) / (-log U) ** temperature)`` (LLaDA's ``add_gumbel_noise``), scores
     the masked ones by the proposal's probability (``"low_confidence"``) or a uniform draw
     (``"random"``), and keeps the ``k`` best, ``k`` from :func:`llada_step_sizes`.
-    Requires ``steps <= n``. Returns a ``torch.long`` tensor ``(batch, n)``.
+    Requires ``steps <= n``.
+
+    Parameters
+    ----------
+    model
+        A callable ``model(x)`` with a ``.logits`` output. Every tensor of the loop (the
+        tokens, the draws) is created on the model's device: that of its first parameter,
+        else of its first buffer, else the CPU.
+    n
+        Sequence length.
+    steps
+        Number of steps, ``1 <= steps <= n``.
+    mask_id
+        The mask token id.
+    batch
+        Number of sequences.
+    remasking
+        ``"low_confidence"`` or ``"random"``.
+    temperature
+        Exponent of the Gumbel noise.
+    generator
+        None, or a ``torch.Generator`` on the model's device
+        (``torch.Generator(device=...)``); a generator on another device raises
+        :class:`~exactmd.errors.ValidationError`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``torch.long`` tensor ``(batch, n)`` on the model's device.
     """
     import torch
 
     batch = check_int(batch, "batch")
     temperature = check_real(temperature, "temperature")
     sizes = llada_step_sizes(n, steps)
-    x = torch.full((batch, n), mask_id, dtype=torch.long)
+    if remasking not in ("low_confidence", "random"):
+        raise ValidationError(
+            f"remasking: must be 'low_confidence' or 'random'; received {describe(remasking)}"
+        )
+    device = _model_device(model)
+    _check_generator(generator, device)
+    x = torch.full((batch, n), mask_id, dtype=torch.long, device=device)
+    neg_inf = torch.tensor(-np.inf, dtype=torch.float64, device=device)
     for k in range(steps):
         mask_index = x == mask_id
         logits = model(x).logits.to(torch.float64)
-        noise = torch.rand(logits.shape, dtype=torch.float64, generator=generator)
+        noise = torch.rand(logits.shape, dtype=torch.float64, generator=generator, device=device)
         gumbel = (-torch.log(noise)) ** temperature
         x0 = torch.argmax(logits.exp() / gumbel, dim=-1)
         if remasking == "low_confidence":
             p = torch.softmax(logits, dim=-1)
             x0_p = torch.gather(p, -1, x0.unsqueeze(-1)).squeeze(-1)
-        elif remasking == "random":
-            x0_p = torch.rand(x0.shape, dtype=torch.float64, generator=generator)
         else:
-            raise ValidationError(
-                f"remasking: must be 'low_confidence' or 'random'; received {describe(remasking)}"
-            )
+            x0_p = torch.rand(x0.shape, dtype=torch.float64, generator=generator, device=device)
         x0 = torch.where(mask_index, x0, x)
-        confidence = torch.where(mask_index, x0_p, torch.tensor(-np.inf, dtype=torch.float64))
+        confidence = torch.where(mask_index, x0_p, neg_inf)
         transfer = torch.zeros_like(x0, dtype=torch.bool)
         for j in range(batch):
             _, idx = torch.topk(confidence[j], k=sizes[k])
             transfer[j, idx] = True
-        x[transfer] = x0[transfer]
+        x = torch.where(transfer, x0, x)
     return x
 
 
@@ -230,14 +293,40 @@ def mdlm_generate(
 
     From ``t`` to ``s`` every masked position is revealed with probability ``(t − s) / t``,
     with a token drawn from ``softmax(model(x, t))``; this is MDLM's ``_ddpm_update`` with
-    ``q_xs = p_x0 · (t − s)`` and ``q_xs[mask] = s``. Returns a ``torch.long`` tensor.
+    ``q_xs = p_x0 · (t − s)`` and ``q_xs[mask] = s``.
+
+    Parameters
+    ----------
+    model
+        A callable ``model(x, t)`` returning logits ``(B, n, V)``. The tokens and the time
+        tensor are created on the model's device: that of its first parameter, else of its
+        first buffer, else the CPU.
+    n
+        Sequence length.
+    grid
+        The time grid, decreasing from 1 to 0.
+    mask_id
+        The mask token id.
+    batch
+        Number of sequences.
+    generator
+        None, or a ``torch.Generator`` on the model's device
+        (``torch.Generator(device=...)``); a generator on another device raises
+        :class:`~exactmd.errors.ValidationError`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``torch.long`` tensor ``(batch, n)`` on the model's device.
     """
     import torch
 
     batch = check_int(batch, "batch")
-    x = torch.full((batch, n), mask_id, dtype=torch.long)
+    device = _model_device(model)
+    _check_generator(generator, device)
+    x = torch.full((batch, n), mask_id, dtype=torch.long, device=device)
     for t, s in itertools.pairwise(grid):
-        logits = model(x, torch.full((batch,), t, dtype=torch.float64))
+        logits = model(x, torch.full((batch,), t, dtype=torch.float64, device=device))
         p_x0 = torch.softmax(logits.to(torch.float64), dim=-1)
         q_xs = p_x0 * (t - s)
         q_xs[:, :, mask_id] = s
