@@ -11,15 +11,15 @@ the axes are back in their original order. Two ping-pong buffers of one chunk ea
 operands (products are written with ``out=``, never allocated).
 
 Compared with the ``"inplace"`` strategy (one strided pass per axis, in one buffer) this
-makes about 4.5 passes over the chunk instead of about 8, with long contiguous matrix
-products instead of strided slices, at the price of a second buffer. On a 2-core CPU the two
-are within 20% of each other (N = 18 binary, default chunks: numpy 1.38 s in place vs 1.65 s
-matmul, torch 0.96 s vs 0.88 s), so ``"inplace"``, which needs less memory, stays the CPU
-default. On CUDA, where the enumeration is bound by memory traffic and kernel launches,
-``"matmul"`` is the default in float64 (float32 keeps ``"inplace"``; an explicit float32
-``"matmul"`` on CUDA forces IEEE products, never TF32): a choice made by counting memory
-passes, not yet measured on a GPU; ``benchmarks/run.py --device cuda`` times both kernels
-side by side.
+makes about 5 passes over the chunk instead of about 8, with long contiguous matrix products
+instead of strided slices, at the price of a second buffer. Measured on the 2-core CPU
+(N = 18 binary, float64, default chunks): torch 0.77 s with ``"matmul"`` against 0.96-1.10 s
+in place; numpy 1.40 s against 1.38 s. So ``"matmul"`` is the default of the torch backend
+in float64 (CPU and CUDA) and ``"inplace"`` that of numpy. On CUDA, where the enumeration is
+bound by memory traffic and kernel launches, the choice comes from counting memory passes:
+no GPU has measured it yet, and ``benchmarks/run.py --device cuda`` times both kernels side
+by side. float32 keeps ``"inplace"`` (no matrix product for a TF32 setting to round); an
+explicit float32 ``"matmul"`` on CUDA forces IEEE products.
 
 Examples
 --------
@@ -53,9 +53,10 @@ __all__ = [
     "apply_blocks",
 ]
 
-#: Input elements per block of the masked transform (5 binary axes: a 243 x 32 matrix);
-#: measured best of 4, 5 and 6 binary axes on the CPU.
-MATMUL_BLOCK_ELEMENTS = 32
+#: Input elements per block of the masked transform (3 binary axes: a 27 x 8 matrix). Measured
+#: on the 2-core CPU at N = 18 (torch): 0.77 s with 8, 0.82 s with 16, 0.97 s with 32, 0.96 s
+#: with 4; on a GPU larger blocks would write about 20% fewer intermediate cells (unmeasured).
+MATMUL_BLOCK_ELEMENTS = 8
 
 
 def block_sizes(qs: Sequence[int], first_small: bool) -> list[int]:
@@ -68,8 +69,8 @@ def block_sizes(qs: Sequence[int], first_small: bool) -> list[int]:
 
     Examples
     --------
-    >>> block_sizes((2,) * 12, True), block_sizes((2,) * 12, False)
-    ([2, 5, 5], [5, 5, 2])
+    >>> block_sizes((2,) * 7, True), block_sizes((2,) * 7, False)
+    ([1, 3, 3], [3, 3, 1])
     >>> block_sizes((3, 40, 2), False)
     [1, 1, 1]
     """
@@ -123,7 +124,7 @@ def mask_blocks(qs: Sequence[int], be: Backend) -> list[Any]:
     --------
     >>> from exactmd.backends import get_backend
     >>> [m.shape for m in mask_blocks((2,) * 7, get_backend(name="numpy"))]
-    [(4, 9), (32, 243)]
+    [(2, 3), (8, 27), (8, 27)]
     """
     return _blocks(qs, "mask", be)
 
@@ -136,7 +137,7 @@ def entropy_blocks(qs: Sequence[int], be: Backend) -> list[Any]:
     --------
     >>> from exactmd.backends import get_backend
     >>> [m.shape for m in entropy_blocks((2,) * 7, get_backend(name="numpy"))]
-    [(243, 32), (9, 4)]
+    [(27, 8), (27, 8), (3, 2)]
     """
     return _blocks(qs, "entropy", be)
 

@@ -176,7 +176,7 @@ def plan_subset_entropies(
     chunk_cells, available, strategy
         As for :func:`exactmd.streaming_plan.plan_subset_entropies` (preferred chunk size; a
         byte budget replacing 0.8 × the memory the backend reports available; the chunk
-        kernel, ``"inplace"`` or ``"matmul"``, default ``"matmul"`` on CUDA in float64 only).
+        kernel, ``"inplace"`` or ``"matmul"``, default ``"matmul"`` on torch in float64 only).
         The plan is executed by :func:`exactmd.streaming.streamed_subset_entropies`.
 
     Raises

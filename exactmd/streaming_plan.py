@@ -103,17 +103,20 @@ def log_piece(backend: Backend) -> int:
 
 
 def default_strategy(backend: Backend) -> str:
-    """The chunk kernel chosen when none is asked for: ``"matmul"`` on CUDA in float64, else
-    ``"inplace"`` (see :mod:`exactmd.blockmatmul` for why, and what is measured). float32
-    keeps ``"inplace"``, which has no matrix product that a TF32 setting could round.
+    """The chunk kernel chosen when none is asked for: ``"matmul"`` on the torch backend in
+    float64 (CPU or CUDA), else ``"inplace"`` (see :mod:`exactmd.blockmatmul` for the
+    measurements). float32 keeps ``"inplace"``, which has no matrix product that a TF32
+    setting could round.
 
     Examples
     --------
     >>> from exactmd.backends import get_backend
-    >>> default_strategy(get_backend(name="numpy"))
-    'inplace'
+    >>> default_strategy(get_backend(name="numpy")), default_strategy(get_backend(name="torch"))
+    ('inplace', 'matmul')
     """
-    return "matmul" if _key(backend) == "cuda" and backend.dtype == "float64" else "inplace"
+    if backend.name == "torch" and backend.dtype == "float64":
+        return "matmul"
+    return "inplace"
 
 
 def chunk_target(backend: Backend) -> int:

@@ -1512,8 +1512,8 @@ def gpu_scaling() -> list[Cell]:
         Every enumeration is planned first. `exactmd.plan_subset_entropies` takes a shape (or a
         law) and returns a `MemoryPlan` without allocating anything: the bytes needed, the
         bytes available (80% of what the device reports, or a budget you pass), how many
-        leading axes are streamed over, and the chunk kernel (`"inplace"`, the CPU default, or
-        `"matmul"`, the CUDA default in float64). When nothing fits, it raises `MemoryPlanError` naming
+        leading axes are streamed over, and the chunk kernel (`"inplace"`, numpy's default, or
+        `"matmul"`, torch's default in float64). When nothing fits, it raises `MemoryPlanError` naming
         both numbers, before any allocation.
         """),
         code(r"""
