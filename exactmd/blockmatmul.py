@@ -59,9 +59,12 @@ __all__ = [
 MATMUL_BLOCK_ELEMENTS = 8
 
 
-def block_sizes(qs: Sequence[int], first_small: bool) -> list[int]:
-    """Consecutive blocks of axes of ``qs`` with at most :data:`MATMUL_BLOCK_ELEMENTS` input
-    elements each (a larger single axis forms its own block).
+def block_sizes(
+    qs: Sequence[int], first_small: bool, limit: int = MATMUL_BLOCK_ELEMENTS
+) -> list[int]:
+    """Consecutive blocks of axes of ``qs`` with at most ``limit`` (default
+    :data:`MATMUL_BLOCK_ELEMENTS`) input elements each (a larger single axis forms its own
+    block).
 
     ``first_small`` puts the remainder block first (for the transform, which grows the array:
     its small intermediate results come first); otherwise last (for the reduction, which
@@ -79,7 +82,7 @@ def block_sizes(qs: Sequence[int], first_small: bool) -> list[int]:
     i = 0
     while i < len(seq):
         j, cells = i, 1
-        while j < len(seq) and (j == i or cells * seq[j] <= MATMUL_BLOCK_ELEMENTS):
+        while j < len(seq) and (j == i or cells * seq[j] <= limit):
             cells *= seq[j]
             j += 1
         sizes.append(j - i)

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ import numpy as np
 
 from exactmd.backends import Backend
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
+from exactmd.blockmatmul import block_sizes
 from exactmd.conditionals import ZERO_CONTEXT_POLICY, check_tokens, exact_conditionals
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError, describe
@@ -102,16 +104,8 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
 
 def _blocks(shape: Sequence[int]) -> list[tuple[int, int]]:
     """Split axes into consecutive blocks of about ``_BLOCK_ELEMENTS`` input elements."""
-    blocks: list[tuple[int, int]] = []
-    lo = 0
-    while lo < len(shape):
-        hi, size = lo, 1
-        while hi < len(shape) and (hi == lo or size * shape[hi] <= _BLOCK_ELEMENTS):
-            size *= shape[hi]
-            hi += 1
-        blocks.append((lo, hi))
-        lo = hi
-    return blocks
+    bounds = np.cumsum([0, *block_sizes(shape, first_small=False, limit=_BLOCK_ELEMENTS)])
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
 
 
 def kron_apply(x: Any, shape: Sequence[int], mats: Sequence[np.ndarray], backend: Backend) -> Any:
