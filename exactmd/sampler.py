@@ -32,8 +32,7 @@ True
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
-from math import comb, prod
+from math import comb
 from typing import Any
 
 import numpy as np
@@ -41,6 +40,7 @@ import numpy as np
 from exactmd.backends import Backend
 from exactmd.denoisers import check_denoiser_law, evaluate_denoiser
 from exactmd.distribution import Distribution, as_distribution
+from exactmd.gather_plans import Patterns, gather_plans
 from exactmd.learning import learning_error
 from exactmd.levels import Group, Level, exact_table, full_level, group_tokens, single_level
 from exactmd.progress import PROGRESS_DELAY_S, ProgressBar, progress_bar
@@ -69,33 +69,7 @@ __all__ = [
 
 #: Products formed from which p_alg counts as a long run (its bar may appear, ``progress=None``).
 SAMPLER_LONG_RUN = 10**7
-#: New positions of a step: every choice of ``s`` of them (an int) or one tuple of them.
-Patterns = int | tuple[int, ...]
 _ROW_CHUNK = 2**20  # elements per chunk of conditional rows (user denoisers)
-
-
-@lru_cache(maxsize=2**15)
-def _perm_plan(
-    sig_t: tuple[int, ...], r: tuple[int, ...]
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """How the product, laid out ``(x_{z_s}, …, x_{z_1}, x_S)``, maps onto the order of T.
-
-    Contiguous runs are merged. Returns the merged source shape, the permutation taking
-    source axes to T order, and the merged shape in T order.
-    """
-    s = len(r)
-    rest = [t for t in range(len(sig_t)) if t not in r]
-    src_axis = {t: s + i for i, t in enumerate(rest)} | {t: s - 1 - j for j, t in enumerate(r)}
-    runs: list[list[int]] = []
-    for t in range(len(sig_t)):
-        if runs and src_axis[t] == src_axis[runs[-1][-1]] + 1:
-            runs[-1].append(t)
-        else:
-            runs.append([t])
-    sizes = [prod(sig_t[t] for t in run) for run in runs]
-    by_source = sorted(range(len(runs)), key=lambda i: src_axis[runs[i][0]])
-    perm = tuple(by_source.index(i) for i in range(len(runs)))
-    return tuple(sizes[i] for i in by_source), perm, tuple(sizes)
 
 
 class _Conditionals:
@@ -180,23 +154,7 @@ class _Engine:
         key = (id(src), id(tgt), gt, patterns)  # the cache keeps both levels alive
         if key in self.plan_cache:
             return self.plan_cache[key][2]
-        group, m = tgt.groups[gt], self.d.n - src.a
-        if isinstance(patterns, int):
-            choices: Any = itertools.combinations(range(tgt.a), patterns)
-        else:
-            choices = [patterns]
-        found = []
-        for r in choices:
-            gs, loc = src.locate(np.delete(group.sets, list(r), axis=1))
-            rows = [loc * m + (group.sets[:, t] - t + j) for j, t in enumerate(r)]
-            found.append((tuple(r), int(gs[0]), np.stack([loc, *rows])))
-        # every pattern's locations and rows go to the device in one copy (a copy from the host
-        # waits for the device's queue, so one per pattern and chunk would stall a GPU)
-        index: Any = self.be.as_index(np.stack([f[2] for f in found])) if found else None
-        plans = []
-        for p, (r, g, _) in enumerate(found):
-            rows_p = [index[p, 1 + j] for j in range(len(r))]
-            plans.append((r, g, index[p, 0], rows_p, _perm_plan(group.signature, r)))
+        plans = gather_plans(self.be, self.d.n, src, tgt, gt, patterns)
         if self.keep_plans:
             self.plan_cache[key] = (src, tgt, plans)
         return plans
@@ -249,15 +207,18 @@ class _Engine:
     ) -> None:
         """Add one pattern's products for target sets ``lo:hi`` into ``part``."""
         be, q = self.be, self.d.q
-        r, g, loc, rows, (src_shape, perm, tgt_shape) = plan
+        r, g, loc, base, m, (src_shape, perm, tgt_shape) = plan
         n_t, size_s = hi - lo, src.groups[g].size
         p2 = be.reshape(p_src[g], (-1, size_s))
-        term = be.reshape(be.take_rows(p2, loc[lo:hi]), (n_t, 1, size_s))
+        here = loc[lo:hi]
+        term = be.reshape(be.take_rows(p2, here), (n_t, 1, size_s))
+        row0 = here * m
         prev = 1
         for j, t in enumerate(r):
             # value axes go in front of x_S so that the broadcast's inner loop is long
             qn = group.signature[t]
-            factor = be.reshape(be.take_rows(tables[g], rows[j][lo:hi]), (n_t, q, 1, size_s))
+            rows = row0 + (base[t, lo:hi] + j)
+            factor = be.reshape(be.take_rows(tables[g], rows), (n_t, q, 1, size_s))
             if qn < q:
                 factor = factor[:, :qn]
             term = be.reshape(term, (n_t, 1, prev, size_s)) * factor

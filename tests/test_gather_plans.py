@@ -1,0 +1,55 @@
+"""Gather plans of the p_alg recursion vs direct set arithmetic, and the removal ranks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from exactmd.backends import get_backend
+from exactmd.gather_plans import gather_plans
+from exactmd.levels import colex_rank, full_level, removal_ranks
+
+
+@pytest.mark.parametrize("n", [1, 4, 7])
+def test_removal_ranks_equal_the_ranks_of_the_smaller_sets(n: int) -> None:
+    for b in range(n + 1):
+        combos = list(itertools.combinations(range(n), b))
+        sets = np.array(combos, dtype=np.int64).reshape(len(combos), b)
+        for s in range(b + 1):
+            drop = removal_ranks(sets, n, s)
+            for r in itertools.combinations(range(b), s):
+                direct = colex_rank(np.delete(sets, list(r), axis=1), n)
+                np.testing.assert_array_equal(drop(r), direct)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 2, 2, 2), (2, 3, 2, 3, 2)])
+def test_plans_point_at_the_source_set_and_the_new_positions_rows(shape: tuple[int, ...]) -> None:
+    """For every target set T and pattern r: the location holds T without the positions r,
+    and row ``loc·m + base[t] + j`` is that source set's row for the variable T_t (its
+    complement, in increasing order, indexes the rows ``loc·m .. loc·m + m − 1``)."""
+    n = len(shape)
+    be = get_backend(name="numpy")
+    for a, b in [(0, 2), (1, 3), (2, 5), (3, 4)]:
+        src, tgt = full_level(shape, a), full_level(shape, b)
+        m = n - a
+        for gt, group in enumerate(tgt.groups):
+            for r, g, loc, base, m_plan, _ in gather_plans(be, n, src, tgt, gt, b - a):
+                assert m_plan == m
+                source = src.groups[g]
+                for k, target in enumerate(group.sets):
+                    kept = [int(x) for i, x in enumerate(target) if i not in r]
+                    assert source.sets[loc[k]].tolist() == kept
+                    for j, t in enumerate(r):
+                        row = int(loc[k] * m + base[t, k] + j)
+                        comps = source.comps[loc[k]].tolist()
+                        assert row == loc[k] * m + comps.index(int(target[t]))
+
+
+def test_one_pattern_tuple_and_no_pattern() -> None:
+    be = get_backend(name="numpy")
+    src, tgt = full_level((2, 2, 2), 1), full_level((2, 2, 2), 3)
+    (plan,) = gather_plans(be, 3, src, tgt, 0, (0, 2))
+    assert plan[0] == (0, 2) and src.groups[plan[1]].sets[plan[2][0]].tolist() == [1]
+    assert gather_plans(be, 3, full_level((2, 2, 2), 3), full_level((2, 2, 2), 2), 0, 4) == []
