@@ -322,21 +322,27 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
     uniform_all = be.asarray((valid_all / qi_all)[:, :, :, None])
     valid_dev = None if valid_all.all() else be.asarray(valid_all[:, :, :, None].astype(np.float64))
     out = be.zeros((n_sets * m, q * size))
+    digit_cols = be.as_index(np.ascontiguousarray(digits.T))  # (a, size), on the device once
     for lo in range(0, n_sets, per):
         sets, comps = group.sets[lo : lo + per], group.comps[lo : lo + per]
         k = len(sets)
-        y = int(np.dot(shape, st)) - (shape[sets] * st[sets]).sum(axis=1)[:, None]
-        y = y + st[sets] @ digits.T  # (k, size)
+        # the masked-tensor index of every state, formed where the gathers run from k·a
+        # strides and the group's digit columns (copied once): no (k, size) host array
+        coef = be.as_index(st[sets])  # (k, a)
+        y_at = be.as_index(int(np.dot(shape, st)) - (shape[sets] * st[sets]).sum(axis=1))
+        y_at = be.reshape(y_at, (k, 1))
+        for i in range(group.sets.shape[1]):
+            y_at = y_at + coef[:, i : i + 1] * digit_cols[i : i + 1]  # (k, size)
         qi = qi_all[lo : lo + k]  # (k, m, 1)
         delta = (np.minimum(values[None, None, :], qi - 1) - qi) * st[comps][:, :, None]
-        y_at = be.as_index(y)  # copied to the device once, used by both gathers
         num = be.take_flat_sum(mt, y_at[:, None, None, :], delta[:, :, :, None])  # (k, m, q, size)
         den = be.reshape(be.take_flat(mt, be.reshape(y_at, (-1,))), (k, 1, 1, size))
         zero = be.nonpositive(den)  # contexts of probability 0: the uniform law on X_i
-        cond = num * ((1 - zero) / (den + zero)) + uniform_all[lo : lo + k] * zero
+        num *= (1 - zero) / (den + zero)  # in place: num is a fresh gather
+        num += uniform_all[lo : lo + k] * zero
         if valid_dev is not None:
-            cond = cond * valid_dev[lo : lo + k]
-        out[lo * m : (lo + k) * m] = be.reshape(cond, (k * m, q * size))
+            num *= valid_dev[lo : lo + k]
+        out[lo * m : (lo + k) * m] = be.reshape(num, (k * m, q * size))
     return out
 
 
