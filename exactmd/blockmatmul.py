@@ -115,7 +115,8 @@ def _blocks(qs: Sequence[int], kind: str, be: Backend) -> list[Any]:
     qs = tuple(int(q) for q in qs)
     out, lo = [], 0
     for s in block_sizes(qs, first_small=kind == "mask"):
-        out.append(be.asarray(np.ascontiguousarray(_kron(qs[lo : lo + s], kind).T)))
+        # a writable C-ordered copy (the cached matrix is read-only; torch warns on those)
+        out.append(be.asarray(np.array(_kron(qs[lo : lo + s], kind).T, order="C")))
         lo += s
     return out
 

@@ -87,19 +87,25 @@ def removal_ranks(sets: np.ndarray, n: int, s: int) -> Any:
     sets = np.asarray(sets, dtype=np.int64)
     b = sets.shape[1]
     table = _binomials(n)
-    cols = {
-        (i, k): np.ascontiguousarray(table[sets[:, i], i - k + 1])
-        for i in range(b)
-        for k in range(min(i, s) + 1)
-    }
+    cols: dict[tuple[int, int], np.ndarray] = {}  # filled on first use
 
     def ranks(r: tuple[int, ...]) -> np.ndarray:
+        if (
+            len(r) != s
+            or any(x >= y for x, y in itertools.pairwise(r))
+            or (r and not 0 <= r[0] <= r[-1] < b)
+        ):
+            raise ValidationError(
+                f"patterns: must be {s} strictly increasing positions in range({b}); received {r!r}"
+            )
         out = np.zeros(sets.shape[0], dtype=np.int64)
         shift = 0
         for i in range(b):
             if shift < len(r) and r[shift] == i:
                 shift += 1
                 continue
+            if (i, shift) not in cols:
+                cols[(i, shift)] = np.ascontiguousarray(table[sets[:, i], i - shift + 1])
             out += cols[(i, shift)]
         return out
 
@@ -156,7 +162,7 @@ class Level:
         self._gid = np.concatenate(gid_all)[order] if gid_all else self._ranks
         self._loc = np.concatenate(loc_all)[order] if loc_all else self._ranks
         # every set of size a is present: the colex rank is the position in ``_ranks``
-        self._dense = len(self._ranks) == comb(self.n, self.a)
+        self._dense = bool(np.array_equal(self._ranks, np.arange(comb(self.n, self.a))))
 
     @property
     def states(self) -> int:

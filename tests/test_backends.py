@@ -414,3 +414,29 @@ def _check_ieee_products(setting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     be64.matmul_out(a.double(), b.double(), out.double())
     assert seen == ["ieee", "tf32"]  # float64 products are never TF32: left alone
     assert default_strategy(be) == "inplace" and default_strategy(be64) == "matmul"
+
+
+def test_float32_products_on_older_torch_turn_allow_tf32_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """torch < 2.9 has no ``fp32_precision``: the legacy ``allow_tf32`` is switched off for the
+    product and restored."""
+    from types import SimpleNamespace
+
+    from exactmd.backends.torch_backend import TorchBackend
+
+    legacy = SimpleNamespace(allow_tf32=True)
+    seen: list[bool] = []
+    real = torch.matmul
+
+    def spy(a: Any, b: Any, out: Any = None) -> Any:
+        seen.append(legacy.allow_tf32)
+        return real(a, b, out=out)
+
+    monkeypatch.setattr(torch.backends.cuda, "matmul", legacy)
+    monkeypatch.setattr(torch, "matmul", spy)
+    be = TorchBackend("cpu", dtype="float32")
+    be.device = SimpleNamespace(type="cuda")
+    a = torch.ones((2, 2), dtype=torch.float32)
+    be.matmul_out(a, a, torch.empty((2, 2), dtype=torch.float32))
+    assert seen == [False] and legacy.allow_tf32 is True

@@ -53,3 +53,25 @@ def test_one_pattern_tuple_and_no_pattern() -> None:
     (plan,) = gather_plans(be, 3, src, tgt, 0, (0, 2))
     assert plan[0] == (0, 2) and src.groups[plan[1]].sets[plan[2][0]].tolist() == [1]
     assert gather_plans(be, 3, full_level((2, 2, 2), 3), full_level((2, 2, 2), 2), 0, 4) == []
+
+
+def test_removal_ranks_refuse_unsorted_or_wrong_patterns() -> None:
+    from exactmd.errors import ValidationError
+
+    drop = removal_ranks(np.array([[0, 2, 3], [1, 2, 4]]), 5, 2)
+    for bad in [(2, 0), (1, 1), (0,), (0, 3)]:
+        with pytest.raises(ValidationError, match=r"patterns: must be 2 strictly increasing"):
+            drop(bad)
+
+
+def test_a_level_with_repeated_sets_is_not_taken_for_a_full_one() -> None:
+    """The direct lookup is used only when the level holds every set once (ranks 0..C-1);
+    otherwise the checked search runs, and a set that is not in the level is refused."""
+    from exactmd.errors import ValidationError
+    from exactmd.levels import Level
+
+    level = Level((2, 2, 2), np.array([[0, 1], [0, 1], [0, 2]]))
+    with pytest.raises(ValidationError, match="not in this level"):
+        level.locate(np.array([[1, 2]]))
+    full = full_level((2, 2, 2), 2)
+    assert [int(x) for x in full.locate(np.array([[1, 2], [0, 1]]))[1]] == [2, 0]

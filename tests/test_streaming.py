@@ -23,7 +23,7 @@ from exactmd.streaming import (
     streamed_subset_entropies,
 )
 
-SHAPES = [(2,), (3,), (1, 2), (2, 3, 2), (3, 1, 2, 4), (2,) * 6, (4, 3, 2, 2), (6, 7, 2)]
+SHAPES = [(2,), (3,), (1, 2), (2, 3, 2), (3, 1, 2, 4), (2,) * 6, (4, 3, 2, 2), (6, 7, 2), (9, 1)]
 STRATEGIES = ("inplace", "matmul")
 
 

@@ -154,13 +154,19 @@ class TorchBackend(Backend):
         if self.dtype == "float32" and self.device.type == "cuda":
             # TF32 (10-bit mantissa), when the user's session allows it, would turn float32's
             # 1e-7 into 1e-4 (measured by emulation): force IEEE float32 for this product.
+            # torch >= 2.9 has ``fp32_precision``; older versions only ``allow_tf32``.
             setting = self.torch.backends.cuda.matmul
-            previous = setting.fp32_precision
-            setting.fp32_precision = "ieee"
+            previous = getattr(setting, "fp32_precision", None)
+            name, ieee = (
+                ("fp32_precision", "ieee") if previous is not None else ("allow_tf32", False)
+            )
+            if previous is None:
+                previous = setting.allow_tf32
+            setattr(setting, name, ieee)
             try:
                 return self.torch.matmul(a, b, out=out)
             finally:
-                setting.fp32_precision = previous
+                setattr(setting, name, previous)
         return self.torch.matmul(a, b, out=out)
 
     def xlogx_positive_(self, x: Any, work: Any) -> Any:
