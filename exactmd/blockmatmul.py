@@ -12,14 +12,18 @@ operands (products are written with ``out=``, never allocated).
 
 Compared with the ``"inplace"`` strategy (one strided pass per axis, in one buffer) this
 makes about 5 passes over the chunk instead of about 8, with long contiguous matrix products
-instead of strided slices, at the price of a second buffer. Measured on the 2-core CPU
-(N = 18 binary, float64, default chunks): torch 0.77 s with ``"matmul"`` against 0.96-1.10 s
-in place; numpy 1.40 s against 1.38 s. So ``"matmul"`` is the default of the torch backend
-in float64 (CPU and CUDA) and ``"inplace"`` that of numpy. On CUDA, where the enumeration is
-bound by memory traffic and kernel launches, the choice comes from counting memory passes:
-no GPU has measured it yet, and ``benchmarks/run.py --device cuda`` times both kernels side
-by side. float32 keeps ``"inplace"`` (no matrix product for a TF32 setting to round); an
-explicit float32 ``"matmul"`` on CUDA forces IEEE products.
+instead of strided slices, at the price of a second buffer. On the 2-core CPU
+(``benchmarks/results/intel-r-xeon-r-processor-2c-cpu*.md``, float64, random binary law)
+torch's profile takes 0.85 s with ``"matmul"`` against 1.07 s in place at N = 18, and 6.7 s
+against 9.1 s at N = 20; below N = 14 the in-place kernel is as fast or faster (0.0027 s
+against 0.0035 s at N = 12). numpy's matrix products gain nothing (1.40 s against 1.38 s at
+N = 18 in an ad-hoc run; the benchmark does not time numpy's matmul kernel). So ``"matmul"``
+is the default of the torch backend in float64 (CPU and CUDA) and ``"inplace"`` that of
+numpy. On CUDA, where the enumeration is bound by memory traffic and kernel launches, the
+choice comes from counting memory passes: no GPU has measured it yet, and
+``benchmarks/run.py --device cuda`` times both kernels side by side. float32 keeps
+``"inplace"`` (no matrix product for a TF32 setting to round); an explicit float32
+``"matmul"`` on CUDA forces IEEE products.
 
 Examples
 --------
@@ -53,9 +57,10 @@ __all__ = [
     "apply_blocks",
 ]
 
-#: Input elements per block of the masked transform (3 binary axes: a 27 x 8 matrix). Measured
-#: on the 2-core CPU at N = 18 (torch): 0.77 s with 8, 0.82 s with 16, 0.97 s with 32, 0.96 s
-#: with 4; on a GPU larger blocks would write about 20% fewer intermediate cells (unmeasured).
+#: Input elements per block of the masked transform (3 binary axes: a 27 x 8 matrix). In an
+#: ad-hoc run on the 2-core CPU (torch, N = 18) blocks of 8 took 0.77 s, 16: 0.82 s, 32: 0.97 s
+#: and 4: 0.96 s; on a GPU larger blocks would write about 20% fewer intermediate cells
+#: (unmeasured).
 MATMUL_BLOCK_ELEMENTS = 8
 
 

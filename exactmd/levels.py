@@ -33,7 +33,7 @@ from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.conditionals import row_major_strides
 from exactmd.distribution import Distribution
 from exactmd.errors import MemoryPlanError, ValidationError
-from exactmd.masked import masked_tensor
+from exactmd.masked import masked_build_bytes, masked_tensor
 
 __all__ = [
     "Group",
@@ -357,19 +357,19 @@ def masked_bytes(dist: Distribution) -> int:
 
     0 when it is already cached on ``dist``; otherwise the peak of building it, as
     :func:`~exactmd.masked.plan_masked` counts: one array of ``Π (q_i + 1)`` entries on the
-    numpy and torch backends (built in place, and kept cached), two elsewhere.
+    numpy and torch backends (built in place, and kept cached) plus numpy's copies of
+    overlapping operands, two arrays elsewhere.
 
     Examples
     --------
     >>> from exactmd.distribution import as_distribution
     >>> d = as_distribution(np.full((2, 3), 1 / 6))
     >>> masked_bytes(d), (masked_tensor(d) is not None) and masked_bytes(d)
-    (96, 0)
+    (144, 0)
     """
     if "masked" in dist.cache:
         return 0
-    cells = prod(q + 1 for q in dist.shape)
-    return (1 if dist.backend.inplace else 2) * cells * int(dist.backend.itemsize)
+    return masked_build_bytes(dist)
 
 
 def check_fits(dist: Distribution, what: str, parts: dict[str, int]) -> int:

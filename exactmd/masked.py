@@ -43,10 +43,12 @@ from exactmd.streaming import (
     plan_subset_entropies,
     streamed_subset_entropies,
 )
+from exactmd.streaming_plan import overlap_scratch
 
 __all__ = [
     "MemoryPlan",
     "plan_masked",
+    "masked_build_bytes",
     "plan_subset_entropies",
     "kron_apply",
     "masked_tensor",
@@ -68,6 +70,26 @@ __all__ = [
 _BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
 
 
+def masked_build_bytes(dist: Distribution, copies: float | None = None) -> int:
+    """Peak bytes of building the masked tensor of ``dist`` (see :func:`plan_masked`);
+    allocates and raises nothing.
+
+    Examples
+    --------
+    >>> from exactmd.distribution import as_distribution
+    >>> masked_build_bytes(as_distribution(np.full((2, 3), 1 / 6)))  # 12 cells + 6 copied
+    144
+    """
+    cells = int(np.prod([q + 1 for q in dist.shape], dtype=np.float64))
+    item = dist.backend.itemsize
+    if copies is not None:
+        return int(cells * item * copies)
+    if not dist.backend.inplace:
+        return 2 * cells * item
+    scratch = overlap_scratch(dist.shape) if dist.backend.copies_overlap else 0
+    return (cells + scratch) * item
+
+
 def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
     """Plan the full masked-tensor path, raising before allocation when it cannot fit.
 
@@ -77,8 +99,9 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
         The law.
     copies
         Peak number of masked-size arrays alive at once. Default: 1 on the numpy and torch
-        backends (:func:`~exactmd.streaming.build_masked` fills one buffer in place), 2
-        elsewhere (:func:`kron_apply`: a block result and its transposed copy).
+        backends (:func:`~exactmd.streaming.build_masked` fills one buffer in place; numpy's
+        copies of overlapping operands, :func:`~exactmd.streaming_plan.overlap_scratch`, are
+        added), 2 elsewhere (:func:`kron_apply`: a block result and its transposed copy).
 
     Raises
     ------
@@ -86,10 +109,7 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
         When the bytes needed exceed ``MEMORY_SAFETY_FRACTION`` (0.8) of the bytes available;
         the message gives both.
     """
-    if copies is None:
-        copies = 1.0 if dist.backend.inplace else 2.0
-    cells = int(np.prod([q + 1 for q in dist.shape], dtype=np.float64))
-    needed = int(cells * dist.backend.itemsize * copies)
+    needed = masked_build_bytes(dist, copies)
     reported = int(dist.backend.available_memory())
     available = int(MEMORY_SAFETY_FRACTION * reported)
     if needed > available:

@@ -32,6 +32,7 @@ __all__ = [
     "chunk_target",
     "default_strategy",
     "log_piece",
+    "overlap_scratch",
 ]
 
 #: Kernels of one chunk: ``"inplace"`` (one strided pass per axis in one buffer) and
@@ -131,8 +132,39 @@ def chunk_target(backend: Backend) -> int:
     return _CHUNK_TARGET[_key(backend)]
 
 
+def overlap_scratch(qs: Sequence[int], width: int = 1) -> int:
+    """Cells numpy may copy when the in-place kernels add slices of one buffer.
+
+    :func:`~exactmd.streaming.mask_axes_` and :func:`~exactmd.streaming.entropy_axes_` add
+    interleaved slices of one array; when numpy cannot prove that they do not overlap it
+    copies the operands first (measured: up to 2.3 slices per call). The bound is 3 slices
+    of the largest such call: for axis ``j >= 1`` of a buffer with axes ``q_i + 1`` and
+    ``width`` trailing cells, a slice holds ``max(Π_{i<j} q_i, 2^j) · Π_{i>j} (q_i + 1) ·
+    width`` cells (axis 0's slices are contiguous blocks, never copied).
+
+    Examples
+    --------
+    >>> overlap_scratch((2, 2, 2))  # j = 1: 2 x 3 cells; j = 2: 4 x 1
+    18
+    >>> overlap_scratch((5,))
+    0
+    """
+    qs = [int(q) for q in qs]
+    best = 0
+    for j in range(1, len(qs)):
+        lead = max(prod(qs[:j]), 2**j)
+        best = max(best, lead * prod(q + 1 for q in qs[j + 1 :]) * width)
+    return 3 * best
+
+
 def _bytes_for(
-    shape: Sequence[int], lead: int, itemsize: int, cached: bool, piece: int, buffers: int
+    shape: Sequence[int],
+    lead: int,
+    itemsize: int,
+    cached: bool,
+    piece: int,
+    buffers: int,
+    copies_overlap: bool,
 ) -> tuple[int, int]:
     """(bytes, chunk cells) of the streamed path with ``lead`` leading axes."""
     head, rest = shape[:lead], shape[lead:]
@@ -144,7 +176,14 @@ def _bytes_for(
         results = 0  # written over the rows of T already read
     work = min(chunk, piece)
     out = 2 * 2 ** len(shape) * 8  # the float64 result and one extraction copy
-    return (source + results + buffers * chunk + work) * itemsize + out, chunk
+    scratch = 0
+    if copies_overlap:  # numpy's copies of overlapping operands (see overlap_scratch)
+        scratch = max(
+            0 if cached else overlap_scratch(head, prod(rest)),  # building T
+            overlap_scratch(rest) if buffers == 1 else 0,  # the in-place chunk kernel
+            overlap_scratch(head, 2 ** len(rest)),  # reducing the leading axes
+        )
+    return (source + results + buffers * chunk + work + scratch) * itemsize + out, chunk
 
 
 def plan_subset_entropies(
@@ -238,7 +277,9 @@ def plan_subset_entropies(
     table = prod(shape) * backend.itemsize if include_table else 0
     options = []
     for lead in range(n + 1):
-        need, chunk = _bytes_for(shape, lead, backend.itemsize, cached, piece, buffers)
+        need, chunk = _bytes_for(
+            shape, lead, backend.itemsize, cached, piece, buffers, backend.copies_overlap
+        )
         options.append((need + table, chunk, lead))
     small = [o for o in options if o[1] <= target]
     preferred = max(small, key=lambda o: o[1]) if small else min(options, key=lambda o: o[1])

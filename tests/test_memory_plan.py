@@ -46,14 +46,23 @@ def test_small_law_takes_the_full_path() -> None:
 
 def test_bytes_needed_accounts_every_buffer() -> None:
     # full path on (2, 3): copy of the joint 6 cells + chunk 12 cells + log scratch 12 cells
-    # (the 4 results overwrite the copy) + the float64 result and its extraction, 2 * 4 * 8
+    # (the 4 results overwrite the copy) + numpy's copies of overlapping slices of the chunk
+    # (3 slices of axis 1: 3 x 2 cells) + the float64 result and its extraction, 2 * 4 * 8
+    from exactmd.streaming_plan import overlap_scratch
+
+    assert overlap_scratch((2, 3)) == 6
     plan = plan_subset_entropies((2, 3), NumpyBackend(), available=2**30)
-    assert plan.bytes_needed == (6 + 12 + 12) * 8 + 2 * 4 * 8
+    assert plan.bytes_needed == (6 + 12 + 12 + 6) * 8 + 2 * 4 * 8
     # float32 halves the array part
     plan32 = plan_subset_entropies(
         (2, 3), get_backend(name="numpy", dtype="float32"), available=2**30
     )
-    assert plan32.bytes_needed == (6 + 12 + 12) * 4 + 2 * 4 * 8
+    assert plan32.bytes_needed == (6 + 12 + 12 + 6) * 4 + 2 * 4 * 8
+    # torch adds slices without copies
+    torch = pytest.importorskip("torch")
+    assert torch is not None
+    plan_t = plan_subset_entropies((2, 3), "torch", strategy="inplace", available=2**30)
+    assert plan_t.bytes_needed == (6 + 12 + 12) * 8 + 2 * 4 * 8
 
 
 def test_tight_memory_chooses_more_chunks() -> None:
@@ -297,3 +306,37 @@ def test_rlimit_as_gives_a_memory_plan_error_not_a_crash() -> None:
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("PLAN p: "), run.stdout + run.stderr
     assert "bytes available" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "shape", [(2,) * 12, (3,) * 8, (4,) * 6, (2, 3, 4, 5, 6, 2, 3), (6,) * 6, (2, 5, 3, 7)]
+)
+def test_numpy_plans_cover_what_numpy_allocates(shape: tuple[int, ...]) -> None:
+    """tracemalloc's peak stays within the plan (plus 64 KiB of Python objects) for the
+    masked tensor and for streamed entropies with default and small chunks: numpy's copies of
+    overlapping slices are counted (they reached 1.5x the masked tensor for (4,)*6)."""
+    import tracemalloc
+
+    from exactmd.masked import masked_tensor, plan_masked
+    from exactmd.streaming import streamed_subset_entropies
+
+    p = random_law(shape, seed=len(shape), zeros=0.2)
+    be = NumpyBackend()
+    slack = 2**16
+
+    def peak(fn: Any) -> int:
+        tracemalloc.start()
+        try:
+            fn()
+            return int(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+
+    d = as_distribution(p)
+    planned = plan_masked(d).bytes_needed
+    assert peak(lambda: masked_tensor(d)) <= planned + slack
+    for chunk in (None, 3**5, 4**3):
+        plan = plan_subset_entropies(shape, be, chunk_cells=chunk, available=2**40)
+        table = as_distribution(p).table
+        used = peak(lambda: streamed_subset_entropies(table, shape, be, plan))  # noqa: B023
+        assert used <= plan.bytes_needed + slack, (chunk, plan.lead_axes, used, plan)

@@ -16,6 +16,7 @@ from sampler_brute import brute_learning_error, brute_output, exact_brute_denois
 from exactmd.backends.numpy_backend import NumpyBackend
 from exactmd.denoisers import as_denoiser, exact_denoiser, perturbed_denoiser
 from exactmd.errors import DenoiserError, MemoryPlanError, ScheduleError
+from exactmd.masked import masked_build_bytes
 from exactmd.sampler import learning_error, output_distribution
 from exactmd.schedules import RandomRevealSchedule
 
@@ -287,19 +288,18 @@ def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch
     d = as_distribution(p)
     sched = as_schedule(schedule, d.n)
     needed, _ = plan_sampler(d, sched)
-    cells = math.prod(q + 1 for q in shape)
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed - 1)
     with pytest.raises(MemoryPlanError) as info:
         output_distribution(d, schedule)
     msg = str(info.value)
     assert f"({needed} bytes:" in msg and f"({needed - 1} bytes)" in msg
-    assert f"masked tensor {8 * cells} bytes" in msg  # built in place: one copy
+    assert f"masked tensor {masked_build_bytes(d)} bytes" in msg
     if isinstance(schedule, RandomRevealSchedule):
         assert "gather plans" in msg
     assert "masked" not in d.cache  # refused before building anything
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed)
     np.testing.assert_allclose(output_distribution(d, schedule), brute_output(p, schedule))
-    assert plan_sampler(d, sched)[0] == needed - 8 * cells  # now cached: not counted
+    assert plan_sampler(d, sched)[0] == needed - masked_build_bytes(d)  # cached: not counted
 
 
 @pytest.mark.parametrize("case", PLAN_CASES, ids=_ids)
@@ -315,8 +315,7 @@ def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
         learning_error(d, schedule, den)
     needed = int(str(info.value).split("GiB (")[1].split(" bytes")[0])
     assert "(100 bytes) may be used" in str(info.value)
-    cells = math.prod(q + 1 for q in shape)
-    assert f"masked tensor {8 * cells} bytes" in str(info.value)  # one copy
+    assert f"masked tensor {masked_build_bytes(d)} bytes" in str(info.value)
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed - 1)
     with pytest.raises(MemoryPlanError, match=rf"\({needed - 1} bytes\) may be used"):
         learning_error(d, schedule, den)

@@ -62,6 +62,9 @@ class Backend(ABC):
     #: True when :meth:`xlogx_positive_` is one fused kernel that needs no scratch space (torch
     #: on CUDA); the streamed enumeration then allocates no scratch buffer.
     fused_xlogx: bool = False
+    #: True when adding interleaved slices of one array may copy the operands first (numpy,
+    #: when it cannot prove they do not overlap); memory plans then count those copies.
+    copies_overlap: bool = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dtype={self.dtype!r})"

@@ -170,6 +170,7 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     inplace = True
+    copies_overlap = True
 
     def __init__(self, dtype: Any = None) -> None:
         self.dtype = parse_dtype(dtype)
