@@ -190,3 +190,34 @@ def test_unknown_strategy_is_refused() -> None:
 
     with pytest.raises(ValidationError, match=r"strategy: must be one of .*received 'gemm'"):
         plan_subset_entropies((2, 2), "numpy", strategy="gemm")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 32, 243])
+def test_matmul_kernel_with_every_block_size(
+    limit: int, monkeypatch: pytest.MonkeyPatch, backend: str, as_backend: Callable[[Any], Any]
+) -> None:
+    """The block grouping (8 cells on the CPU, 32 on CUDA) does not change the numbers: every
+    grouping, down to one axis per block, gives the brute force."""
+    import exactmd.blockmatmul as blockmatmul
+
+    monkeypatch.setattr(blockmatmul, "block_elements", lambda be: limit)
+    for shape in [(2,) * 7, (3, 1, 2, 4, 2), (6, 7, 2)]:
+        p = random_law(shape, seed=limit + len(shape), zeros=0.3)
+        d = as_distribution(as_backend(p))
+        for lead in (0, 1, 2):
+            plan = MemoryPlan("streamed", 0, 0, 1, lead, 0, strategy="matmul")
+            h = streamed_subset_entropies(d.table, shape, d.backend, plan)
+            np.testing.assert_allclose(h, brute_entropies(p), rtol=0, atol=1e-12)
+
+
+def test_cuda_blocks_are_larger() -> None:
+    from types import SimpleNamespace
+
+    from exactmd.backends import get_backend
+    from exactmd.blockmatmul import CUDA_BLOCK_ELEMENTS, block_elements, mask_blocks
+
+    be = get_backend(name="numpy")
+    assert block_elements(be) == 8
+    cuda_like = SimpleNamespace(device=SimpleNamespace(type="cuda"))
+    assert block_elements(cuda_like) == CUDA_BLOCK_ELEMENTS == 32  # type: ignore[arg-type]
+    assert [m.shape for m in mask_blocks((2,) * 7, be, limit=32)] == [(4, 9), (32, 243)]
