@@ -5,9 +5,10 @@ to a target level (size b). For a target group and a *pattern* ``r`` (which posi
 target set are new), every target set ``T`` has one source set ``T`` minus ``r``: its location
 in the source level is found from colex ranks (:func:`~exactmd.levels.removal_ranks`), and the
 row of the denoiser's table that holds ``p(x_t | x_S)`` for the new position ``t`` (the
-``j``-th of the pattern) is ``loc · m + base[t] + j`` with ``base[t] = T_t − t`` and
-``m = N − a``. Plans store the locations only (one int64 per set and pattern) and the ``b``
-columns ``base``; rows are formed per chunk where the gathers run.
+``j``-th of the pattern) is ``loc · m + base[t, j]`` with ``base[t, j] = T_t − t + j`` and
+``m = N − a``. Plans store the locations only (one int64 per set and pattern) and the
+``b · s`` offset columns ``base``; rows are formed per chunk where the gathers run (one
+addition and one gather per new position).
 
 Examples
 --------
@@ -85,7 +86,8 @@ def gather_plans(
     Returns
     -------
     list
-        ``(r, source group, locations, base, m, perm_plan)`` per pattern ``r``.
+        ``(r, source group, locations, base, m, perm_plan)`` per pattern ``r``; ``base`` has
+        shape ``(b, s, number of target sets)``.
     """
     group, m = tgt.groups[gt], n - src.a
     if isinstance(patterns, int):
@@ -96,14 +98,17 @@ def gather_plans(
         return []
     s, n_sets = len(choices[0]), group.sets.shape[0]
     drop = removal_ranks(group.sets, n, s)
-    host = np.empty((len(choices) + tgt.a, n_sets), dtype=np.int64)
+    b = tgt.a
+    host = np.empty((len(choices) + b * s, n_sets), dtype=np.int64)
     found = []
     for p, r in enumerate(choices):
         gs, host[p] = src.locate_ranks(drop(r))
         found.append((r, int(gs[0])))
-    host[len(choices) :] = (group.sets - np.arange(tgt.a)).T
+    # offsets[t, j] = T_t − t + j: the row offset of new position t when it is the j-th new one
+    offsets = (group.sets - np.arange(b)).T[:, None, :] + np.arange(s)[None, :, None]
+    host[len(choices) :] = offsets.reshape(b * s, n_sets)
     index = be.as_index(host)
-    base = index[len(choices) :]
+    base = be.reshape(index[len(choices) :], (b, s, n_sets))
     return [
         (r, g, index[p], base, m, perm_plan(group.signature, r)) for p, (r, g) in enumerate(found)
     ]

@@ -217,7 +217,7 @@ class _Engine:
         for j, t in enumerate(r):
             # value axes go in front of x_S so that the broadcast's inner loop is long
             qn = group.signature[t]
-            rows = row0 + (base[t, lo:hi] + j)
+            rows = row0 + base[t, j, lo:hi]
             factor = be.reshape(be.take_rows(tables[g], rows), (n_t, q, 1, size_s))
             if qn < q:
                 factor = factor[:, :qn]

@@ -151,15 +151,15 @@ def sampler_plan(
             item * (sa * (1 + n * q) + 4 * sb) + 24 * sb for sa, sb in itertools.pairwise(sizes)
         )
         targets = [(len(d.shape), sb) for sb in sizes[1:]]  # a bound on each target's size
-        plans = 2 * 8 * (1 + n)  # one location and the n columns of the target set
+        plans = 2 * 8 * (1 + n * n)  # one location and at most n x n offsets
     elif isinstance(sched, ExchangeableSchedule):
         steps = list(itertools.pairwise(sched.boundaries))
         work = sum(e[b] * comb(b, b - a) for a, b in steps)
         peak = max(item * (e[a] * (1 + (n - a) * q) + 4 * e[b]) + 24 * e[b] for a, b in steps)
         targets = [(b, e[b]) for _, b in steps]
-        # int64 gather plans of one step (one location per set and pattern, and the b
-        # columns of the target sets), built on the host and copied to the device
-        plans = max(2 * 8 * comb(n, b) * (comb(b, b - a) + b) for a, b in steps)
+        # int64 gather plans of one step (one location per set and pattern, and b x s
+        # offset columns), built on the host and copied to the device
+        plans = max(2 * 8 * comb(n, b) * (comb(b, b - a) + b * (b - a)) for a, b in steps)
     else:
         assert isinstance(sched, RandomRevealSchedule)
         work = 0
@@ -170,7 +170,7 @@ def sampler_plan(
         peak = item * sum(e[a] * (3 + (n - a) * q) for a in range(n + 1)) + 24 * max(e)
         # int64 gather plans (one location per set and pattern, and the target columns) for
         # every level pair, kept between steps, plus the host copy of the largest
-        sizes_rr = [comb(n, b) * (comb(b, a) + b) for b in range(n + 1) for a in range(b)]
+        sizes_rr = [comb(n, b) * (comb(b, a) + b * (b - a)) for b in range(n + 1) for a in range(b)]
         plans = 8 * (sum(sizes_rr) + max(sizes_rr, default=0))
         targets = [(b, e[b]) for b in range(1, n + 1)]
     parts = {"level states and conditionals": int(peak)}

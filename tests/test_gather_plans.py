@@ -42,7 +42,7 @@ def test_plans_point_at_the_source_set_and_the_new_positions_rows(shape: tuple[i
                     kept = [int(x) for i, x in enumerate(target) if i not in r]
                     assert source.sets[loc[k]].tolist() == kept
                     for j, t in enumerate(r):
-                        row = int(loc[k] * m + base[t, k] + j)
+                        row = int(loc[k] * m + base[t, j, k])
                         comps = source.comps[loc[k]].tolist()
                         assert row == loc[k] * m + comps.index(int(target[t]))
 

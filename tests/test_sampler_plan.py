@@ -105,8 +105,8 @@ def test_plan_agrees_with_its_short_form_and_refuses_bad_chunks():
         assert plan_sampler(d, sched) == (plan.bytes_needed, plan.work)
         assert plan.parts["gather plans"] > 0
     # the widest step of [1, 3]: one set of size 4, one int64 location for each of the
-    # C(4, 3) patterns and its 4 columns, on the host and on the device
-    assert sampler_plan(d, as_schedule([1, 3], 4)).parts["gather plans"] == 2 * 8 * (4 + 4)
+    # C(4, 3) patterns and its 4 x 3 offsets, on the host and on the device
+    assert sampler_plan(d, as_schedule([1, 3], 4)).parts["gather plans"] == 2 * 8 * (4 + 12)
     # a whole level that is one set larger than the chunk is one chunk
     one_set = sampler_plan(d, as_schedule([4], 4), chunk_states=2)
     assert one_set.parts["chunk temporaries"] == (CHUNK_ARRAYS + 1) * 8 * 24
