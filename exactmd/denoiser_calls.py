@@ -218,6 +218,15 @@ def _checked_pieces(
             out = denoiser(arg)
         except DenoiserError:
             raise
+        except TypeError as exc:
+            if kind != "torch":
+                raise
+            # typically a numpy callable handed a tensor it cannot convert (one on CUDA)
+            raise DenoiserError(
+                f"{name}: raised TypeError on int64 torch tokens on {arg.device} (the law's "
+                f"device, tokens='auto'); for a numpy callable use "
+                f"exactmd.as_denoiser(fn, tokens='numpy'). It raised: {exc}"
+            ) from exc
         except ValidationError as exc:  # e.g. an exactmd call inside it, for another law
             raise DenoiserError(
                 f"{name}: rejected valid tokens (rows {start}..{start + len(chunk) - 1}: values "

@@ -99,3 +99,24 @@ def test_empty_tokens_and_errors():
         denoiser_rows(bad, tokens, p)
     with pytest.raises(DenoiserError, match="built for a law of the shape of p"):
         denoiser_rows(exact_denoiser(np.full((2, 2), 0.25)), tokens, p)
+
+
+def test_a_numpy_callable_that_cannot_take_device_tokens_gets_a_hint():
+    """On a CUDA law a plain numpy callable receives CUDA tokens and numpy cannot convert
+    them (TypeError); the error names the device and the fix (tokens='numpy')."""
+    torch = pytest.importorskip("torch")
+    from exactmd.sampler import output_distribution
+
+    p = random_law((2, 2, 2), seed=3, zeros=0.0)
+    exact = exact_denoiser(p)
+
+    def numpy_only(tokens):
+        if isinstance(tokens, torch.Tensor):
+            raise TypeError("can't convert cuda:0 device type tensor to numpy")
+        return exact(tokens)
+
+    law = torch.as_tensor(p)
+    with pytest.raises(DenoiserError, match=r"TypeError on int64 torch tokens on cpu .*'numpy'"):
+        output_distribution(law, [1, 2], numpy_only)
+    fixed = output_distribution(law, [1, 2], as_denoiser(numpy_only, tokens="numpy"))
+    np.testing.assert_allclose(fixed, output_distribution(p, [1, 2]), atol=1e-12)
