@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.timing import best_time  # noqa: E402
 
-__all__ = ["naive_output_distribution", "constant_sizes", "rows", "main"]
+__all__ = ["naive_output_distribution", "constant_sizes", "planning_rows", "rows", "main"]
 
 
 def constant_sizes(n: int, k: int) -> list[int]:
@@ -122,6 +122,42 @@ def _case_rows(n: int, k: int, device: str, repeat: int) -> list[dict[str, Any]]
     return out
 
 
+def planning_rows(quick: bool = False) -> list[dict[str, Any]]:
+    """Host time of p_alg's index work (levels and gather plans of every step), binary,
+    K = 4: what a GPU waits for before its first product (no array of the law is touched)."""
+    from exactmd.backends import get_backend
+    from exactmd.gather_plans import gather_plans
+    from exactmd.levels import full_level
+
+    be = get_backend(name="numpy")
+    out: list[dict[str, Any]] = []
+    for n in [12] if quick else [16, 18]:
+        sizes = constant_sizes(n, 4)
+        bounds = np.cumsum([0, *sizes]).tolist()
+        shape = (2,) * n
+
+        def plan_all(bounds: list[int] = bounds, shape: tuple[int, ...] = shape, n: int = n) -> int:
+            count = 0
+            for a, b in itertools.pairwise(bounds):
+                count += len(
+                    gather_plans(be, n, full_level(shape, a), full_level(shape, b), 0, b - a)
+                )
+            return count
+
+        t, patterns = best_time(plan_all, 1 if quick else 2, lambda: None)
+        note = f"binary, K=4, sizes {sizes}: levels + gather plans, {patterns} patterns"
+        out.append(
+            {
+                "task": "p_alg host plan",
+                "N": n,
+                "method": "exactmd (host)",
+                "seconds": t,
+                "note": note,
+            }
+        )
+    return out
+
+
 def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     """Rows for the benchmark table: exactmd (numpy, and torch on ``device``) beside the
     naive loop, binary random joints, exchangeable constant-size schedules; the cases vary
@@ -136,7 +172,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for n, k in cases:
         out += _case_rows(n, k, device, repeat)
-    return out
+    return out + planning_rows(quick)
 
 
 def main() -> int:
@@ -144,8 +180,8 @@ def main() -> int:
     for r in rows(quick="--quick" in sys.argv):
         print(
             f"N={r['N']:>2} {r['method']:<28} {r['seconds']:9.4f} s  "
-            f"speed-up {r.get('speedup', float('nan')):6.2f}  diff {r['max_abs_diff']:.1e}  "
-            f"{r['note']}"
+            f"speed-up {r.get('speedup', float('nan')):6.2f}  "
+            f"diff {r.get('max_abs_diff', float('nan')):.1e}  {r['note']}"
         )
     return 0
 
