@@ -16,13 +16,14 @@ instead of strided slices, at the price of a second buffer. On the 2-core CPU
 (``benchmarks/results/intel-r-xeon-r-processor-2c-cpu*.md``, float64, random binary law)
 torch's profile took 0.77 s with ``"matmul"`` against 0.94 s in place at N = 18, and 6.0 s
 against 7.8 s at N = 20; below N = 14 the in-place kernel is as fast or faster (N = 12:
-0.0031 s in place); timings on that shared machine vary by about ±30% between runs. numpy's matrix products gain nothing (1.40 s against 1.38 s at N = 18 in an ad-hoc
-run; the benchmark does not time numpy's matmul kernel). So ``"matmul"`` is the default of
-the torch backend in float64 (CPU and CUDA) and ``"inplace"`` that of numpy. On CUDA, where
-the enumeration is bound by memory traffic and kernel launches, the choice comes from
-counting memory passes: no GPU has measured it yet, and ``benchmarks/run.py --device cuda``
-times both kernels side by side. float32 keeps ``"inplace"`` (no matrix product for a TF32
-setting to round); an explicit float32 ``"matmul"`` on CUDA forces IEEE products.
+0.0031 s in place, 0.0034 s matmul); timings on that shared machine vary by about ±30%
+between runs. numpy's matrix products gain nothing (1.40 s against 1.38 s at N = 18 in an
+ad-hoc run; the benchmark does not time numpy's matmul kernel). So ``"matmul"`` is the
+default of the torch backend in float64 (CPU and CUDA) and ``"inplace"`` that of numpy. On
+CUDA, where the enumeration is bound by memory traffic and kernel launches, the choice comes
+from counting memory passes: no GPU has measured it yet, and ``benchmarks/run.py --device
+cuda`` times both kernels side by side. float32 keeps ``"inplace"`` (no matrix product for a
+TF32 setting to round); an explicit float32 ``"matmul"`` on CUDA forces IEEE products.
 
 Examples
 --------
