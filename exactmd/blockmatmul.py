@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import Backend
+from exactmd.backends import Backend, on_cuda
 
 __all__ = [
     "MATMUL_BLOCK_ELEMENTS",
@@ -79,10 +79,7 @@ def block_elements(be: Backend) -> int:
     >>> block_elements(get_backend(name="numpy"))
     8
     """
-    device = getattr(be, "device", None)
-    return (
-        CUDA_BLOCK_ELEMENTS if getattr(device, "type", "cpu") == "cuda" else MATMUL_BLOCK_ELEMENTS
-    )
+    return CUDA_BLOCK_ELEMENTS if on_cuda(be) else MATMUL_BLOCK_ELEMENTS
 
 
 def block_sizes(

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import on_cuda
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.conditionals import row_major_strides
 from exactmd.distribution import Distribution
@@ -231,8 +232,7 @@ def device_kind(backend: Any) -> str:
     >>> device_kind(get_backend(name="numpy"))
     'cpu'
     """
-    device = getattr(backend, "device", None)
-    return "cuda" if getattr(device, "type", "cpu") == "cuda" else "cpu"
+    return "cuda" if on_cuda(backend) else "cpu"
 
 
 #: Entries per chunk of :func:`exact_table` (and of its temporaries), per :func:`device_kind`:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import prod
 
-from exactmd.backends import Backend
+from exactmd.backends import Backend, on_cuda
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
 from exactmd.errors import MemoryPlanError, ValidationError, describe
 
@@ -91,8 +91,7 @@ class MemoryPlan:
 
 
 def _key(backend: Backend) -> str:
-    device = getattr(backend, "device", None)
-    if device is not None and getattr(device, "type", "cpu") == "cuda":
+    if on_cuda(backend):
         return "cuda"
     return backend.name if backend.name in _CHUNK_TARGET else "numpy"
 

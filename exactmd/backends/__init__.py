@@ -35,7 +35,15 @@ from exactmd.backends.base import Backend
 from exactmd.backends.numpy_backend import NumpyBackend
 from exactmd.errors import ValidationError, describe
 
-__all__ = ["Backend", "NumpyBackend", "get_backend", "is_torch_tensor", "to_host", "BACKEND_NAMES"]
+__all__ = [
+    "Backend",
+    "NumpyBackend",
+    "get_backend",
+    "is_torch_tensor",
+    "on_cuda",
+    "to_host",
+    "BACKEND_NAMES",
+]
 
 BACKEND_NAMES = ("numpy", "torch", "symbolic")
 
@@ -44,6 +52,17 @@ def is_torch_tensor(x: object) -> bool:
     """Return True when ``x`` is a ``torch.Tensor`` (without importing torch)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
+
+
+def on_cuda(backend: Any) -> bool:
+    """True when ``backend`` (anything with a torch-like ``device``) works on a CUDA device.
+
+    Examples
+    --------
+    >>> on_cuda(get_backend(name="numpy"))
+    False
+    """
+    return getattr(getattr(backend, "device", None), "type", "cpu") == "cuda"
 
 
 def to_host(x: Any, dtype: Any = None) -> np.ndarray:
