@@ -156,12 +156,9 @@ class TorchBackend(Backend):
             # 1e-7 into 1e-4 (measured by emulation): force IEEE float32 for this product.
             # torch >= 2.9 has ``fp32_precision``; older versions only ``allow_tf32``.
             setting = self.torch.backends.cuda.matmul
-            previous = getattr(setting, "fp32_precision", None)
-            name, ieee = (
-                ("fp32_precision", "ieee") if previous is not None else ("allow_tf32", False)
-            )
-            if previous is None:
-                previous = setting.allow_tf32
+            new_api = getattr(setting, "fp32_precision", None) is not None
+            name, ieee = ("fp32_precision", "ieee") if new_api else ("allow_tf32", False)
+            previous = getattr(setting, name)
             setattr(setting, name, ieee)
             try:
                 return self.torch.matmul(a, b, out=out)
