@@ -8,13 +8,17 @@ should produce exactly:
 - :func:`assert_denoiser_matches` / :func:`denoiser_report` — a denoiser against π's
   conditionals; :func:`learning_error_breakdown` — its E_learn, step by step;
 - :func:`assert_profile_close` — an estimate of the information profile f;
+- :func:`samples_needed` — how many samples the sample test needs to catch a given wrong
+  law (its power); a test that cannot reject raises :class:`NoPowerError` instead of
+  passing;
 - :mod:`exactmd.testing.strategies` — hypothesis strategies (``joints``, ``schedules``,
   ``models``); it needs ``hypothesis`` and is not imported here;
 - :mod:`exactmd.testing.examples` — a reference factorized sampler with planted bugs, and
   LLaDA- and MDLM-style sampling loops.
 
-The statistical test (impossible outcomes, pooling, marginals with Bonferroni) is described
-in :mod:`exactmd.testing.goodness`; its measured false-alarm rate and power are in
+The statistical test (impossible outcomes, chi-square or exact multinomial tests, marginals
+with Bonferroni) is described in :mod:`exactmd.testing.goodness` and
+:mod:`exactmd.testing.multinomial`; its measured false-alarm rate and power are in
 ``docs/oracle.md``. The p-values use scipy (imported when a test runs).
 
 Examples
@@ -30,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+from exactmd.testing._checks import NoPowerError
 from exactmd.testing.asserts import (
     assert_denoiser_matches,
     assert_profile_close,
@@ -43,6 +48,7 @@ from exactmd.testing.denoiser_checks import (
     learning_error_breakdown,
 )
 from exactmd.testing.goodness import GoodnessOfFit, goodness_of_fit
+from exactmd.testing.power import samples_needed
 
 __all__ = [
     "assert_sampler_matches",
@@ -52,6 +58,8 @@ __all__ = [
     "denoiser_report",
     "learning_error_breakdown",
     "goodness_of_fit",
+    "samples_needed",
+    "NoPowerError",
     "GoodnessOfFit",
     "DenoiserReport",
     "LearningErrorBreakdown",

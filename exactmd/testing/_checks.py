@@ -24,17 +24,26 @@ import math
 import numbers
 from typing import Any
 
-from exactmd.errors import ValidationError, describe
-from exactmd.validation import check_int
+import numpy as np
 
-__all__ = ["check_level", "check_real", "check_int", "check_shape"]
+from exactmd.errors import ValidationError, describe
+from exactmd.validation import check_int, is_real
+
+__all__ = ["NoPowerError", "check_level", "check_real", "check_int", "check_shape"]
+
+
+class NoPowerError(ValidationError):
+    """A statistical test was asked for where it cannot reject: too few samples for any
+    p-value to reach alpha, a law with a single possible outcome, or an alternative identical
+    to the law. The message names the argument, the rule and the value received."""
 
 
 def _as_real(value: Any) -> float | None:
-    """``value`` as a float when it is a real number (bools are not), else None."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """``value`` as a float under :func:`exactmd.validation.is_real` (Python and numpy reals,
+    never a bool or a string), else None."""
+    if not is_real(value):
         return None
-    return float(value)
+    return float(value[()] if isinstance(value, np.ndarray) else value)
 
 
 def check_level(value: Any, name: str = "alpha") -> float:

@@ -29,9 +29,15 @@ from typing import Any
 import numpy as np
 
 from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import check_level, check_real
+from exactmd.testing._checks import NoPowerError, check_level, check_real
 from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
-from exactmd.testing.goodness import GoodnessOfFit, goodness_of_fit
+from exactmd.testing.goodness import (
+    GoodnessOfFit,
+    as_law,
+    family_smallest_pvalue,
+    goodness_of_fit,
+)
+from exactmd.testing.multinomial import MC_DRAWS
 
 __all__ = [
     "assert_samples_match",
@@ -58,31 +64,68 @@ def assert_samples_match(
     *,
     order: int | str | None = "auto",
     min_expected: float = 5.0,
+    mc_draws: int = MC_DRAWS,
+    seed: int = 0,
 ) -> GoodnessOfFit:
     """Assert that ``samples`` ``(M, N)`` are consistent with the exact ``law`` at level alpha.
 
     The test (see :mod:`exactmd.testing.goodness`): an outcome of probability 0 that appears
-    fails at once, naming it; otherwise Pearson's X² with cells of expected count below
-    ``min_expected`` pooled, on the joint when ``M >= min_expected · |support|`` and on all
-    pairwise marginals (Bonferroni-corrected) when the outcome space is too large.
+    fails at once, naming it; otherwise Pearson's X², with the chi-square tail where every
+    expected count is at least ``min_expected`` and an exact multinomial test (or a seeded
+    Monte Carlo one) for the cells below it, on the joint when
+    ``M >= min_expected · |support|`` and on all pairwise marginals (Bonferroni-corrected)
+    when the outcome space is too large.
+
+    A test that cannot fail is refused rather than passed: when even the most extreme
+    samples (all M at the least likely outcome) would not reach ``alpha``, or ``law`` has a
+    single possible outcome, :class:`~exactmd.testing._checks.NoPowerError` says so and how
+    many samples would be needed. The power against a given wrong law is
+    :func:`~exactmd.testing.power.samples_needed`.
 
     Parameters
     ----------
     samples
         Int array ``(M, N)`` (numpy, torch or lists).
     law
-        The exact law, an array of shape ``(q_0, …, q_{N-1})``.
+        The exact law, an array of shape ``(q_0, …, q_{N-1})`` (validated as ``law``).
     alpha
         The false-alarm probability of the test.
-    order, min_expected
+    order, min_expected, mc_draws, seed
         See :func:`~exactmd.testing.goodness.goodness_of_fit`.
 
     Returns
     -------
     GoodnessOfFit
         When the samples pass.
+
+    Raises
+    ------
+    AssertionError
+        When the samples are inconsistent with ``law``, with the report.
+    NoPowerError
+        When no sample of this size could fail the test at ``alpha``.
     """
-    return _assert_fit(samples, law, alpha, order, min_expected, "samples")
+    return _assert_fit(samples, law, alpha, order, min_expected, "samples", mc_draws, seed)
+
+
+def _needed_for_power(
+    table: np.ndarray, m: int, alpha: float, order: Any, min_expected: float, mc_draws: int
+) -> int | None:
+    """The smallest M' >= m at which the test can reject at ``alpha`` (None: none <= 2^40)."""
+
+    def can(k: int) -> bool:
+        return family_smallest_pvalue(table, k, order, min_expected, mc_draws) <= alpha
+
+    hi = m
+    while not can(hi):
+        if hi > 2**40:
+            return None
+        hi *= 2
+    lo = max(m, hi // 2)  # can(lo) is False unless lo == hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if can(mid) else (mid, hi)
+    return hi
 
 
 def _assert_fit(
@@ -92,13 +135,32 @@ def _assert_fit(
     order: int | str | None,
     min_expected: float,
     what: str,
+    mc_draws: int = MC_DRAWS,
+    seed: int = 0,
 ) -> GoodnessOfFit:
-    """Run the goodness-of-fit test; raise its report when it rejects at ``alpha``."""
+    """Run the goodness-of-fit test; raise its report when it rejects at ``alpha``, and
+    :class:`NoPowerError` when it passes only because it could not reject."""
     alpha = _check_alpha(alpha)
     min_expected = check_real(min_expected, "min_expected", positive=True)
-    result = goodness_of_fit(samples, law, order=order, min_expected=min_expected)
+    result = goodness_of_fit(
+        samples, law, order=order, min_expected=min_expected, mc_draws=mc_draws, seed=seed
+    )
     if result.rejects(alpha):
         raise AssertionError(result.message(alpha, what=what))
+    if result.min_pvalue > alpha:
+        table = as_law(law)
+        need = _needed_for_power(table, result.samples, alpha, order, min_expected, mc_draws)
+        hint = (
+            f"at least M={need} samples are needed"
+            if need is not None
+            else f"raise mc_draws (now {mc_draws}) or alpha"
+        )
+        raise NoPowerError(
+            f"samples: must be enough for the test to be able to reject at alpha={alpha:g}; "
+            f"received M={result.samples}, with which the smallest p-value the test can "
+            f"return is {result.min_pvalue:.3g} (every sample at the least likely outcome, "
+            f"test on {result.level}), so it would pass whatever the samples: {hint}"
+        )
     return result
 
 
@@ -111,11 +173,16 @@ def assert_sampler_matches(
     *,
     order: int | str | None = "auto",
     min_expected: float = 5.0,
+    mc_draws: int = MC_DRAWS,
+    seed: int = 0,
 ) -> GoodnessOfFit:
     """Assert that ``samples`` come from the factorized sampler on π with ``schedule``.
 
     The exact law is ``p_alg = exactmd.output_distribution(p, schedule, denoiser)`` (the
-    exact denoiser when ``denoiser`` is None); the test is :func:`assert_samples_match`.
+    exact denoiser when ``denoiser`` is None); the test is :func:`assert_samples_match`,
+    refusals included (:class:`~exactmd.testing._checks.NoPowerError` when no sample of this
+    size could fail). When you have the denoiser itself, :func:`assert_denoiser_matches` is
+    the stronger test: it needs no samples (see ``docs/oracle.md``, "Power").
 
     Examples
     --------
@@ -133,8 +200,9 @@ def assert_sampler_matches(
 
     _check_alpha(alpha)  # before the exact computation
     check_real(min_expected, "min_expected", positive=True)
-    law = np.asarray(output_distribution(p, schedule, denoiser), dtype=np.float64)
-    return _assert_fit(samples, law, alpha, order, min_expected, f"samples (schedule {schedule!r})")
+    law = np.asarray(output_distribution(p, schedule, denoiser))  # its dtype sets the tolerance
+    what = f"samples (schedule {schedule!r})"
+    return _assert_fit(samples, law, alpha, order, min_expected, what, mc_draws, seed)
 
 
 def assert_denoiser_matches(
