@@ -208,7 +208,10 @@ def test_bad_parameters_raise_model_errors():
         (lambda: mixture([[0.5, 0.5]], [0.5, 0.5]), "weights"),
         (lambda: mixture([[0.5, 0.7]], [1.0]), r"laws\[0\]: not a valid law"),
         (lambda: ising(nx.path_graph(3), {(0, 1): 1.0}), r"no value for the edge \(1, 2\)"),
-        (lambda: ising(nx.path_graph(2), float("inf")), "coupling: must be finite"),
+        (
+            lambda: ising(nx.path_graph(2), float("inf")),
+            "coupling: must be a finite real number; received inf",
+        ),
         (lambda: ising(nx.Graph()), "at least one node"),
         (lambda: potts(nx.path_graph(2), 0), "q"),
         (lambda: markov_chain_parameters(parity(2)), "markov_chain"),
@@ -285,7 +288,7 @@ def test_spec_paths_and_helpers(tmp_path):
         ("ising:n=5,graph=grid2x2", "the graph grid2x2 has 4 nodes"),
         ("block_copy:blocks=2-2", "blocks: must be written"),
         ("example:alarm", "unknown example"),
-        ("iid:n=2,marginal=0.5/x", "bad parameter values"),
+        ("iid:n=2,marginal=0.5/x", "marginal: must be numbers separated by '/'"),
         ("markov:n=3,stay=1.5", "stay"),
         ("", "non-empty"),
         ("missing.bif", "does not exist"),
@@ -294,7 +297,7 @@ def test_spec_paths_and_helpers(tmp_path):
         ("ising", "needs the number of nodes"),
         ("iid:n=3,q=0", "q: must be an integer >= 1"),
         ("iid:n=3,q=2.5", "q: must be an integer >= 1"),
-        ("hmm:n=3,noise=1.5", "noise: must be a probability"),
+        ("hmm:n=3,noise=1.5", r"noise: must be a finite real number in \[0, 1\]; received '1.5'"),
     ],
 )
 def test_spec_errors(text, match):
@@ -338,3 +341,129 @@ def test_hmm_size_error_counts_the_observations_and_the_intermediate_table(monke
     assert hmm(init, trans, emission, n).shape == (2,) * n
     with pytest.raises(ModelError, match="the joint of 11 variables"):
         hmm(init, trans, emission, n + 1)
+
+
+# -- numbers in spec strings, the one scalar rule, seeds, extreme parameters ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("ising:n=4,coupling=abc", r"coupling: must be a finite real number; received 'abc'"),
+        ("ising:n=4.5", r"n: must be an integer >= 1; received '4.5'"),
+        ("ising:n=true", r"n: must be an integer >= 1; received 'true'"),
+        ("ising:n=0", r"n: must be an integer >= 1; received '0'"),
+        ("ising:n=4,coupling=1e400", r"coupling: must be a finite real number; received '1e400'"),
+        ("ising:n=4,field=nan", r"field: must be a finite real number; received 'nan'"),
+        ("potts:n=3,q=x", r"q: must be an integer >= 1; received 'x'"),
+        ("xorsat:n=4,m=2,seed=-1", r"seed: must be an integer >= 0; received '-1'"),
+        ("xorsat:n=4,m=2,seed=1.5", r"seed: must be an integer >= 0; received '1.5'"),
+        ("xorsat:n=4,m=-1", r"m: must be an integer >= 0; received '-1'"),
+        ("random:n=3,alpha=0", r"alpha: must be a finite real number > 0; received '0'"),
+        ("random:n=3,zeros=1", r"zeros: must be a finite real number in \[0, 1\); received '1'"),
+        ("markov:n=3,stay=inf", r"stay: must be a finite real number in \[0, 1\]; received 'inf'"),
+    ],
+)
+def test_spec_numbers_name_the_key_the_rule_and_the_value(text, match):
+    with pytest.raises(ModelError, match=match) as info:
+        from_spec(text)
+    assert text in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda s: random_joint((2, 2), seed=s),
+        lambda s: random_xorsat(4, 2, 2, seed=s),
+    ],
+)
+@pytest.mark.parametrize("seed", ["abc", 1.5, -1, True, [1, 2]])
+def test_bad_seeds_are_validation_errors_naming_seed(build, seed):
+    from exactmd.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"^seed: must be None, an integer >= 0"):
+        build(seed)
+
+
+def test_numpy_scalars_follow_the_one_scalar_rule():
+    path = nx.path_graph(3)
+    np.testing.assert_allclose(
+        ising(path, np.float32(0.5), np.int64(0)).numpy(), ising(path, 0.5, 0).numpy()
+    )
+    np.testing.assert_allclose(
+        random_joint(
+            (2, 2), alpha=np.float64(0.5), seed=np.int64(3), zeros=np.float32(0.25)
+        ).numpy(),
+        random_joint((2, 2), alpha=0.5, seed=3, zeros=0.25).numpy(),
+    )
+    assert random_xorsat(np.int64(4), np.int64(2), np.int64(2), seed=np.int64(1)).n == 4
+    for bad in (True, "0.5", 1 + 0j, np.bool_(False), float("nan"), float("-inf")):
+        with pytest.raises(ModelError, match="coupling: must be a finite real number"):
+            ising(path, bad)
+        with pytest.raises(ModelError, match="alpha: must be a finite real number > 0"):
+            random_joint((2,), alpha=bad)
+    with pytest.raises(ModelError, match=r"field\[1\]: must be a finite real number"):
+        ising(path, 0.5, {0: 0.0, 1: "x", 2: 0.0})
+
+
+def test_huge_couplings_give_the_limit_law():
+    # J = 1e308 on a path: the two aligned configurations, each 1/2 (used to be NaN)
+    p = from_spec("ising:n=4,coupling=1e308").numpy()
+    want = np.zeros((2,) * 4)
+    want[(0,) * 4] = want[(1,) * 4] = 0.5
+    np.testing.assert_array_equal(p, want)
+    # an antiferromagnet with a huge field: the ground states of -J Σ s s + h Σ s, uniform
+    j, h = -1e308, 1e308
+    g = nx.path_graph(4)
+    p = ising(g, j, h).numpy()
+    energy = {
+        x: sum(-(2 * x[u] - 1) * (2 * x[v] - 1) for u, v in g.edges) + sum(2 * np.array(x) - 1)
+        for x in configs((2,) * 4)
+    }
+    best = max(energy.values())
+    for x, e in energy.items():
+        assert p[x] == (0.25 if e == best else 0.0)
+    assert potts(nx.complete_graph(3), 3, 1e308).numpy()[0, 0, 0] == pytest.approx(1 / 3)
+    np.testing.assert_allclose(random_joint((3, 3), alpha=1e308, seed=1).numpy(), 1 / 9, rtol=1e-12)
+
+
+_EXTREME = st.one_of(
+    st.floats(-1e308, 1e308, allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, 1e308, -1e308, 1e300, -1e-300, 5e-324, 700.0, -745.0, 1e17]),
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.sampled_from(
+        ["ising", "potts", "ising_map", "markov", "hmm", "xorsat", "random", "mixture"]
+    ),
+    st.integers(1, 5),
+    _EXTREME,
+    _EXTREME,
+    st.integers(0, 2**32 - 1),
+)
+def test_extreme_parameters_give_a_law_or_a_model_error(kind, n, a, b, seed):
+    """Whatever finite parameters a zoo model gets, its table is finite, >= 0 and sums to 1
+    within 1e-12, or a ModelError is raised: never NaN."""
+    rng = np.random.default_rng(seed)
+    g = nx.cycle_graph(n) if n > 2 else nx.path_graph(n)
+    prob = float(np.clip(abs(a) / (1.0 + abs(a)), 0.0, 1.0)) if np.isfinite(a) else 0.5
+    builders = {
+        "ising": lambda: ising(g, a, b),
+        "ising_map": lambda: ising(
+            g, {e: (a if k % 2 else b) for k, e in enumerate(g.edges)}, {v: b for v in g}
+        ),
+        "potts": lambda: potts(g, 3, a),
+        "markov": lambda: markov_chain([prob, 1 - prob], [[prob, 1 - prob], [1 - prob, prob]], n),
+        "hmm": lambda: hmm([0.5, 0.5], [[prob, 1 - prob], [0.5, 0.5]], [[1 - prob, prob]] * 2, n),
+        "xorsat": lambda: random_xorsat(n, n, 1, seed=seed),
+        "random": lambda: random_joint((2,) * n, alpha=abs(a) or 1.0, seed=seed, zeros=prob / 2),
+        "mixture": lambda: mixture([rng.dirichlet(np.ones(4)), np.eye(4)[0]], [prob, 1 - prob]),
+    }
+    try:
+        p = builders[kind]().numpy()
+    except ModelError:
+        return
+    assert np.all(np.isfinite(p)) and np.all(p >= 0)
+    assert abs(float(p.sum()) - 1.0) <= 1e-12

@@ -19,7 +19,7 @@ import numpy as np
 from exactmd.backends import Backend, get_backend
 from exactmd.distribution import TOTAL_ATOL, Distribution, as_distribution
 from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
-from exactmd.validation import as_float_array, check_int
+from exactmd.validation import as_float_array, check_int, check_real
 
 __all__ = [
     "ModelSizeError",
@@ -27,6 +27,9 @@ __all__ = [
     "plan_cells",
     "plan_build",
     "finish",
+    "normalise_log_weights",
+    "log_weight_scale",
+    "real_parameter",
     "prob_vector",
     "stochastic_matrix",
     "positive_int",
@@ -95,9 +98,17 @@ def plan_cells(
     ...
     exactmd.models._base.ModelSizeError: model: the joint of 64 variables has 1.845e+19 cells ...
     """
+    available = backend.usable_memory() if max_bytes is None else int(max_bytes)
+    bits = math.fsum(math.log2(max(int(q), 1)) for q in shape)  # a 0 axis: refused later
+    if bits > 900:  # beyond any memory; no need to form a huge exact product (n = 10^6 axes)
+        raise ModelSizeError(
+            f"{name}: the joint of {len(shape)} variables has 2^{bits:.1f} cells{note} and "
+            f"needs about 2^{bits + math.log2(backend.itemsize * copies):.1f} bytes to "
+            f"enumerate, but only {available / 2**30:.4g} GiB ({available} bytes) are "
+            f"available on {backend!r}; too large to enumerate"
+        )
     cells = math.prod(int(q) for q in shape)
     needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
-    available = backend.usable_memory() if max_bytes is None else int(max_bytes)
     if needed > available:
         raise ModelSizeError(
             f"{name}: the joint of {len(shape)} variables has {_big(cells)} cells"
@@ -150,6 +161,81 @@ def finish(
     except DistributionError as exc:  # a builder bug or a degenerate model: never silent
         raise ModelError(f"{name}: the enumerated joint is not a law: {exc}") from exc
     return Distribution(d.table, d.backend, names=names, state_names=state_names)
+
+
+def normalise_log_weights(
+    logw: np.ndarray, scale: float = 1.0, *, name: str = "model"
+) -> np.ndarray:
+    """exp(scale · (logw − max logw)) / Σ exp(scale · (logw − max logw)), in place.
+
+    Subtracting the maximum first makes the largest weight exp(0) = 1, so the exponentials never
+    overflow and the total is at least 1: large but finite log-weights give the correct,
+    near-deterministic law and never NaN. ``scale`` (finite, > 0) multiplies the log-weights
+    after the maximum is subtracted: a builder whose log-weights could overflow float64
+    accumulates them divided by ``scale`` (see :func:`log_weight_scale`).
+
+    Raises
+    ------
+    ModelError
+        When a log-weight is NaN or +inf (a builder must check its parameters first); ``name``
+        is named in the message.
+
+    Examples
+    --------
+    >>> normalise_log_weights(np.array([0.0, np.log(3.0)])).round(12).tolist()
+    [0.25, 0.75]
+    >>> normalise_log_weights(np.array([1.0, 3.0]), scale=1e308).tolist()  # exp(2e308) ratio
+    [0.0, 1.0]
+    """
+    top = float(logw.max())
+    if not math.isfinite(top) or bool(np.isnan(logw).any()):
+        raise ModelError(
+            f"{name}: the log-weights must be finite (the parameters could not give a law in "
+            f"float64); received a largest log-weight of {top!r}"
+        )
+    logw -= top
+    if scale != 1.0:
+        with np.errstate(over="ignore"):
+            logw *= scale  # may reach -inf: exp gives 0, the right limit
+    np.exp(logw, out=logw)
+    logw /= logw.sum()
+    return logw
+
+
+def log_weight_scale(values: Sequence[float], terms: int, bound: float = 1.0) -> float:
+    """The scale to accumulate log-weights by: 1 when ``terms`` terms of magnitude at most
+    ``bound`` · max|values| cannot overflow float64 (the usual case: unchanged arithmetic),
+    else max|values| (the terms are then divided by it, so each log-weight stays in
+    [−terms·bound, terms·bound], and :func:`normalise_log_weights` multiplies back).
+
+    Examples
+    --------
+    >>> log_weight_scale([0.5, -2.0], terms=10)
+    1.0
+    >>> log_weight_scale([1e308, -3e307], terms=3)
+    1e+308
+    """
+    top = max((abs(float(v)) for v in values), default=0.0)
+    limit = 1e300 / max(1, terms) / max(bound, 1e-300)
+    return top if top > limit else 1.0
+
+
+def real_parameter(value: Any, name: str, **rules: Any) -> float:
+    """A model parameter checked by the one scalar rule of exactmd
+    (:func:`~exactmd.validation.check_real`), refused with a :class:`ModelError`.
+
+    ``rules`` are :func:`~exactmd.validation.check_real`'s keywords (``minimum``, ...).
+
+    Examples
+    --------
+    >>> real_parameter(np.float32(0.5), "coupling")
+    0.5
+    >>> real_parameter(float("inf"), "coupling")
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ModelError: coupling: must be a finite real number; received inf
+    """
+    return check_real(value, name, error=ModelError, **rules)
 
 
 def _device(backend: Backend) -> Any:

@@ -38,10 +38,20 @@ import numpy as np
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DistributionError, ModelError, describe
 from exactmd.models._base import one_line, plan_cells, quiet_pgmpy, resolve_backend
+from exactmd.models.bif_checks import check_bif, check_xmlbif, read_text
 from exactmd.models.pgmpy_models import from_pgmpy, joint_from_factors
 from exactmd.models.uai import read_uai, uai_factors, uai_to_pgmpy
 
-__all__ = ["load", "load_example", "read_model", "EXAMPLES", "FORMATS", "example_path"]
+__all__ = [
+    "load",
+    "load_example",
+    "read_model",
+    "file_shape",
+    "npy_header",
+    "EXAMPLES",
+    "FORMATS",
+    "example_path",
+]
 
 #: The shipped example networks, name -> one-line description.
 EXAMPLES: dict[str, str] = {
@@ -121,6 +131,10 @@ def read_model(path: str | os.PathLike[str]) -> Any:
         raise ImportError(
             f"reading {fmt} files needs pgmpy: pip install 'exactmd[models]'"
         ) from exc
+    # our own structural checks first: pgmpy answers many malformed files with AttributeError,
+    # KeyError or a reshape error that names neither the rule nor the value
+    text = read_text(p, fmt)
+    (check_bif if fmt == "BIF" else check_xmlbif)(text, p)
     reader = {"BIF": _bif_reader(BIFReader), "XMLBIF": XMLBIFReader}[fmt]
     with quiet_pgmpy():
         try:
@@ -157,17 +171,73 @@ def _bif_reader(base: type) -> type:
     return type("BIFReaderOneGrammar", (base,), {m: memo(m) for m in names})
 
 
+def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """``(shape, dtype)`` of a ``.npy`` file from its header alone (nothing is unpickled or
+    loaded); a :class:`ModelError` naming the file for anything but a real-number array.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp) / "p.npy"
+    ...     np.save(path, np.full((2, 3), 1 / 6))
+    ...     npy_header(path)
+    ((2, 3), dtype('float64'))
+    """
+    try:
+        with open(p, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise ModelError(f"path: could not read '{p}' as .npy: {one_line(exc)}") from exc
+    if dtype.kind not in "biuf":
+        raise ModelError(
+            f"path: '{p}': a .npy joint must hold real numbers (bool, int or float); received "
+            f"dtype {dtype}{' (pickled objects are never loaded)' if dtype.hasobject else ''}"
+        )
+    return tuple(int(q) for q in shape), dtype
+
+
 def _load_npy(p: Path, backend: str | None, device: Any) -> Distribution:
     be = resolve_backend(backend, device)
+    shape, _ = npy_header(p)
+    plan_cells(shape, be, copies=2.0, name="path")
     try:
         arr = np.load(p, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise ModelError(f"path: could not read '{p}' as .npy: {one_line(exc)}") from exc
-    plan_cells(arr.shape, be, copies=2.0, name="path")
     try:
         return as_distribution(np.array(arr), backend=be.name, device=device, name=f"'{p}'")
     except DistributionError as exc:
         raise ModelError(f"path: '{p}' does not hold a joint law: {exc}") from exc
+
+
+def file_shape(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """The shape of the joint a model file describes, without enumerating it: the header of a
+    ``.npy``, the cardinalities a UAI, BIF or XMLBIF file declares (in :func:`load`'s default
+    order). None when the file is readable but its shape cannot be told (:func:`load` then
+    says what is wrong); a :class:`ModelError` for a missing or malformed file.
+
+    Examples
+    --------
+    >>> file_shape(example_path("survey"))
+    (3, 2, 2, 2, 2, 3)
+    """
+    p = _check_file(path)
+    fmt = _format(p)
+    if fmt == "npy":
+        return npy_header(p)[0]
+    if fmt == "UAI":
+        return tuple(read_uai(p).cards)
+    model = read_model(p)
+    cards: dict[Any, int] = {}
+    for cpd in model.get_cpds() if hasattr(model, "get_cpds") else ():
+        cards[cpd.variable] = int(cpd.cardinality[0])
+    nodes = list(model.nodes())
+    return tuple(cards[v] for v in nodes) if all(v in cards for v in nodes) else None
 
 
 def _load_uai(

@@ -2,12 +2,16 @@
 
 The log-weight of every configuration is accumulated edge by edge by broadcasting, then
 exponentiated after subtracting its maximum and normalised exactly (so strong couplings do not
-overflow). Axis ``i`` is the ``i``-th node of ``graph.nodes`` and ``names`` are ``str(node)``.
+overflow). Couplings and fields are finite real numbers (Python or numpy scalars; a bool, a
+string, NaN or inf is a :class:`~exactmd.errors.ModelError` naming the parameter); when the
+log-weights could exceed the float64 range (|J| near 1e308) they are accumulated in units of the
+largest parameter and scaled back after the maximum is subtracted, so the law returned is the
+correct near-deterministic one and never NaN. Axis ``i`` is the ``i``-th node of
+``graph.nodes`` and ``names`` are ``str(node)``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +19,15 @@ import numpy as np
 
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
-from exactmd.models._base import finish, plan_build, positive_int, resolve_backend
+from exactmd.models._base import (
+    finish,
+    log_weight_scale,
+    normalise_log_weights,
+    plan_build,
+    positive_int,
+    real_parameter,
+    resolve_backend,
+)
 
 __all__ = ["ising", "potts"]
 
@@ -30,11 +42,7 @@ def _nodes_edges(graph: Any) -> tuple[list[Any], list[tuple[Any, Any]]]:
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ModelError(f"{name}: must be a real number; received {describe(value)}")
-    if not math.isfinite(float(value)):
-        raise ModelError(f"{name}: must be finite; received {value!r}")
-    return float(value)
+    return real_parameter(value, name)
 
 
 def _edge_value(coupling: Any, u: Any, v: Any, name: str) -> float:
@@ -68,14 +76,6 @@ def _pair(n: int, i: int, j: int, block: np.ndarray) -> np.ndarray:
     return block.reshape(shape)
 
 
-def _normalise(logw: np.ndarray) -> np.ndarray:
-    """exp(logw) / Σ exp(logw), in place (no second table)."""
-    logw -= logw.max()
-    np.exp(logw, out=logw)
-    logw /= logw.sum()
-    return logw
-
-
 def _pairwise_law(
     graph: Any,
     q: int,
@@ -94,23 +94,29 @@ def _pairwise_law(
     """
     nodes, edges = _nodes_edges(graph)
     n = len(nodes)
-    plan_build((q,) * n, resolve_backend(backend, device), 1.5, "graph")
     index = {v: i for i, v in enumerate(nodes)}
     pair = np.eye(q) if block is None else block
+    # every parameter is checked (finite real numbers) before anything is allocated
+    js = [_edge_value(params["coupling"], u, v, "coupling") for u, v in edges]
+    has_field = field_vector is not None
+    hs = [_node_value(params["field"], v, "field") for v in nodes] if has_field else []
+    plan_build((q,) * n, resolve_backend(backend, device), 1.5, "graph")
+    # log-weights that could overflow float64 are accumulated in units of the largest |J|, |h|
+    # and scaled back after the maximum is subtracted (so 1e308 gives the right limit law)
+    fmax = float(np.abs(field_vector).max()) if field_vector is not None and hs else 0.0
+    bound = max(float(np.abs(pair).max()), fmax)
+    scale = log_weight_scale([*js, *hs], len(js) + len(hs), bound)
     logw = np.zeros((q,) * n)
-    for u, v in edges:
-        j = _edge_value(params["coupling"], u, v, "coupling")
-        logw += _pair(n, index[u], index[v], j * pair)
-    for node in nodes if field_vector is not None else ():
-        h = _node_value(params["field"], node, "field")
+    for (u, v), j in zip(edges, js, strict=True):
+        logw += _pair(n, index[u], index[v], (j / scale) * pair)
+    for node, h in zip(nodes, hs, strict=False):
         if h:
             shape = [1] * n
             shape[index[node]] = q
-            logw += (h * np.asarray(field_vector)).reshape(shape)
+            logw += ((h / scale) * np.asarray(field_vector)).reshape(shape)
     name = str(params["name"])
-    d = finish(
-        _normalise(logw), resolve_backend(backend, device), [str(v) for v in nodes], name=name
-    )
+    table = normalise_log_weights(logw, scale, name=name)
+    d = finish(table, resolve_backend(backend, device), [str(v) for v in nodes], name=name)
     d.cache["model"] = {"name": name, "nodes": nodes, "edges": edges, **params}
     return d
 
@@ -187,7 +193,7 @@ def potts(
     >>> bool(np.allclose(d.numpy(), 1 / 9))
     True
     >>> d = potts(nx.grid_2d_graph(2, 2), q=3, coupling=1.0)  # a 4-cycle: 4 equal vs 0 equal
-    >>> p = d.numpy(); round(float(p[0, 0, 0, 0] / p[0, 1, 2, 0]), 6) == round(math.exp(4), 6)
+    >>> p = d.numpy(); round(float(p[0, 0, 0, 0] / p[0, 1, 2, 0]), 6) == round(float(np.exp(4)), 6)
     True
     """
     q = positive_int(q, "q")

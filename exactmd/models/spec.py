@@ -44,8 +44,15 @@ import numpy as np
 
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, ValidationError, describe
-from exactmd.models._base import positive_int
-from exactmd.models.files import EXAMPLES, FORMATS, load, load_example
+from exactmd.models._base import plan_cells, positive_int, real_parameter, resolve_backend
+from exactmd.models.files import (
+    EXAMPLES,
+    FORMATS,
+    example_path,
+    file_shape,
+    load,
+    load_example,
+)
 from exactmd.models.graphs import ising, potts
 from exactmd.models.zoo import (
     block_copy,
@@ -56,8 +63,17 @@ from exactmd.models.zoo import (
     random_joint,
     random_xorsat,
 )
+from exactmd.validation import check_int
 
-__all__ = ["from_spec", "parse_spec", "available_models", "make_graph", "markov_spec_parameters"]
+__all__ = [
+    "from_spec",
+    "parse_spec",
+    "spec_shape",
+    "available_models",
+    "make_graph",
+    "graph_size",
+    "markov_spec_parameters",
+]
 
 _KEYS: dict[str, dict[str, Any]] = {
     "parity": {"n": None},
@@ -91,13 +107,43 @@ def available_models() -> tuple[str, ...]:
     return tuple(_KEYS)
 
 
-def _value(text: str) -> Any:
-    if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
+#: The type and rule of each numeric key: ("int", minimum) or ("real", check_real keywords);
+#: every other key (graph, blocks, shape, marginal) is text, read by its model.
+_NUMBERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "n": ("int", {"minimum": 1}),
+    "q": ("int", {"minimum": 1}),
+    "m": ("int", {"minimum": 0}),
+    "k": ("int", {"minimum": 1}),
+    "seed": ("int", {"minimum": 0}),
+    "coupling": ("real", {}),
+    "field": ("real", {}),
+    "stay": ("real", {"minimum": 0, "maximum": 1}),
+    "noise": ("real", {"minimum": 0, "maximum": 1}),
+    "alpha": ("real", {"minimum": 0, "open_min": True}),
+    "zeros": ("real", {"minimum": 0, "maximum": 1, "open_max": True}),
+}
+
+
+def _value(key: str, raw: str, text: str) -> Any:
+    """The value of ``key=raw`` in the spec ``text``: an int or a float checked by the key's
+    rule (:data:`_NUMBERS`), else the text; a :class:`ModelError` names the key, the rule and
+    the text received."""
+    if key not in _NUMBERS:
+        return raw
+    kind, rules = _NUMBERS[key]
     try:
-        return float(text)
-    except ValueError:
-        return text
+        if kind == "int":
+            if not re.fullmatch(r"[+-]?\d+", raw):
+                raise ModelError(f"{key}: must be an integer >= {rules['minimum']}")
+            return check_int(int(raw), key, rules["minimum"], error=ModelError)
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ModelError(f"{key}: must be a finite real number") from None
+        return real_parameter(number, key, **rules)
+    except ModelError as exc:
+        rule = str(exc).split("; received")[0]
+        raise ModelError(f"{rule}; received {raw!r} in the spec {text!r}") from None
 
 
 def _describe_keys(name: str) -> str:
@@ -146,7 +192,7 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
         if key in seen:
             raise ModelError(f"spec: the parameter {key} is given twice in {text!r}")
         seen.add(key)
-        params[key] = _value(raw.strip())
+        params[key] = _value(key, raw.strip(), text)
     missing = [
         k
         for k, v in params.items()
@@ -155,6 +201,38 @@ def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
     if missing:
         raise ModelError(f"spec: {name} needs {', '.join(missing)}; received {text!r}")
     return name, params
+
+
+def graph_size(kind: str, n: int | None) -> int:
+    """The number of nodes of the spec graph ``kind`` (checked against ``n`` when given), without
+    building it.
+
+    Examples
+    --------
+    >>> graph_size("grid3x4", None), graph_size("cycle", 5)
+    (12, 5)
+    """
+    grid = re.fullmatch(r"grid(\d+)x(\d+)", str(kind))
+    if grid:
+        rows, cols = int(grid.group(1)), int(grid.group(2))
+        if rows < 1 or cols < 1:
+            raise ModelError(f"graph: a grid needs R, C >= 1 in gridRxC; received {kind!r}")
+        if n is not None and n != rows * cols:
+            raise ModelError(f"n: the graph {kind} has {rows * cols} nodes; received n={n}")
+        return rows * cols
+    if kind not in _GRAPHS:
+        raise ModelError(
+            f"graph: must be one of {', '.join(_GRAPHS)} or gridRxC; received {kind!r}"
+        )
+    if n is None:
+        raise ModelError(
+            f"n: graph={kind} needs the number of nodes, e.g. n=8 (or use graph=gridRxC); "
+            "received no n"
+        )
+    return check_int(n, "n", 1, error=ModelError, noun=f"(graph={kind}) a number of nodes")
+
+
+_GRAPHS = ("path", "cycle", "complete", "star")
 
 
 def make_graph(kind: str, n: int | None) -> Any:
@@ -168,11 +246,10 @@ def make_graph(kind: str, n: int | None) -> Any:
     """
     import networkx as nx
 
+    size = graph_size(kind, n)
     grid = re.fullmatch(r"grid(\d+)x(\d+)", str(kind))
     if grid:
         rows, cols = int(grid.group(1)), int(grid.group(2))
-        if n is not None and n != rows * cols:
-            raise ModelError(f"n: the graph {kind} has {rows * cols} nodes; received n={n}")
         return nx.convert_node_labels_to_integers(nx.grid_2d_graph(rows, cols))
     makers: dict[str, Callable[[int], Any]] = {
         "path": nx.path_graph,
@@ -180,16 +257,7 @@ def make_graph(kind: str, n: int | None) -> Any:
         "complete": nx.complete_graph,
         "star": lambda k: nx.star_graph(k - 1),
     }
-    if kind not in makers:
-        raise ModelError(f"graph: must be one of {', '.join(makers)} or gridRxC; received {kind!r}")
-    if n is None:
-        raise ModelError(
-            f"n: graph={kind} needs the number of nodes, e.g. n=8 (or use graph=gridRxC); "
-            "received no n"
-        )
-    if not isinstance(n, int) or n < 1:
-        raise ModelError(f"n: graph={kind} needs a number of nodes n >= 1; received {n!r}")
-    return makers[kind](n)
+    return makers[kind](size)
 
 
 def _sizes(raw: Any, name: str) -> list[int]:
@@ -203,10 +271,19 @@ def _sizes(raw: Any, name: str) -> list[int]:
     return [int(p) for p in parts]
 
 
+def _marginal(raw: Any) -> list[float]:
+    """``0.2/0.8`` as a list of numbers (checked as a law by :func:`~exactmd.models.iid`)."""
+    try:
+        return [float(v) for v in str(raw).split("/")]
+    except ValueError:
+        raise ModelError(
+            f"marginal: must be numbers separated by '/', e.g. 0.2/0.8; received {str(raw)!r}"
+        ) from None
+
+
 def _chain(q: Any, stay: Any) -> tuple[np.ndarray, np.ndarray]:
     q = positive_int(q, "q")
-    if not isinstance(stay, (int, float)) or not 0 <= stay <= 1:
-        raise ModelError(f"stay: must be a probability in [0, 1]; received {stay!r}")
+    stay = real_parameter(stay, "stay", minimum=0, maximum=1)
     if q == 1:
         return np.ones(1), np.ones((1, 1))
     t = np.full((q, q), (1.0 - stay) / (q - 1))
@@ -232,6 +309,47 @@ def markov_spec_parameters(text: str) -> tuple[np.ndarray, np.ndarray, int]:
 
 def _is_path(text: str) -> bool:
     return os.path.splitext(text)[1].lower() in FORMATS or os.path.isfile(text)
+
+
+def spec_shape(text: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """The shape ``(q_0, …, q_{N-1})`` of the law a spec names, found without enumerating it
+    (for a file: from its header or its declared cardinalities); None when a file's shape
+    cannot be read (:func:`from_spec` then reports what is wrong).
+
+    A memory plan can then be made before anything large is allocated (``exactmd report``
+    does so). Parameters are checked as :func:`from_spec` checks them.
+
+    Examples
+    --------
+    >>> spec_shape("ising:graph=grid2x3")
+    (2, 2, 2, 2, 2, 2)
+    >>> spec_shape("potts:n=3,q=4"), spec_shape("block_copy:blocks=2+1,q=3")
+    ((4, 4, 4), (3, 3, 3))
+    >>> len(spec_shape("ising:n=30"))  # no 2^30 table is built
+    30
+    """
+    if isinstance(text, (str, os.PathLike)) and _is_path(os.fspath(text)):
+        return file_shape(os.fspath(text))
+    name, p = parse_spec(str(text))
+    try:
+        if name == "example":
+            return file_shape(example_path(p["name"]))
+        if name in ("ising", "potts"):
+            n = graph_size(str(p["graph"]), p["n"])
+            return (2 if name == "ising" else positive_int(p["q"], "q"),) * n
+        if name == "block_copy":
+            n = sum(positive_int(b, "blocks") for b in _sizes(p["blocks"], "blocks"))
+            return (positive_int(p["q"], "q"),) * n
+        if name == "random" and p["shape"] is not None:
+            return tuple(positive_int(q, "shape") for q in _sizes(p["shape"], "shape"))
+        if name == "random" and p["n"] is None:
+            raise ModelError(f"spec: random needs shape=AxB or n; received {text!r}")
+        q = 2 if name in ("parity", "xorsat") else positive_int(p["q"], "q")
+        if name == "iid" and p["marginal"] is not None:
+            q = len(_marginal(p["marginal"]))
+        return (q,) * positive_int(p["n"], "n")
+    except ModelError as exc:
+        raise type(exc)(f"{exc} (from the spec {text!r})") from exc
 
 
 def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> Distribution:
@@ -266,6 +384,9 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
         if name == "parity":
             return parity(p["n"], **kw)
         if name in ("ising", "potts"):
+            q = 2 if name == "ising" else positive_int(p["q"], "q")
+            shape = (q,) * graph_size(str(p["graph"]), p["n"])
+            plan_cells(shape, resolve_backend(None, None), copies=1.0, name="n")  # graph next
             graph = make_graph(str(p["graph"]), p["n"])
             if name == "ising":
                 return ising(graph, p["coupling"], p["field"], **kw)
@@ -274,9 +395,8 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
             init, t = _chain(p["q"], p["stay"])
             if name == "markov":
                 return markov_chain(init, t, p["n"], **kw)
-            if not isinstance(p["noise"], (int, float)) or not 0 <= p["noise"] <= 1:
-                raise ModelError(f"noise: must be a probability in [0, 1]; received {p['noise']!r}")
-            _, e = _chain(p["q"], 1.0 - p["noise"])
+            noise = real_parameter(p["noise"], "noise", minimum=0, maximum=1)
+            _, e = _chain(p["q"], 1.0 - noise)
             return hmm(init, t, e, p["n"], **kw)
         if name == "block_copy":
             return block_copy(_sizes(p["blocks"], "blocks"), p["q"], **kw)
@@ -284,17 +404,18 @@ def from_spec(text: str, *, backend: str | None = None, device: Any = None) -> D
             return random_xorsat(p["n"], p["m"], p["k"], p["seed"], **kw)
         if name == "iid":
             if p["marginal"] is not None:
-                marginal = [float(v) for v in str(p["marginal"]).split("/")]
+                marginal = _marginal(p["marginal"])
             else:
                 q = positive_int(p["q"], "q")
                 marginal = list(np.full(q, 1.0 / q))
             return iid(marginal, p["n"], **kw)
-        shape = _sizes(p["shape"], "shape") if p["shape"] is not None else None
-        if shape is None:
-            if p["n"] is None:
-                raise ModelError(f"spec: random needs shape=AxB or n; received {text!r}")
-            shape = [p["q"]] * p["n"]
-        return random_joint(shape, p["alpha"], p["seed"], p["zeros"], **kw)
+        if p["shape"] is not None:
+            dims = _sizes(p["shape"], "shape")
+        elif p["n"] is None:
+            raise ModelError(f"spec: random needs shape=AxB or n; received {text!r}")
+        else:
+            dims = [p["q"]] * p["n"]
+        return random_joint(dims, p["alpha"], p["seed"], p["zeros"], **kw)
     except ModelError as exc:
         raise type(exc)(f"{exc} (from the spec {text!r})") from exc
     except ValidationError:

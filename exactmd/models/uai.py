@@ -187,11 +187,9 @@ def read_uai(path: str | os.PathLike[str]) -> UAIModel:
     >>> m.kind, m.cards
     ('BAYES', [2, 2])
     """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"path: could not read '{path}': {exc}") from exc
+    from exactmd.models.bif_checks import read_text
+
+    text = read_text(path, "UAI")
     try:
         return parse_uai(text)
     except ModelError as exc:

@@ -11,7 +11,6 @@ parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,10 +25,12 @@ from exactmd.models._base import (
     plan_build,
     positive_int,
     prob_vector,
+    real_parameter,
     resolve_backend,
     stochastic_matrix,
 )
 from exactmd.models.pgmpy_models import contract_factors
+from exactmd.validation import check_seed
 
 __all__ = [
     "markov_chain",
@@ -51,6 +52,9 @@ def _done(
     device: Any,
     names: Sequence[str] | None = None,
 ) -> Distribution:
+    # the parameters are laws within 1e-8 (prob_vector, stochastic_matrix): the law they
+    # define is the normalised product, so the table sums to 1 to rounding
+    table /= table.sum()
     d = finish(table, resolve_backend(backend, device), names, name=str(params["name"]))
     d.cache["model"] = params
     return d
@@ -260,6 +264,7 @@ def random_xorsat(
     n = positive_int(n, "n")
     m = positive_int(m, "m", minimum=0)
     k = positive_int(k, "k")
+    seed = check_seed(seed)
     if k > n:
         raise ModelError(f"k: a clause needs k <= n = {n} distinct variables; received {k}")
     plan_build((2,) * n, resolve_backend(backend, device), 2.0, "n")
@@ -331,20 +336,21 @@ def random_joint(
         raise ModelError(f"shape: must be a sequence of ints; received {describe(shape)}") from exc
     if not dims:
         raise ModelError("shape: must have at least one axis; received ()")
-    if not (isinstance(alpha, (int, float, np.number)) and math.isfinite(alpha) and alpha > 0):
-        raise ModelError(f"alpha: must be a finite number > 0; received {describe(alpha)}")
-    if not (isinstance(zeros, (int, float, np.number)) and 0 <= zeros < 1):
-        raise ModelError(f"zeros: must be a fraction in [0, 1); received {describe(zeros)}")
+    alpha = real_parameter(alpha, "alpha", minimum=0, open_min=True)
+    zeros = real_parameter(zeros, "zeros", minimum=0, maximum=1, open_max=True)
+    seed = check_seed(seed)
     size = plan_build(dims, resolve_backend(backend, device), 2.0, "shape")
     rng = np.random.default_rng(seed)
-    w = rng.gamma(float(alpha), size=size)
+    w = rng.gamma(alpha, size=size)
     nz = min(round(zeros * size), size - 1)
     if nz:
         w[rng.choice(size, size=nz, replace=False)] = 0.0
-    if not w.sum() > 0:  # every Gamma draw underflowed: keep one cell
-        w[int(rng.integers(size))] = 1.0
+    top = float(w.max())
+    if not top > 0:  # every Gamma draw underflowed: keep one cell
+        w[int(rng.integers(size))] = top = 1.0
+    w /= top  # the largest weight is 1: the total cannot overflow (alpha up to 1e308)
     params = {"name": "random_joint", "shape": dims, "alpha": alpha, "seed": seed, "zeros": zeros}
-    return _done((w / w.sum()).reshape(dims), params, backend, device)
+    return _done(w.reshape(dims), params, backend, device)
 
 
 def mixture(
@@ -380,11 +386,12 @@ def mixture(
                 f"laws[{k}]: every law must have the shape {shape} of laws[0]; received {d.shape}"
             )
     plan_build(shape, resolve_backend(backend, device), 3.0, "laws")
-    table = sum(wk * d.numpy() for wk, d in zip(w, dists, strict=True))
+    table = np.asarray(sum(wk * d.numpy() for wk, d in zip(w, dists, strict=True)))
+    table /= table.sum()  # weights within 1e-8 of a law: the mixture they define
     named = next((law for law in items if isinstance(law, Distribution)), None)
     be = resolve_backend(backend, device)
     out = finish(
-        np.asarray(table),
+        table,
         be,
         named.names if named else None,
         named.state_names if named else None,
