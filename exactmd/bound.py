@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exactmd.distribution import as_distribution
-from exactmd.errors import ValidationError
+from exactmd.errors import ValidationError, describe
 from exactmd.factorization import schedule_factorization_error
 from exactmd.measures import kl as kl_divergence
 from exactmd.sampler import learning_error, output_distribution
@@ -52,15 +52,19 @@ class BoundReport:
     factorization_error : float
         E_fact.
     slack : float
-        ``E_learn + E_fact − KL`` (``inf`` when only the bound is infinite, ``nan`` when both
-        sides are).
+        ``E_learn + E_fact − KL``; ``inf`` when the bound is infinite (whatever KL is, so the
+        report never holds a NaN).
     holds : bool
-        Whether ``KL ≤ E_learn + E_fact`` up to :data:`BOUND_ATOL` (:data:`BOUND_ATOL_FLOAT32`
-        for a law computed in float32) and :data:`BOUND_RTOL`.
+        Whether ``KL ≤ E_learn + E_fact + tolerance``.
     schedule : str
         The schedule's repr.
     denoiser : str
         ``"exact"`` or the denoiser's repr.
+    tolerance : float
+        The rounding allowance ``holds`` used: :data:`BOUND_ATOL` (:data:`BOUND_ATOL_FLOAT32`
+        for a law computed in float32) ``+`` :data:`BOUND_RTOL` ``· |E_learn + E_fact|``
+        (0 when the bound is infinite). The table is normalised when it is validated (see
+        :func:`exactmd.as_distribution`), so only rounding is left for it to absorb.
 
     Examples
     --------
@@ -77,6 +81,7 @@ class BoundReport:
     holds: bool
     schedule: str = ""
     denoiser: str = "exact"
+    tolerance: float = 0.0
 
     @property
     def bound(self) -> float:
@@ -87,7 +92,7 @@ class BoundReport:
         return (
             f"BoundReport(kl={self.kl:.6g}, learning_error={self.learning_error:.6g}, "
             f"factorization_error={self.factorization_error:.6g}, slack={self.slack:.6g}, "
-            f"holds={self.holds})"
+            f"holds={self.holds}, tolerance={self.tolerance:.3g})"
         )
 
     def __str__(self) -> str:
@@ -102,6 +107,7 @@ class BoundReport:
                 f"  E_fact   = {self.factorization_error:.10g} nats",
                 f"  bound    = {self.bound:.10g} nats",
                 f"  slack    = {self.slack:.10g} nats",
+                f"  holds up to a rounding tolerance of {self.tolerance:.3g} nats",
             ]
         )
 
@@ -152,6 +158,7 @@ def check_bound(
       E_fact   = 0 nats
       bound    = 0 nats
       slack    = 0 nats
+      holds up to a rounding tolerance of 1e-10 nats
     """
     d = as_distribution(p, backend=backend, device=device)
     symbols = getattr(d, "symbols", ())  # a symbolic law's free symbols
@@ -168,13 +175,24 @@ def check_bound(
     # an adaptive planner sees the sampler's denoiser: E_fact is computed with it too
     e_fact = float(schedule_factorization_error(d, sched, denoiser))
     bound = e_learn + e_fact
+    tolerance = 0.0
     if math.isinf(bound):
-        slack = math.nan if math.isinf(kl) else math.inf
+        slack = math.inf  # an infinite bound leaves unbounded room (never NaN, even if KL = inf)
         holds = True
+    elif math.isinf(kl):
+        # the theorem makes KL finite here: p_alg is positive wherever π is, but some of its
+        # entries are below float64's range (a denoiser with underflowing probabilities)
+        raise ValidationError(
+            f"denoiser: KL(π ‖ p_alg) is finite in theory (E_learn + E_fact = {bound:.6g}) but "
+            f"p_alg underflows float64 to 0 where π > 0, so its KL cannot be computed; the "
+            f"denoiser gives probabilities below about 1e-308 (for example a temperature near "
+            f"0); received {describe(denoiser)}"
+        )
     else:
         slack = bound - kl
         atol = BOUND_ATOL_FLOAT32 if d.backend.dtype == "float32" else BOUND_ATOL
-        holds = kl <= bound + atol + BOUND_RTOL * abs(bound)
+        tolerance = atol + BOUND_RTOL * abs(bound)
+        holds = kl <= bound + tolerance
     return BoundReport(
         kl=kl,
         learning_error=e_learn,
@@ -183,4 +201,5 @@ def check_bound(
         holds=bool(holds),
         schedule=repr(sched),
         denoiser="exact" if denoiser is None else repr(denoiser),
+        tolerance=tolerance,
     )

@@ -28,6 +28,9 @@ from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.masked import check_tokens
 
 __all__ = [
+    "contract_callable",
+    "invoke",
+    "private_tokens",
     "check_denoiser_law",
     "check_denoiser_output",
     "denoiser_law_shape",
@@ -114,17 +117,27 @@ def _to_host(out: Any, name: str) -> tuple[np.ndarray, bool]:
     if is_torch_tensor(out):
         import torch
 
+        if out.is_complex() or out.dtype == torch.bool:
+            raise DenoiserError(
+                f"{name}: must return real probabilities (a float or int dtype); received a "
+                f"tensor of dtype {out.dtype}"
+            )
         low = out.dtype in (torch.float32, torch.float16, torch.bfloat16)
         return out.detach().to(dtype=torch.float64).cpu().numpy(), low
     try:
         arr = np.asarray(out)
-        low = arr.dtype in (np.float32, np.float16)
-        return np.asarray(arr, dtype=np.float64), low
     except (TypeError, ValueError) as exc:
         raise DenoiserError(
             f"{name}: must return an array of probabilities (B, N, q); received "
             f"{describe(out)} ({exc})"
         ) from exc
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise DenoiserError(
+            f"{name}: must return real probabilities (a float or int dtype, not complex, bool "
+            f"or object); received an array of dtype {arr.dtype}: {describe(out)}"
+        )
+    low = arr.dtype in (np.float32, np.float16)
+    return np.asarray(arr, dtype=np.float64), low
 
 
 def check_denoiser_output(
@@ -203,19 +216,15 @@ def _checked_pieces(
     n, q = d.n, d.q
     batch = getattr(denoiser, "batch_size", None) or max(1, DEFAULT_BATCH_ELEMENTS // (n * q))
     kind, device = _token_kind(denoiser, be)
-    ours = denoiser.exact if isinstance(denoiser, PerturbedDenoiser) else denoiser
-    trusted = isinstance(ours, ExactDenoiser) and ours.dist.shape == d.shape
+    call = contract_callable(denoiser)
+    # only our exact denoiser's output is trusted as it is; every other one is checked
+    trusted = isinstance(denoiser, ExactDenoiser) and denoiser.dist.shape == d.shape
     pieces: list[tuple[Any, bool]] = []
     for start in range(0, len(tok), batch):
         chunk = tok[start : start + batch]
-        if kind == "torch":
-            import torch
-
-            arg: Any = torch.as_tensor(chunk, dtype=torch.int64, device=device)
-        else:
-            arg = chunk
+        arg = private_tokens(chunk, kind, device)
         try:
-            out = denoiser(arg)
+            out = invoke(call, arg, name)
         except DenoiserError:
             raise
         except TypeError as exc:
@@ -238,6 +247,58 @@ def _checked_pieces(
         else:
             pieces.append((check_denoiser_output(out, chunk, d.shape, name, start), False))
     return pieces, (len(tok), n, q)
+
+
+def private_tokens(tokens: np.ndarray, kind: str = "numpy", device: Any = None) -> Any:
+    """The tokens handed to a user's callable: a private copy it cannot use to corrupt ours.
+
+    numpy: a read-only copy (a callable that writes into it gets numpy's "assignment
+    destination is read-only" error, which the callers turn into a
+    :class:`~exactmd.errors.DenoiserError`); torch: a fresh int64 tensor on ``device``
+    (torch has no read-only flag; writes only change the callable's own copy).
+
+    Examples
+    --------
+    >>> t = private_tokens(np.array([[0, 2]]))
+    >>> t.flags.writeable
+    False
+    """
+    if kind == "torch":
+        import torch
+
+        return torch.tensor(tokens, dtype=torch.int64, device=device)
+    out = np.array(tokens, dtype=np.int64, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def invoke(call: Any, tokens: Any, name: str = "denoiser") -> Any:
+    """``call(tokens)``; a callable that writes into its (read-only, :func:`private_tokens`)
+    tokens gets a :class:`~exactmd.errors.DenoiserError` saying so, naming ``name``."""
+    try:
+        return call(tokens)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError) or "read-only" not in str(exc):
+            raise
+        raise DenoiserError(
+            f"{name}: must not write into its tokens argument (exactmd hands every callable a "
+            f"read-only copy, so that a callable cannot change the computation); it raised "
+            f"ValueError: {exc}"
+        ) from exc
+
+
+def contract_callable(denoiser: Any) -> Any:
+    """The callable that returns the contract's probabilities for ``denoiser``.
+
+    :class:`~exactmd.torch_denoiser.ExactDenoiserModule` returns logits when called (MDLM's
+    convention); handed in as a denoiser (directly or through :func:`as_denoiser`), its
+    ``probabilities`` method is called instead. Anything else is called as it is.
+    """
+    fn = denoiser.fn if isinstance(denoiser, BatchedDenoiser) else denoiser
+    module = sys.modules.get("exactmd.torch_denoiser")  # loaded if a module exists
+    if module is not None and isinstance(fn, module.ExactDenoiserModule):
+        return fn.probabilities
+    return denoiser
 
 
 def denoiser_rows(

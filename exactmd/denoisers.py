@@ -44,7 +44,7 @@ from exactmd.backends import Backend, get_backend, is_torch_tensor, to_host
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.masked import check_tokens, exact_conditionals
-from exactmd.validation import check_int
+from exactmd.validation import check_int, check_real
 
 __all__ = [
     "ExactDenoiser",
@@ -60,12 +60,16 @@ __all__ = [
     "DENOISER_ATOL",
     "DENOISER_ATOL_LOW",
     "DEFAULT_BATCH_ELEMENTS",
+    "ARGMAX_RTOL",
 ]
 
 #: Tolerance on row sums (and on mass at values ``>= q_i``) for float64 denoiser output.
 DENOISER_ATOL = 1e-8
 #: The same tolerance for float32 / float16 / bfloat16 output.
 DENOISER_ATOL_LOW = 1e-5
+#: At temperature 0 (:func:`perturbed_denoiser`), values within this relative distance of the
+#: largest conditional count as tied for the argmax and share its mass equally.
+ARGMAX_RTOL = 1e-12
 #: Default bound on ``B * N * q`` per denoiser call (about 16 MiB of float64 output).
 DEFAULT_BATCH_ELEMENTS = 2**21
 
@@ -153,15 +157,39 @@ class PerturbedDenoiser:
         g = -np.log(u) * (np.arange(q)[None, :] < np.asarray(shape)[:, None])[None, :, :]
         return np.asarray(g / g.sum(axis=2, keepdims=True), dtype=np.float64)
 
-    def __call__(self, tokens: Any) -> Any:
+    def log_probabilities(self, tokens: Any) -> np.ndarray:
+        """``log`` of the masked rows, computed in log space (float64 numpy ``(B, N, q)``).
+
+        Tempering is ``(1/T) log π(·|ctx)`` minus its log-sum-exp, so no row underflows to
+        ``0 / 0`` however small ``T`` is; ``T = 0`` is the argmax law (ties share the mass
+        equally, see :func:`perturbed_denoiser`). Values of probability 0 get ``-inf``. Rows
+        of unmasked positions are ``log`` of the one-hot of their token.
+        """
         d = self.exact.dist
         tok = check_tokens(to_host(tokens), d.shape)
         base = np.asarray(d.backend.to_numpy(exact_conditionals(d, tok)), dtype=np.float64)
-        tempered = base ** (1.0 / self.temperature)
-        tempered /= tempered.sum(axis=2, keepdims=True)
-        out = (1.0 - self.noise) * tempered + self.noise * self._noise_rows(tok, d.shape)
+        with np.errstate(divide="ignore"):
+            log_base = np.log(base)
+        if self.temperature == 0.0:
+            top = base.max(axis=2, keepdims=True)
+            ties = base >= top * (1.0 - ARGMAX_RTOL)
+            with np.errstate(divide="ignore"):
+                tempered = np.log(ties / ties.sum(axis=2, keepdims=True))
+        else:  # (log π − max log π) / T: no difference of two huge numbers for a tiny T
+            with np.errstate(invalid="ignore"):
+                shifted = (log_base - log_base.max(axis=2, keepdims=True)) / self.temperature
+            shifted = np.where(np.isnan(shifted), -np.inf, shifted)  # a row's -inf − -inf
+            tempered = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+        if self.noise > 0.0:
+            with np.errstate(divide="ignore"):
+                log_noise = np.log(self._noise_rows(tok, d.shape))
+                keep = np.log1p(-self.noise) if self.noise < 1.0 else -np.inf
+                tempered = np.logaddexp(keep + tempered, np.log(self.noise) + log_noise)
         masked = (tok == d.q)[:, :, None]
-        out = np.where(masked, out, base)
+        return np.where(masked, tempered, log_base)
+
+    def __call__(self, tokens: Any) -> Any:
+        out = np.exp(self.log_probabilities(tokens))
         if is_torch_tensor(tokens):
             import torch
 
@@ -179,12 +207,21 @@ def perturbed_denoiser(
     context always gets the same row, as the sampler's theory requires. ``noise > 0`` gives
     every value positive mass, so E_learn is finite; ``temperature`` alone keeps π's zeros.
 
+    The tempering is done in log space (``log π / T`` minus its log-sum-exp), so a small
+    ``T`` never gives ``0 / 0``: as ``T → 0`` the rows tend to the **argmax law**, and
+    ``T = 0`` is that law itself. Its tie rule is the limit's: the values whose conditional
+    lies within a relative :data:`ARGMAX_RTOL` (``1e-12``) of the largest share its mass
+    equally. The denoiser also offers :meth:`PerturbedDenoiser.log_probabilities`, which
+    :func:`exactmd.learning_error` uses, so E_learn stays finite (and exact) where the
+    probabilities themselves underflow float64 (``T = 0.002`` gives values below 1e-308).
+
     Parameters
     ----------
     p
         The law π.
     temperature
-        ``T > 0``; 1 keeps the exact conditionals, large T flattens them.
+        ``T >= 0``; 1 keeps the exact conditionals, large T flattens them, ``T = 0`` is the
+        argmax law. Any real scalar (Python or numpy); bools and strings are refused.
     noise
         Mixing weight in ``[0, 1]``.
     seed
@@ -198,15 +235,11 @@ def perturbed_denoiser(
     >>> out.shape, bool(np.allclose(out.sum(axis=2), 1.0))
     ((1, 2, 2), True)
     """
-    if not (isinstance(temperature, (int, float)) and np.isfinite(temperature) and temperature > 0):
-        raise ValidationError(
-            f"temperature: must be a finite number > 0; received {describe(temperature)}"
-        )
-    if not (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0):
-        raise ValidationError(f"noise: must be a number in [0, 1]; received {describe(noise)}")
+    temperature = check_real(temperature, "temperature", minimum=0.0)
+    noise = check_real(noise, "noise", minimum=0.0, maximum=1.0)
     seed = check_int(seed, "seed", minimum=0)
     exact = ExactDenoiser(as_distribution(p))
-    return PerturbedDenoiser(exact, float(temperature), float(noise), int(seed))
+    return PerturbedDenoiser(exact, temperature, noise, seed)
 
 
 @dataclass(eq=False, repr=False)

@@ -13,9 +13,16 @@ Which path an input takes:
 
 - a numeric array or tensor is validated numerically and held in float64 (float32 only when
   ``dtype="float32"`` is asked for). Half-precision input (numpy or torch ``float16``, torch
-  ``bfloat16``) is read into float64, checked with the looser tolerance above (its entries
-  carry relative rounding errors of up to 2^-11 and 2^-8), and then divided by its total, so
-  that the law computed with sums to 1 in float64;
+  ``bfloat16``) is read into float64 and checked with the looser tolerance above (its entries
+  carry relative rounding errors of up to 2^-11 and 2^-8);
+- **every accepted numeric table is normalised**: it is divided by its total (summed in
+  float64) once, here, in the working precision. A float64 table summing to ``1 + 5e-9`` is
+  the law ``table / (1 + 5e-9)``, so K = N gives KL = 0 and TC, E_fact stay >= 0 up to
+  rounding (see :mod:`exactmd.measures` for how that rounding is handled);
+- **a Distribution owns its table**: the normalised table is a fresh array, never a view of
+  the caller's buffer, so writing into the input afterwards changes nothing; on numpy it is
+  also read-only (``d.table[...] = x`` raises). A torch table is a private tensor as well, but
+  torch has no read-only flag: do not write into ``d.table``;
 - a numpy object array or nested lists are **symbolic** (exact, see :mod:`exactmd.symbolic`)
   only when at least one entry is a sympy object or a :class:`fractions.Fraction`; otherwise
   every entry must be a real number (``int``, ``float``, ``bool``, :class:`decimal.Decimal`,
@@ -311,15 +318,19 @@ def as_distribution(
     if np.iscomplexobj(host):
         raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
     check_axes(host.shape, name, host)
-    native = be.name == "numpy" and host.dtype == np.dtype(be.dtype) and host.flags.c_contiguous
-    _check_fits(host, be, name, copies=not native)
+    _check_fits(host, be, name, copies=True)  # the law is always a fresh copy (normalised)
     atol = HALF_ATOL.get(raw_dtype, TOTAL_ATOL)
     if raw_dtype == "float32" or be.dtype == "float32":
         atol = max(atol, TOTAL_ATOL_FLOAT32)
     total = _check_table(host, name, atol=atol)
-    if raw_dtype in HALF_ATOL:  # rounded input: the law is the table divided by its total
-        return Distribution(be.asarray(host.astype(np.float64) / total), be)
-    return Distribution(be.asarray(p if is_torch_tensor(p) else host), be)
+    if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: half precision is read as float64
+        host = host.astype(np.float64)
+    # the law is the table divided by its total, once, in the working precision: a fresh array
+    # that the Distribution owns (never a view of the caller's buffer), read-only on numpy
+    table = be.asarray(p if is_torch_tensor(p) and raw_dtype not in HALF_ATOL else host) / total
+    if isinstance(table, np.ndarray):
+        table.setflags(write=False)
+    return Distribution(table, be)
 
 
 def _numeric_as_symbolic(p: Any, name: str) -> Distribution:

@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import get_backend, to_host
-from exactmd.denoiser_calls import _token_kind
+from exactmd.denoiser_calls import _token_kind, contract_callable, invoke, private_tokens
 from exactmd.denoisers import DEFAULT_BATCH_ELEMENTS, check_denoiser_output
 from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
-from exactmd.validation import check_int
+from exactmd.validation import check_int, check_seed
 
 __all__ = ["ProfileEstimate", "estimate_profile"]
 
@@ -92,22 +92,18 @@ def _as_input(denoiser: Any, tokens: IntArray) -> Any:
     """``tokens`` as ``denoiser`` takes them: numpy, or torch int64 on its device (there is no
     law here, so "auto" means numpy unless the denoiser is a torch module)."""
     kind, device = _token_kind(denoiser, get_backend(name="numpy"))
-    if kind == "torch":
-        import torch
-
-        return torch.as_tensor(tokens, dtype=torch.int64, device=device)
-    return tokens
+    return private_tokens(tokens, kind, device)
 
 
 def _call(denoiser: Any, tokens: IntArray, shape: tuple[int, ...], offset: int) -> FloatArray:
-    out = denoiser(_as_input(denoiser, tokens))
+    out = invoke(contract_callable(denoiser), _as_input(denoiser, tokens))
     return check_denoiser_output(out, tokens, shape, "denoiser", offset)
 
 
 def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
     n = samples.shape[1]
     if shape is None:
-        out = denoiser(_as_input(denoiser, samples[:1]))
+        out = invoke(contract_callable(denoiser), _as_input(denoiser, samples[:1]))
         dims = tuple(int(s) for s in getattr(out, "shape", ()))
         if len(dims) != 3 or dims[:2] != (1, n) or dims[2] < 1:
             raise DenoiserError(
@@ -193,7 +189,7 @@ def estimate_profile(
     rk = np.arange(n) if ranks is None else np.unique(np.asarray(ranks, dtype=np.int64))
     if rk.size == 0 or rk.min() < 0 or rk.max() >= n:
         raise ValidationError(f"ranks: must be indices in range(N={n}); received {describe(ranks)}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     orders = rng.permuted(np.tile(np.arange(n), (m * reps, 1)), axis=1)  # (M·R, N)
     owner = np.repeat(np.arange(m), reps)
     # position of each variable in its order: revealed before rank i  <=>  inverse < i

@@ -26,7 +26,7 @@ import numpy as np
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError, describe
 from exactmd.masked import subset_entropy
-from exactmd.measures import complexity, information_profile
+from exactmd.measures import complexity, information_profile, nonnegative
 from exactmd.schedule_dispatch import schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
@@ -95,7 +95,7 @@ def _deterministic_error(d: Distribution, sched: DeterministicSchedule) -> float
         total += singles - (h_union - h_context)
         context.extend(block)
         h_context = h_union
-    return max(total, 0.0) if total > -1e-12 else total
+    return float(nonnegative(total))
 
 
 def factorization_error(p: Any, schedule: Any) -> Any:
@@ -146,9 +146,10 @@ def schedule_factorization_error(d: Distribution, schedule: Any, denoiser: Any =
     if isinstance(sched, DeterministicSchedule):
         return _deterministic_error(d, sched)
     if isinstance(sched, ExchangeableSchedule | RandomRevealSchedule):
-        return factorization_error_from_profile(information_profile(d), sched)
+        # >= 0 by theory (f is non-decreasing): only rounding can take it below 0
+        return nonnegative(factorization_error_from_profile(information_profile(d), sched))
     method = schedule_method(sched, "factorization_error")  # e.g. an adaptive planner
-    return float(method(d) if denoiser is None else method(d, denoiser))
+    return nonnegative(float(method(d) if denoiser is None else method(d, denoiser)))
 
 
 def _times(d: Distribution, factor: int, value: Any) -> Any:

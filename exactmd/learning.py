@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from exactmd.denoiser_calls import check_denoiser_law, denoiser_rows
+from exactmd.denoisers import PerturbedDenoiser
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError
 from exactmd.levels import (
@@ -181,6 +182,20 @@ def learning_error(
     return max(total, 0.0)
 
 
+def _log_rows(denoiser: Any, tokens: np.ndarray, d: Distribution) -> np.ndarray:
+    """``log`` of the denoiser's checked rows (float64, host), ``-inf`` at its zeros.
+
+    Our :class:`~exactmd.denoisers.PerturbedDenoiser` gives its logs directly, so terms stay
+    finite where its probabilities underflow float64 (a small temperature); its probabilities
+    are still checked like any denoiser's.
+    """
+    rows = denoiser_rows(denoiser, tokens, d, d.backend)  # float64, on the host, checked
+    if isinstance(denoiser, PerturbedDenoiser) and denoiser.exact.dist.shape == d.shape:
+        return denoiser.log_probabilities(tokens)
+    with np.errstate(divide="ignore"):
+        return np.log(rows)
+
+
 def _accumulate(
     d: Distribution, levels: list[tuple[Level, np.ndarray]], denoiser: Any, bar: Any
 ) -> float:
@@ -202,13 +217,14 @@ def _accumulate(
                 rows, mass = rows[keep], mass[keep]
                 exact = np.asarray(be.to_numpy(cond), dtype=np.float64)[keep][:, live]
                 tokens = group_tokens(d.shape, group, rows)
-                out = denoiser_rows(denoiser, tokens, d, be)  # float64, on the host
                 local = rows // group.size
-                model = np.take_along_axis(out, group.comps[local][:, :, None], axis=1)[:, live]
+                log_model = np.take_along_axis(
+                    _log_rows(denoiser, tokens, d), group.comps[local][:, :, None], axis=1
+                )[:, live]
                 pos = exact > 0
-                if np.any(pos & (model <= 0)):
+                if np.any(pos & np.isneginf(log_model)):
                     return float("inf")
-                logs = np.log(np.where(pos, exact, 1.0)) - np.log(np.where(pos, model, 1.0))
+                logs = np.log(np.where(pos, exact, 1.0)) - np.where(pos, log_model, 0.0)
                 kl = np.where(pos, exact * logs, 0.0).sum(axis=2)
                 total += float(mass @ (kl @ weights[live]))
     return total

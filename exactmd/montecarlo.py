@@ -33,6 +33,7 @@ from exactmd.schedules import (
     RandomRevealSchedule,
     as_schedule,
 )
+from exactmd.validation import check_seed
 
 __all__ = ["sample", "empirical_law"]
 
@@ -68,7 +69,8 @@ def sample(
         None for π's exact conditionals, else any contract denoiser (checked like in
         :func:`~exactmd.sampler.output_distribution`).
     seed
-        Seed of ``numpy.random.default_rng`` (an int, a Generator, or None).
+        Seed of ``numpy.random.default_rng``: an integer ``>= 0``, a Generator, or None
+        (anything else raises :class:`~exactmd.errors.ValidationError` naming ``seed``).
     backend, device
         Where the exact denoiser runs (default: the backend of ``p``).
 
@@ -86,6 +88,7 @@ def sample(
     d = as_distribution(p, backend=backend, device=device)
     sched = as_schedule(schedule, d.n)
     count = _check_count(n)
+    seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     den = denoiser if denoiser is not None else ExactDenoiser(d)
     check_denoiser_law(den, d.shape)  # before drawing: a denoiser for another law

@@ -51,7 +51,7 @@ from typing import Any
 
 from exactmd.errors import ScheduleError, describe
 from exactmd.schedules import ExchangeableSchedule
-from exactmd.validation import check_int
+from exactmd.validation import check_int, check_real
 
 __all__ = [
     "alpha_boundaries",
@@ -240,9 +240,7 @@ def loglinear(n: int, steps: int, eps: float = 1e-3) -> ExchangeableSchedule:
     >>> loglinear(10, 2).sizes, linear(10, 2).sizes
     ((6, 4), (5, 5))
     """
-    if not 0.0 <= float(eps) < 1.0:
-        raise ScheduleError(f"eps: must lie in [0, 1); received {eps!r}")
-    e = float(eps)
+    e = check_real(eps, "eps", minimum=0.0, maximum=1.0, open_max=True, error=ScheduleError)
     return from_alpha(
         lambda t: 0.0 if t == 0 else e + (1.0 - e) * t, n, steps, label=f"loglinear(eps={e:g})"
     )
@@ -258,9 +256,7 @@ def geometric(n: int, steps: int, ratio: float = 10.0) -> ExchangeableSchedule:
     >>> geometric(30, 3, ratio=4.0).sizes
     (5, 8, 17)
     """
-    r = float(ratio)
-    if not (math.isfinite(r) and r > 0):
-        raise ScheduleError(f"ratio: must be a finite float > 0; received {ratio!r}")
+    r = check_real(ratio, "ratio", minimum=0.0, open_min=True, error=ScheduleError)
     label = f"geometric(ratio={r:g})"
     n, steps = _check_n_steps(n, steps)
     if r == 1.0 or steps == 1:
@@ -277,9 +273,7 @@ def polynomial(n: int, steps: int, power: float = 2.0) -> ExchangeableSchedule:
     >>> polynomial(9, 3, power=2)
     ExchangeableSchedule(sizes=(1, 3, 5), label='polynomial(p=2)')
     """
-    p = float(power)
-    if not (math.isfinite(p) and p > 0):
-        raise ScheduleError(f"power: must be a finite float > 0; received {power!r}")
+    p = check_real(power, "power", minimum=0.0, open_min=True, error=ScheduleError)
     return from_alpha(lambda t: t**p, n, steps, label=f"polynomial(p={p:g})")
 
 

@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import is_torch_tensor
 from exactmd.errors import ScheduleError, describe
-from exactmd.validation import check_int
+from exactmd.validation import check_int, is_real
 
 __all__ = [
     "Schedule",
@@ -66,6 +67,27 @@ def _int_like(value: Any) -> int:
     if int(value) != value:
         raise ValueError(f"not an integer: {value!r}")
     return int(value)
+
+
+def _plain(value: Any) -> Any:
+    """A torch tensor or numpy array as (nested) Python lists; anything else as it is."""
+    if is_torch_tensor(value) or isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _block(block: Any) -> tuple[Any, ...]:
+    """One block of a partition as a tuple: a sequence, a numpy array or torch tensor, or a
+    set / frozenset (a block is a set in the theory; its positions are taken in sorted order)."""
+    block = _plain(block)
+    if isinstance(block, set | frozenset):
+        try:
+            return tuple(sorted(block))
+        except TypeError as exc:
+            raise TypeError(f"not a set of integers: {block!r}") from exc
+    if isinstance(block, str | bytes) or not isinstance(block, Sequence):
+        raise TypeError(f"not a block: {block!r}")
+    return tuple(block)
 
 
 def _check_sizes(sizes: Sequence[Any], n: int | None) -> tuple[int, ...]:
@@ -154,11 +176,15 @@ class DeterministicSchedule(Schedule):
 
     def __post_init__(self) -> None:
         try:
-            blocks = tuple(tuple(_int_like(i) for i in block) for block in self.partition)
+            if isinstance(_plain(self.partition), set | frozenset):
+                raise TypeError("an ordered partition cannot be a set")
+            blocks = tuple(
+                tuple(_int_like(i) for i in _block(block)) for block in _plain(self.partition)
+            )
         except (TypeError, ValueError, OverflowError) as exc:
             raise ScheduleError(
-                f"schedule: a partition must be a sequence of sequences of ints; "
-                f"received {describe(self.partition)}"
+                f"schedule: a partition must be a sequence of sequences of ints (ordered blocks, "
+                f"each a sequence or set of positions); received {describe(self.partition)}"
             ) from exc
         if not blocks:
             raise ScheduleError("schedule: a partition needs at least one block; received ()")
@@ -226,11 +252,16 @@ class RandomRevealSchedule(Schedule):
 
     def __post_init__(self) -> None:
         try:
-            grid = tuple(float(t) for t in self.grid)
-        except (TypeError, ValueError) as exc:
+            items = list(_plain(self.grid))
+        except TypeError:
+            items = [self.grid]
+        real = all(is_real(t) and np.isfinite(float(t)) for t in items)
+        if not real or isinstance(self.grid, str | bytes):
             raise ScheduleError(
-                f"grid: must be a sequence of times; received {describe(self.grid)}"
-            ) from exc
+                f"grid: must be a sequence of times (finite real numbers, not strings or bools); "
+                f"received {describe(self.grid)}"
+            )
+        grid = tuple(float(t) for t in items)
         if len(grid) < 2 or grid[0] != 1.0 or grid[-1] != 0.0:
             raise ScheduleError(
                 f"grid: must start at t_0 = 1 and end at t_K = 0; received {describe(grid)}"
@@ -282,13 +313,17 @@ class RandomRevealSchedule(Schedule):
 def as_schedule(schedule: Any, n: int) -> Schedule:
     """Turn a contract schedule argument into a validated :class:`Schedule` for N = ``n``.
 
-    A sequence of ints is an exchangeable schedule with those sizes; a sequence of sequences
-    of ints is a deterministic ordered partition; a :class:`Schedule` is validated as is.
+    A sequence of ints is an exchangeable schedule with those sizes; a sequence of blocks is a
+    deterministic ordered partition, each block a sequence, numpy array, torch tensor, set or
+    frozenset of positions (a block is a set in the theory); a :class:`Schedule` is validated
+    as is. numpy arrays and torch tensors are read as the lists they hold.
 
     Examples
     --------
     >>> as_schedule([1, 2], 3).boundaries
     (0, 1, 3)
+    >>> as_schedule([{2, 0}, frozenset({1})], 3)
+    DeterministicSchedule(partition=((0, 2), (1,)))
     >>> as_schedule([[0], [0, 2]], 3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -296,16 +331,18 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
     """
     if isinstance(schedule, Schedule):
         return schedule.validate(n)
-    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Sequence | np.ndarray):
+    schedule = _plain(schedule)  # numpy arrays and torch tensors as lists (0-d: a number)
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Sequence):
         raise ScheduleError(
-            f"schedule: must be a sequence of sizes, an ordered partition or a Schedule; "
-            f"received {describe(schedule)}"
+            f"schedule: must be a sequence of sizes, an ordered partition (a sequence of "
+            f"blocks, each a sequence or set of positions) or a Schedule; received "
+            f"{describe(schedule)}"
         )
-    items = list(schedule)
+    items = [_plain(b) for b in schedule]
     if items and all(
-        isinstance(b, Sequence | np.ndarray) and not isinstance(b, str) for b in items
+        isinstance(b, Sequence | set | frozenset) and not isinstance(b, str | bytes) for b in items
     ):
-        return DeterministicSchedule(tuple(tuple(b) for b in items)).validate(n)
+        return DeterministicSchedule(tuple(_block(b) for b in items)).validate(n)
     if any(isinstance(b, (float, np.floating)) and not float(b).is_integer() for b in items):
         raise ScheduleError(f"schedule: sizes must be integers; received {describe(schedule)}")
     return ExchangeableSchedule(tuple(items)).validate(n)

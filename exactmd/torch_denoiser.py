@@ -111,7 +111,7 @@ class ExactDenoiserModule(torch.nn.Module):
         self._base: Distribution = d.with_backend(get_backend(name="numpy"))
         self.register_buffer(
             "table",
-            torch.as_tensor(self._base.numpy(), dtype=torch.float64, device=_law_device(d)),
+            torch.tensor(self._base.numpy(), dtype=torch.float64, device=_law_device(d)),
         )
         self._dist: Any = None
         self._key: Any = None

@@ -21,6 +21,7 @@ exactmd.errors.ScheduleError: steps: must be an integer >= 1; received 0
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 
 from exactmd.errors import DistributionError, ValidationError, describe
 
-__all__ = ["as_float_array", "check_axes", "check_int"]
+__all__ = ["as_float_array", "check_axes", "check_int", "check_real", "check_seed", "is_real"]
 
 
 def as_float_array(
@@ -103,6 +104,120 @@ def check_int(
         rule = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
         raise error(f"{name}: must be {noun} {rule}; received {describe(value)}")
     return int(value)
+
+
+def is_real(value: Any) -> bool:
+    """True for a real scalar under the one rule of exactmd: Python and numpy ints and floats
+    (any :class:`numbers.Real`, 0-d numpy arrays of a real dtype included); never a bool
+    (Python or numpy), a string, a complex number or an array with axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_real(np.float32(1.3)), is_real(np.int64(2)), is_real(np.array(0.5))
+    (True, True, True)
+    >>> is_real(True), is_real("1"), is_real(1 + 0j), is_real(np.bool_(True))
+    (False, False, False, False)
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    open_min: bool = False,
+    open_max: bool = False,
+    finite: bool = True,
+    error: type[ValidationError] = ValidationError,
+) -> float:
+    """Return ``value`` as a Python float, or raise ``error`` naming ``name``, the rule and the
+    value received.
+
+    The one rule for real scalars everywhere in exactmd (:func:`is_real`): Python and numpy
+    real scalars are accepted (``np.float32(1.3)``, ``np.int64(2)``); bools, strings, complex
+    numbers and arrays are refused. NaN is always refused, infinities unless ``finite=False``.
+
+    Parameters
+    ----------
+    value
+        The value to check.
+    name
+        The argument's name, used in the message.
+    minimum, maximum
+        Bounds (``None``: none); ``open_min`` / ``open_max`` make them strict.
+    finite
+        Refuse ``±inf`` (the default).
+    error
+        The exception class to raise (:class:`~exactmd.errors.ValidationError` or a subclass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_real(np.float32(0.5), "noise", minimum=0, maximum=1)
+    0.5
+    >>> check_real(True, "temperature", minimum=0, open_min=True)
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: temperature: must be a finite real number > 0; received True
+    >>> check_real("0.5", "noise", minimum=0, maximum=1)
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: noise: must be a finite real number in [0, 1]; received '0.5'
+    """
+    x = float(value[()] if isinstance(value, np.ndarray) else value) if is_real(value) else None
+    ok = x is not None and not math.isnan(x) and (math.isfinite(x) or not finite)
+    if ok and x is not None and minimum is not None:
+        ok = x > minimum if open_min else x >= minimum
+    if ok and x is not None and maximum is not None:
+        ok = x < maximum if open_max else x <= maximum
+    if not ok or x is None:
+        if minimum is not None and maximum is not None:
+            left, right = "(" if open_min else "[", ")" if open_max else "]"
+            rule = f"in {left}{minimum:g}, {maximum:g}{right}"
+        elif minimum is not None:
+            rule = f"{'>' if open_min else '>='} {minimum:g}"
+        elif maximum is not None:
+            rule = f"{'<' if open_max else '<='} {maximum:g}"
+        else:
+            rule = ""
+        kind = "a finite real number" if finite else "a real number (not NaN)"
+        rule = f" {rule}" if rule else ""
+        raise error(f"{name}: must be {kind}{rule}; received {describe(value)}")
+    return x
+
+
+def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = True) -> Any:
+    """Return a valid seed for :func:`numpy.random.default_rng`, or raise naming ``name``.
+
+    A seed is ``None`` (fresh entropy, when ``allow_none``), an integer ``>= 0`` (Python or
+    numpy; bools refused) or a :class:`numpy.random.Generator` (used as it is).
+
+    Examples
+    --------
+    >>> check_seed(3), check_seed(None) is None
+    (3, True)
+    >>> check_seed(-1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: seed: must be None, an integer >= 0 or a ...; received -1
+    """
+    if isinstance(seed, np.random.Generator) or (seed is None and allow_none):
+        return seed
+    if (
+        isinstance(seed, numbers.Integral)
+        and not isinstance(seed, bool | np.bool_)
+        and int(seed) >= 0
+    ):
+        return int(seed)
+    what = "None, an integer" if allow_none else "an integer"
+    raise ValidationError(
+        f"{name}: must be {what} >= 0 or a numpy.random.Generator; received {describe(seed)}"
+    )
 
 
 def check_axes(shape: Sequence[int], name: str, shown: Any) -> None:

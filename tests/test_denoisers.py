@@ -82,8 +82,11 @@ def test_perturbed_denoiser_is_deterministic_normalised_and_positive():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"temperature": 0.0}, "temperature"),
+        ({"temperature": -0.5}, "temperature"),
         ({"temperature": float("nan")}, "temperature"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"temperature": True}, "temperature"),
+        ({"temperature": "1"}, "temperature"),
         ({"noise": 1.5}, "noise"),
         ({"seed": -1}, "seed"),
     ],

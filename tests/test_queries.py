@@ -137,7 +137,8 @@ def test_indices_are_validated_not_truncated(
 def test_numpy_integers_are_indices() -> None:
     p = random_law((2, 3, 2), seed=8)
     idx = np.array([2, 0])
-    np.testing.assert_array_equal(marginal(p, idx), brute_marginal(p, [0, 2]))
+    # the law is normalised at validation (one rounding), the brute force sums the raw table
+    np.testing.assert_allclose(marginal(p, idx), brute_marginal(p, [0, 2]), rtol=1e-15)
     np.testing.assert_array_equal(
         conditional(p, np.int64(1), {np.int32(0): np.int64(1)}), conditional(p, 1, {0: 1})
     )

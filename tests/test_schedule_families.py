@@ -145,9 +145,18 @@ def test_k_equals_n_and_one() -> None:
         (lambda: from_alpha(lambda t: t, 4, 2.0), "steps: must be an integer"),  # type: ignore
         (lambda: named_schedule("nope", 4, 2), "name: must be one of"),
         (lambda: from_alpha(lambda t: t, 4, 2, collisions="x"), "collisions: must be one of"),
-        (lambda: geometric(4, 2, ratio=0.0), "ratio: must be a finite float > 0"),
-        (lambda: polynomial(4, 2, power=-1.0), "power: must be a finite float > 0"),
-        (lambda: loglinear(4, 2, eps=1.0), r"eps: must lie in \[0, 1\)"),
+        (
+            lambda: geometric(4, 2, ratio=0.0),
+            "ratio: must be a finite real number > 0; received 0.0",
+        ),
+        (
+            lambda: polynomial(4, 2, power=-1.0),
+            "power: must be a finite real number > 0; received -1.0",
+        ),
+        (
+            lambda: loglinear(4, 2, eps=1.0),
+            r"eps: must be a finite real number in \[0, 1\); received 1.0",
+        ),
     ],
 )
 def test_bad_input(call: Callable[[], object], match: str) -> None:

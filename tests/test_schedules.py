@@ -177,7 +177,7 @@ def test_revealed_count_law_vs_size_path_enumeration(grid: tuple[float, ...], n:
         ((1.0, 0.3, 0.6, 0.0), ["strictly decreasing", "0.3, 0.6"]),
         ((1.0, 1.5, 0.0), ["strictly decreasing", "1.5"]),
         ((1.0, -0.5, 0.0), ["strictly decreasing", "-0.5"]),
-        ((1.0, float("nan"), 0.0), ["strictly decreasing", "nan"]),
+        ((1.0, float("nan"), 0.0), ["finite real numbers", "nan"]),
         ((1.0, "x", 0.0), ["sequence of times", "'x'"]),
         (None, ["sequence of times", "None"]),
     ],

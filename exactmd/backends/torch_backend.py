@@ -74,6 +74,8 @@ class TorchBackend(Backend):
         if isinstance(x, torch.Tensor):
             return x.detach().to(device=self.device, dtype=self._t_dtype).contiguous()
         arr = np.asarray(x, dtype=np.float64)
+        if not arr.flags.writeable:  # e.g. a Distribution's own (read-only) table: torch
+            arr = arr.copy()  # cannot share it, so copy it rather than warn
         return torch.as_tensor(arr, dtype=self._t_dtype, device=self.device).contiguous()
 
     def to_numpy(self, x: Any) -> np.ndarray:
