@@ -4,7 +4,9 @@
 [--plot FILE]`` analyses MODEL (a zoo name with parameters such as ``parity:n=4``, a
 BIF/XMLBIF/UAI file, or a ``.npy`` joint; by default a built-in copy chain) and prints H, TC,
 DTC, D(π), the profile f and, for each K, E_fact of the constant, cosine, log-linear and optimal
-schedules, the exact KL(π ‖ p_alg) where enumerable, and the bounds. Errors are one line on
+schedules, the exact KL(π ‖ p_alg) where enumerable, and the bounds. The report is planned from the
+model's shape first (:func:`exactmd.models.spec.spec_shape`, :func:`exactmd.report.plan_report`),
+so a model too large for it is refused before its joint is built. Errors are one line on
 stderr with exit status 2, never a traceback.
 """
 
@@ -30,13 +32,19 @@ _EXTRAS = {
 }
 
 
-def _load(spec: str | None) -> tuple[Any, str]:
-    from exactmd.report import DEFAULT_MODEL, default_model
+def _load(spec: str | None, args: argparse.Namespace) -> tuple[Any, str]:
+    """The law and its name; for a spec, the report is planned from the spec's shape first, so
+    a law too large for the report is refused before its joint is built."""
+    from exactmd.report import DEFAULT_MODEL, default_model, plan_report
 
     if spec is None:
         return default_model(), DEFAULT_MODEL
     from exactmd.models import from_spec
+    from exactmd.models.spec import spec_shape
 
+    shape = spec_shape(spec)
+    if shape is not None:
+        plan_report(shape, args.steps, backend=args.backend, device=args.device, name=spec)
     return from_spec(spec), spec
 
 
@@ -60,7 +68,7 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.plot:
         _check_plot_path(args.plot)
-    law, name = _load(args.model)
+    law, name = _load(args.model, args)
     if args.backend is not None or args.device is not None:
         law = as_distribution(law, backend=args.backend, device=args.device)
     with_kl = False if args.no_kl else None

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from exactmd.backends import get_backend
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ScheduleError, describe
 from exactmd.factorization import factorization_error_from_profile
@@ -33,11 +34,20 @@ from exactmd.measures import (
     total_correlation,
 )
 from exactmd.models import markov_chain
+from exactmd.models._base import plan_cells
 from exactmd.optimal import OptimalTable, optimal_table
 from exactmd.schedule_families import named_schedule
 from exactmd.schedules import ExchangeableSchedule
+from exactmd.streaming_plan import MemoryPlan, plan_subset_entropies
 
-__all__ = ["DEFAULT_MODEL", "KL_MAX_CELLS", "build_report", "default_model", "format_report"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "KL_MAX_CELLS",
+    "build_report",
+    "default_model",
+    "format_report",
+    "plan_report",
+]
 
 #: The built-in model: a binary Markov chain of 10 positions that copies its state with
 #: probability 0.9 (numpy only, so the first README command needs no extra).
@@ -78,6 +88,48 @@ def _check_steps(steps: Sequence[int] | None, n: int) -> list[int]:
             )
         out.append(int(k))
     return sorted(set(out))
+
+
+def plan_report(
+    shape: Sequence[int],
+    steps: Sequence[int] | None = None,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+    name: str = "model",
+) -> MemoryPlan:
+    """Plan :func:`build_report` for a law of ``shape`` before the law exists; allocates
+    nothing.
+
+    The report's largest need is its subset entropies (every measure and the profile come from
+    them); they are planned with the table π itself counted
+    (:func:`~exactmd.streaming_plan.plan_subset_entropies` with ``include_table=True``), on the
+    backend the report will run on. ``steps`` are checked against N = ``len(shape)``. The exact
+    KL is only computed for laws of at most :data:`KL_MAX_CELLS` cells by default, so it adds
+    nothing worth planning here; :func:`~exactmd.sampler.output_distribution` plans itself.
+
+    Raises
+    ------
+    MemoryPlanError
+        Naming ``name``, the bytes needed and the bytes usable, when the report cannot fit (a
+        :class:`~exactmd.models.ModelSizeError` when the table alone cannot).
+    ScheduleError
+        A step count that is not in 1..N.
+
+    Examples
+    --------
+    >>> plan_report((2,) * 10, [2]).bytes_needed > 2**10 * 8  # the table and the entropies
+    True
+    >>> plan_report((2,) * 60, name="ising:n=60")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.models._base.ModelSizeError: ising:n=60: the joint of 60 variables has ...
+    """
+    dims = tuple(int(q) for q in shape)
+    be = get_backend(None, backend or "numpy", device=device)
+    plan_cells(dims, be, copies=1.0, name=name)  # the table alone, from log2 sizes first
+    _check_steps(steps, len(dims))
+    return plan_subset_entropies(dims, be, include_table=True, name=name)
 
 
 def _schedule(name: str, n: int, k: int, table: OptimalTable) -> ExchangeableSchedule:

@@ -131,3 +131,116 @@ def test_a_missing_optional_package_names_its_extra(
     assert err == (
         "exactmd: error: this needs the optional package 'networkx': pip install 'exactmd[models]'"
     )
+
+
+# -- the report is planned from the model's shape, before the joint exists (issue 13, item 9) --
+
+
+def _traced_peak(fn: object) -> tuple[object, int]:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = fn()  # type: ignore[operator]
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("n", [27, 30])
+def test_a_report_too_large_is_refused_from_the_shape(
+    n: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the 2^30 joint alone would be 8 GiB: refused before it (or the graph) is built
+    main(["report", "parity:n=3", "--steps", "1", "--no-kl"])  # imports done once
+    capsys.readouterr()
+    rc, peak = _traced_peak(lambda: main(["report", f"ising:n={n}", "--steps", "2", "--no-kl"]))
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert err.startswith(f"exactmd: error: ising:n={n}: the subset entropies of a law of shape")
+    assert "GiB" in err and "bytes) may be used" in err and "\n" not in err
+    assert peak < 4 * 2**20, f"{peak} bytes traced"
+
+
+def test_report_plan_names_the_model_and_checks_steps_first() -> None:
+    from exactmd.errors import MemoryPlanError, ScheduleError
+    from exactmd.report import plan_report
+
+    with pytest.raises(MemoryPlanError, match=r"^ising:n=40: the joint of 40 variables"):
+        plan_report((2,) * 40, name="ising:n=40")
+    with pytest.raises(MemoryPlanError, match=r"^parity:n=10\^6: the joint of 1000000 variables"):
+        plan_report((2,) * 10**6, name="parity:n=10^6")
+    with pytest.raises(ScheduleError, match="steps"):
+        plan_report((2,) * 4, [9])
+    assert plan_report((2,) * 8, [2]).bytes_needed > 2**8 * 8
+
+
+def _small_memory(monkeypatch: pytest.MonkeyPatch, available: int) -> None:
+    from exactmd.backends.numpy_backend import NumpyBackend
+
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: available)
+
+
+def test_small_usable_memory_refuses_ising_16_before_allocating_the_joint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import networkx as nx
+
+    from exactmd.errors import MemoryPlanError
+    from exactmd.models import from_spec, ising
+
+    joint = 2**16 * 8  # 512 KiB
+    _small_memory(monkeypatch, joint // 2)
+    # the builder itself, the spec and the report all refuse before the joint exists
+    graph = nx.path_graph(16)
+    for build in (lambda: ising(graph), lambda: from_spec("ising:n=16")):
+        with pytest.raises(MemoryPlanError, match="too large to enumerate") as info:
+            _, peak = _traced_peak(build)
+        assert "bytes" in str(info.value)
+    _, peak = _traced_peak(lambda: main(["report", "ising:n=16", "--steps", "2", "--no-kl"]))
+    err = capsys.readouterr().err
+    assert "exactmd: error: ising:n=16:" in err and "bytes" in err
+    assert peak < joint // 4, f"{peak} bytes traced"
+
+
+def test_every_builder_refuses_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracemalloc
+
+    import networkx as nx
+
+    from exactmd.errors import MemoryPlanError
+    from exactmd.models import (
+        block_copy,
+        from_spec,
+        hmm,
+        iid,
+        markov_chain,
+        parity,
+        potts,
+        random_joint,
+        random_xorsat,
+    )
+
+    cells = 2**16
+    _small_memory(monkeypatch, cells * 8 // 2)
+    builders = [  # (build, cells of its joint)
+        (lambda: parity(16), cells),
+        (lambda: markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], 16), cells),
+        (lambda: hmm([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], [[0.9, 0.1], [0.1, 0.9]], 16), cells),
+        (lambda: block_copy([4] * 4), cells),
+        (lambda: random_xorsat(16, 3, 3), cells),
+        (lambda: iid([0.5, 0.5], 16), cells),
+        (lambda: random_joint((2,) * 16), cells),
+        (lambda: potts(nx.path_graph(8), 4), cells),
+        (lambda: from_spec("random:shape=4x4x4x4x4x4x4x4"), cells),
+        (lambda: from_spec("example:sachs"), 3**11),  # the file loader's plan (BIF parse)
+    ]
+    for k, (build, size) in enumerate(builders):
+        tracemalloc.start()
+        try:
+            with pytest.raises(MemoryPlanError, match="bytes"):
+                build()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < size * 8 // 3, f"builder {k}: {peak} bytes traced"

@@ -322,6 +322,11 @@ def from_pgmpy(
     )
 
 
+def _at_most_one(values: np.ndarray) -> np.ndarray:
+    top = float(values.max()) if values.size else 0.0
+    return values / top if top > 1.0 else values
+
+
 def joint_from_factors(
     factors: Sequence[Factor],
     shape: Sequence[int],
@@ -354,6 +359,9 @@ def joint_from_factors(
     # numpy: one table built in place (plus validation masks); torch: einsum intermediates
     copies = 3.0 if be.name == "torch" else 1.5
     plan_cells(shape, be, copies=copies, name="model", max_bytes=max_bytes)
+    # a factor above 1 is divided by its largest value (the law is unchanged): the product of
+    # factors <= 1 cannot overflow, so huge Markov-network potentials give a law, not inf / inf
+    factors = [(_at_most_one(np.asarray(v, dtype=np.float64)), axes) for v, axes in factors]
     table = contract_factors(factors, shape, be)
     total = float(table.sum())
     if not np.isfinite(total) or total <= 0:
