@@ -323,3 +323,22 @@ def test_too_large_to_enumerate_is_refused_before_allocating():
     assert isinstance(info.value, MemoryPlanError)
     with pytest.raises(MemoryPlanError, match=r"\(10 bytes\) are available"):
         from_pgmpy(_two_node_bn(), max_bytes=10)
+
+
+def test_huge_markov_network_potentials_give_the_law_not_inf_over_inf():
+    mn = DiscreteMarkovNetwork([("a", "b"), ("b", "c")])
+    big = [1e300, 1.0, 1.0, 1e300]
+    mn.add_factors(DiscreteFactor(["a", "b"], [2, 2], big), DiscreteFactor(["b", "c"], [2, 2], big))
+    p = from_pgmpy(mn).numpy()
+    assert np.all(np.isfinite(p)) and abs(p.sum() - 1) < 1e-12
+    assert p[0, 0, 0] == pytest.approx(0.5) and p[1, 1, 1] == pytest.approx(0.5)
+
+
+def test_a_huge_spec_is_refused_before_its_graph_is_built():
+    from exactmd.errors import MemoryPlanError
+    from exactmd.models import from_spec
+
+    start = time.perf_counter()
+    with pytest.raises(MemoryPlanError, match="n: the joint of 1000000 variables"):
+        from_spec("ising:n=1000000")
+    assert time.perf_counter() - start < 2.0
