@@ -23,7 +23,11 @@ name             keys (defaults)
 Graphs: ``path``, ``cycle``, ``complete``, ``star`` on n nodes, or ``gridRxC`` (n = R·C, may be
 omitted; nodes numbered row by row). Aliases: ``markov_chain``, ``random_xorsat``,
 ``random_joint``, ``xor`` (= parity). Names and keys are case-insensitive; each key may be given
-once. Errors list the model's keys with their defaults.
+once. Errors list the model's keys with their defaults. Numbers are checked where the spec is
+parsed: ``n``, ``q``, ``m``, ``k``, ``seed`` are integers, the other numeric keys finite reals in
+their range; anything else (``n=4.5``, ``n=true``, ``coupling=abc``, ``coupling=1e400``) is a
+:class:`~exactmd.errors.ModelError` naming the key, the rule and the text received.
+:func:`spec_shape` gives the shape of the law without building it.
 
 Examples
 --------
