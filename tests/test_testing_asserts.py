@@ -104,7 +104,8 @@ def test_small_spaces_use_the_joint_large_ones_the_pairs() -> None:
     assert goodness_of_fit(draw(law, 60, 0), law).level == "joint"
     big = random_law((2,) * 6, seed=4, zeros=0.0)
     res = goodness_of_fit(draw(big, 100, 0), big)
-    assert res.level == "marginals of order 2" and res.tables == 15
+    # "auto": the 15 pairs and the joint (exact test: its expected counts are below 5)
+    assert res.level == "marginals of order 2 and the joint" and res.tables == 16
     assert goodness_of_fit(draw(big, 100, 0), big, order=1).tables == 6
     assert goodness_of_fit(draw(big, 100, 0), big, order="joint").level == "joint"
 
@@ -118,6 +119,7 @@ def test_marginal_pvalue_is_bonferroni_of_the_worst_pair() -> None:
         marg = big.sum(axis=tuple(i for i in range(4) if i not in (a, b)))
         counts = np.zeros(marg.shape)
         np.add.at(counts, (x[:, a], x[:, b]), 1)
+        assert marg.min() * 300 >= 5  # no pooling: the plain chi-square test
         stat, df = pooled_chi2(counts.reshape(-1), marg.reshape(-1) * 300, 5.0)
         pvals.append(chi2_sf(stat, df))
     assert res.pvalue == pytest.approx(min(1.0, 6 * min(pvals)))

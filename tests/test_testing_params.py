@@ -23,6 +23,7 @@ from exactmd.testing import (
     assert_samples_match,
     denoiser_report,
     goodness_of_fit,
+    samples_needed,
 )
 from exactmd.testing.examples import factorized_sample, llada_step_sizes
 
@@ -55,6 +56,11 @@ CASES = [
     (lambda v: assert_profile_close(F, P, stderr=0.1, alpha=v), "alpha", LEVEL, [0, 1]),
     (lambda v: goodness_of_fit(X, P, min_expected=v), "min_expected", POSITIVE, [0, -2]),
     (lambda v: goodness_of_fit(X, P, zero_atol=v), "zero_atol", NONNEG, [-1e-15]),
+    (lambda v: goodness_of_fit(X, P, mc_draws=v), "mc_draws", COUNT, [0, 2.5, True]),
+    (lambda v: assert_samples_match(X, P, mc_draws=v), "mc_draws", COUNT, [0, -1]),
+    (lambda v: samples_needed(P, P[::-1], alpha=v), "alpha", LEVEL, [0, 1, True, "0.1"]),
+    (lambda v: samples_needed(P, P[::-1], power=v), "power", LEVEL, [0, 1, 1.5, math.nan]),
+    (lambda v: samples_needed(P, P[::-1], min_expected=v), "min_expected", POSITIVE, [0]),
     (lambda v: factorized_sample(DEN, P.shape, [2, 1], v), "m", COUNT, [0, -1, 2.0]),
     (lambda v: llada_step_sizes(v, 1), "n", COUNT, [0]),
     (lambda v: llada_step_sizes(3, v), "steps", "must be an integer in 1..3", [0, 4]),
@@ -90,6 +96,9 @@ def test_good_boundary_values_are_accepted() -> None:
     assert fit.pvalue > 0.001
     assert assert_profile_close(F, P, atol=0, rtol=0).shape == F.shape
     assert llada_step_sizes(np.int64(5), 5) == (1, 1, 1, 1, 1)
+    m = samples_needed(P, P[::-1], alpha=np.float32(0.01), power=np.float64(0.5))
+    assert type(m) is int and m >= 1
+    assert samples_needed(P, P[::-1], alpha=np.array(0.01)) >= m
 
 
 def test_a_float32_law_is_accepted_by_the_oracle() -> None:

@@ -13,14 +13,17 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.denoisers import exact_denoiser
+from exactmd.denoisers import exact_denoiser, perturbed_denoiser
+from exactmd.errors import ValidationError
+from exactmd.sampler import output_distribution
 from exactmd.schedules import RandomRevealSchedule
+from exactmd.testing import NoPowerError, samples_needed
 from exactmd.testing.asserts import assert_sampler_matches, assert_samples_match
 from exactmd.testing.examples import BUGS, factorized_sample
 from exactmd.testing.goodness import goodness_of_fit
 
 SHAPE = (2, 3, 2)
-M_POWER = 4000  # the stated sample size at which every planted bug is caught
+M_POWER = 4000  # a sample size at which every *planted* bug is caught (not every bug is)
 
 
 def brute_conditional(p: np.ndarray, i: int, ctx: dict[int, int]) -> np.ndarray:
@@ -151,16 +154,17 @@ def test_false_alarm_rate_is_near_alpha(law: np.ndarray) -> None:
 
 
 def test_marginal_mode_catches_a_bug_on_a_large_space() -> None:
-    """N = 7 binary variables, M far below 5 * 2^7: pairwise marginals with Bonferroni."""
+    """N = 7 binary variables, M far below 5 * 2^7: pairwise marginals and the joint, with
+    Bonferroni over the 22 tables."""
     p = random_law((2,) * 7, seed=3, zeros=0.0, alpha=0.3)
     exact = brute_p_alg_partition(p, [[0, 1, 2], [3, 4], [5, 6]])
     den = exact_denoiser(p)
     sched = [[0, 1, 2], [3, 4], [5, 6]]
     good = factorized_sample(den, p.shape, sched, 600, seed=1)
     result = assert_samples_match(good, exact)
-    assert result.level == "marginals of order 2" and result.tables == 21
+    assert result.level == "marginals of order 2 and the joint" and result.tables == 22
     bad = factorized_sample(den, p.shape, sched, 600, seed=1, bug="stale_context")
-    with pytest.raises(AssertionError, match="21 tables, Bonferroni"):
+    with pytest.raises(AssertionError, match="22 tables, Bonferroni"):
         assert_samples_match(bad, exact)
 
 
@@ -174,3 +178,69 @@ def test_the_package_monte_carlo_sampler_passes(law: np.ndarray, schedule: objec
     assert_sampler_matches(x, law, schedule, den)
     with pytest.raises(AssertionError):  # the exact-denoiser law is another law
         assert_sampler_matches(x, law, schedule)
+
+
+# -- samples_needed against a brute-force Monte Carlo power ------------------------------
+
+
+def _draw(law: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    flat = rng.choice(law.size, size=m, p=law.reshape(-1))
+    return np.stack(np.unravel_index(flat, law.shape), axis=1)
+
+
+def _caught(law: np.ndarray, alt: np.ndarray, m: int, runs: int, seed: int) -> float:
+    """The fraction of ``runs`` samples of size m from ``alt`` that the assert rejects."""
+    rng = np.random.default_rng(seed)
+    caught = 0
+    for _ in range(runs):
+        try:
+            assert_samples_match(_draw(alt, m, rng), law)
+        except AssertionError:
+            caught += 1
+    return caught / runs
+
+
+def _power_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    small = random_law((2, 2), seed=1, zeros=0.0)
+    tempered = small ** (1 / 1.3) / np.sum(small ** (1 / 1.3))
+    p = random_law((2, 3), seed=2, zeros=0.0)
+    noisy = perturbed_denoiser(p, noise=0.1, seed=1)
+    q = random_law((2, 3, 2), seed=0, zeros=0.2, alpha=0.5)  # rare cells: pooling
+    hot = perturbed_denoiser(q, temperature=1.3)
+    return [
+        ("tempered law", small, tempered),
+        ("noisy denoiser", np.asarray(output_distribution(p, [2])),
+         np.asarray(output_distribution(p, [2], noisy))),
+        ("hot denoiser, pooled cells", np.asarray(output_distribution(q, [2, 1])),
+         np.asarray(output_distribution(q, [2, 1], hot))),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(3), ids=["tempered", "noise", "pooled"])
+def test_samples_needed_matches_the_monte_carlo_power(case: int) -> None:
+    """At M = samples_needed(power=0.9) the assert catches the alternative in >= ~90% of
+    200 runs (binomial sd 0.02: slack 0.07); at M / 4 clearly less often."""
+    _, law, alt = _power_cases()[case]
+    m = samples_needed(law, alt, alpha=1e-3, power=0.9)
+    assert isinstance(m, int) and 300 <= m <= 20_000
+    assert _caught(law, alt, m, 200, seed=case) >= 0.83
+    assert _caught(law, alt, m // 4, 200, seed=10 + case) <= 0.5
+
+
+def test_samples_needed_edge_cases() -> None:
+    law = np.array([[0.5, 0.25], [0.25, 0.0]])
+    # mass 0.1 on an impossible outcome: one such sample fails the test; 1 - 0.9^22 >= 0.9
+    leak = np.array([[0.45, 0.225], [0.225, 0.1]])
+    assert samples_needed(law, leak, power=0.9) == 22
+    assert samples_needed(law, [[0.0, 0.0], [0.0, 1.0]]) == 1
+    with pytest.raises(NoPowerError, match="alternative: must differ from law"):
+        samples_needed(law, law.copy())
+    with pytest.raises(ValidationError, match=r"alternative: must have the shape of law"):
+        samples_needed(law, np.full(4, 0.25))
+    # more power or a smaller alpha never needs fewer samples
+    alt = np.array([[0.45, 0.3], [0.25, 0.0]])
+    ms = [
+        samples_needed(law, alt, alpha=a, power=b)
+        for a, b in ((0.05, 0.5), (1e-3, 0.5), (1e-3, 0.99))
+    ]
+    assert ms == sorted(ms) and ms[0] < ms[2]

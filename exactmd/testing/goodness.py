@@ -11,10 +11,13 @@ The test, in order:
    once: no p-value is needed, and the report names the outcomes and their counts.
 3. **Level.** With M samples and c outcomes of positive probability, the full joint table is
    tested when ``M >= min_expected * c`` (on average enough samples per cell). Otherwise the
-   outcome space is too large for the sample, and every marginal on ``order`` variables is
-   tested instead (all pairs by default), with a **Bonferroni** correction over the tables
-   that have at least 2 possible cells: the family rejects when ``min p * tables <= alpha``
-   (for the global null this is also Holm's first step).
+   outcome space is large for the sample, and ``order="auto"`` tests every pairwise marginal
+   **and** the joint (by the exact test, since its expected counts are small): the pairs
+   have the power against spread-out deviations, the joint against samples piled on
+   outcomes whose pairs look ordinary (the same improbable outcome M times). An int
+   ``order=k`` tests the k-variable marginals only. A **Bonferroni** correction runs over
+   the tables that have at least 2 possible cells: the family rejects when
+   ``min p * tables <= alpha`` (for the global null this is also Holm's first step).
 4. **Test of one table** (:func:`exactmd.testing.multinomial.table_test`): Pearson's X² with
    the chi-square tail when every expected count is at least ``min_expected`` (Cochran's
    rule); an **exact** multinomial test of X² when every expected count is below it
@@ -145,7 +148,8 @@ class GoodnessOfFit:
     df : int
         ``cells − 1`` of that table (at least 1; 0 only for impossible outcomes).
     level : str
-        ``"joint"``, ``"marginals of order k"`` or ``"impossible outcomes"``.
+        ``"joint"``, ``"marginals of order k"`` (``"... and the joint"`` in ``"auto"`` mode) or
+        ``"impossible outcomes"``.
     samples : int
         M, the number of samples.
     tables : int
@@ -321,15 +325,19 @@ def plan_tables(
     >>> law = np.full((2, 2, 2), 1 / 8)
     >>> level, tables = plan_tables(law, 10)
     >>> level, [s for s, _ in tables]
-    ('marginals of order 2', [(0, 1), (0, 2), (1, 2)])
+    ('marginals of order 2 and the joint', [(0, 1), (0, 2), (1, 2), (0, 1, 2)])
+    >>> plan_tables(law, 10, order=1)[0]
+    'marginals of order 1'
     """
     shape = table.shape
     n = len(shape)
     support = int(np.count_nonzero(table > ZERO_ATOL))
+    joint = (tuple(range(n)), table.reshape(-1))
+    with_joint = order == "auto" and n > 2
     if order == "auto":
         order = None if (n == 1 or m >= min_expected * support) else 2
     if order in (None, "joint") or order == n:
-        return "joint", [(tuple(range(n)), table.reshape(-1))]
+        return "joint", [joint]
     if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= n:
         raise ValidationError(
             f"order: must be 'auto', None/'joint' or an int in 1..N={n}; received {describe(order)}"
@@ -340,6 +348,8 @@ def plan_tables(
         marg = (table.sum(axis=drop) if drop else table).reshape(-1)
         if np.count_nonzero(marg > ZERO_ATOL) >= 2:
             out.append((subset, marg))
+    if with_joint:  # the exact joint test sees what no marginal shows
+        return f"marginals of order {order} and the joint", [*out, joint]
     return f"marginals of order {order}", out
 
 
@@ -385,8 +395,8 @@ def goodness_of_fit(
         The exact law, an array of shape ``(q_0, …, q_{N-1})`` summing to 1 (validated by
         :func:`exactmd.as_distribution` under the name ``law``).
     order
-        ``"auto"`` (the joint when ``M >= min_expected * c``, else all pairs), ``None`` or
-        ``"joint"`` for the joint, or an int k for all marginals on k variables.
+        ``"auto"`` (the joint when ``M >= min_expected * c``, else all pairs and the joint),
+        ``None`` or ``"joint"`` for the joint, or an int k for all marginals on k variables.
     min_expected
         Cells with a smaller expected count are pooled, or tested exactly.
     zero_atol
