@@ -3,8 +3,11 @@
 Run from the repository root (takes a few minutes on 2 cores):
 
     .venv/bin/python docs/oracle_calibration.py [--runs 10000] [--power-runs 200]
+    .venv/bin/python docs/oracle_calibration.py --needed-only [--check-runs 200]
 
-It prints markdown tables; the numbers in docs/oracle.md come from this script.
+It prints markdown tables; the numbers in docs/oracle.md come from this script. The
+``--needed-only`` table (a few seconds) is :func:`exactmd.testing.samples_needed` for typical
+bugs, with a Monte Carlo check of the power the assert actually has at that M.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from exactmd.denoisers import exact_denoiser
+import exactmd
+from exactmd.denoisers import exact_denoiser, perturbed_denoiser
 from exactmd.sampler import output_distribution
+from exactmd.testing import assert_samples_match, samples_needed
 from exactmd.testing.examples import BUGS, factorized_sample
 from exactmd.testing.goodness import goodness_of_fit
 
@@ -111,11 +116,73 @@ def power_pairs(runs: int) -> None:
         print(f"| {bug} | " + " | ".join(f"{r:.2f}" for r in row) + " |")
 
 
+def typical_bugs() -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """(model, bug, exact p_alg, p_alg of the buggy sampler) for a few typical bugs."""
+    out = []
+    small = random_law((2, 3, 2), seed=0, zeros=0.2)
+    quad = exactmd.models.random_joint((2, 2, 2, 2), alpha=0.5, seed=0).numpy()
+    for model, p, sizes, wrong in (
+        ("(2,3,2) sizes (2,1)", small, [2, 1], [1, 2]),
+        ("(2,2,2,2) sizes (2,2)", quad, [2, 2], [1, 3]),
+    ):
+        exact = np.asarray(output_distribution(p, sizes))
+        bugs = {
+            "denoiser tempered, T = 1.05": dict(temperature=1.05),
+            "denoiser tempered, T = 1.3": dict(temperature=1.3),
+            "denoiser noise 0.01": dict(noise=0.01, seed=1),
+            "denoiser noise 0.1": dict(noise=0.1, seed=1),
+        }
+        for bug, kw in bugs.items():
+            alt = np.asarray(output_distribution(p, sizes, perturbed_denoiser(p, **kw)))
+            out.append((model, bug, exact, alt))
+        alt = np.asarray(output_distribution(p, wrong))
+        out.append((model, f"wrong schedule {tuple(wrong)}", exact, alt))
+    return out
+
+
+def needed(check_runs: int) -> None:
+    print(
+        f"\n### Samples needed at alpha = 1e-3 for power 0.9 (samples_needed), and the power "
+        f"measured at that M and at M/4 ({check_runs} runs of assert_samples_match)\n"
+    )
+    print(
+        "| model | bug | chi-square divergence | mass on impossible outcomes | M needed "
+        "| power at M | at M/4 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for model, bug, exact, alt in typical_bugs():
+        pos = exact > 0
+        div = float(np.sum((alt[pos] - exact[pos]) ** 2 / exact[pos]))
+        leak = float(alt[~pos].sum())
+        m = samples_needed(exact, alt, alpha=1e-3, power=0.9)
+        rates = []
+        for size_ in (m, max(1, m // 4)):
+            caught = 0
+            for _ in range(check_runs):
+                flat = rng.choice(alt.size, size=size_, p=alt.reshape(-1))
+                x = np.stack(np.unravel_index(flat, alt.shape), axis=1)
+                try:
+                    assert_samples_match(x, exact)
+                except AssertionError:
+                    caught += 1
+            rates.append(caught / check_runs)
+        print(
+            f"| {model} | {bug} | {div:.2e} | {leak:.2g} | {m:,} | {rates[0]:.2f} "
+            f"| {rates[1]:.2f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--power-runs", type=int, default=200)
+    parser.add_argument("--check-runs", type=int, default=200)
+    parser.add_argument("--needed-only", action="store_true")
     args = parser.parse_args()
+    needed(args.check_runs)
+    if args.needed_only:
+        return
     size(args.runs)
     power(args.power_runs)
     power_pairs(args.power_runs // 2)

@@ -13,14 +13,18 @@ so the power at level α is ``P[χ²_df(λ) > χ²_{df, 1−α}]`` (:data:`scipy
 Approximations, all on the cautious side except the first:
 
 - the approximation itself is asymptotic (many samples per cell); it is close where the test
-  is a chi-square test, and rough where it is exact (few samples: there λ uses every cell);
+  is a chi-square test, and is not used where it would be wrong: a table whose every cell is
+  below ``min_expected`` (the exact test) counts for no power at all;
 - where cells are pooled, only the chi-square part is counted, at its Šidák share of α (the
   exact test inside the pooled cell adds power that is not counted);
 - for marginals the power of the family is taken as that of its best table, at α / tables
   (Bonferroni): the family rejects at least that often.
 
 An alternative that puts mass ``m0`` on outcomes of probability 0 under ``law`` is caught by
-a single such sample: the answer is then the smallest M with ``1 − (1 − m0)^M >= power``.
+a single such sample: the power is then ``1 − (1 − m0)^M · (1 − π_M)``, where π_M is the
+power above for the alternative conditioned on the support of ``law`` (the M samples follow
+it when none is impossible); where that conditional law is ``law`` itself, the answer is the
+smallest M with ``1 − (1 − m0)^M >= power``.
 
 Examples
 --------
@@ -87,8 +91,10 @@ def power_at(
         pos = np.flatnonzero(marg > ZERO_ATOL)
         p, a = marg[pos] / marg[pos].sum(), alt[pos]
         pooled, rest = pool_cells(m * p, min_expected)
-        if pooled.size == 0 or rest.size == 0:  # chi-square, or exact on every cell
+        if pooled.size == 0:  # the chi-square test
             best = max(best, _power(p, a, m, alpha_t))
+        elif rest.size == 0:  # the exact test on every cell: not counted (see above)
+            continue
         else:
             gp = np.concatenate([[p[pooled].sum()], p[rest]])
             ga = np.concatenate([[a[pooled].sum()], a[rest]])
@@ -132,7 +138,8 @@ def samples_needed(
     -------
     int
         M. When ``alternative`` puts mass ``m0`` where ``law`` is 0, a single such sample
-        fails the test, and M is the smallest with ``1 − (1 − m0)^M >= power``.
+        fails the test: M is at most the smallest with ``1 − (1 − m0)^M >= power``, less
+        when the test of fit also sees the alternative on the support of ``law``.
 
     Raises
     ------
@@ -170,14 +177,15 @@ def samples_needed(
         )
     zero = p <= ZERO_ATOL
     outside = float(a[zero].sum())
-    if outside > ZERO_ATOL:
-        if outside >= 1.0:
-            return 1
-        return max(1, math.ceil(math.log1p(-power) / math.log1p(-outside)))
+    if outside >= 1.0:
+        return 1
+    if outside <= ZERO_ATOL:
+        outside = 0.0
     p = np.where(zero, 0.0, p)
+    a = np.where(zero, 0.0, a) / (1.0 - outside)  # the alternative given no impossible sample
     pos = ~zero
     divergence = float(np.sum((a[pos] - p[pos]) ** 2 / p[pos]))
-    if divergence <= 1e-15:
+    if divergence <= 1e-15 and outside == 0.0:
         raise NoPowerError(
             "alternative: must differ from law, since no number of samples detects an "
             "identical law; received an alternative whose chi-square divergence from law is "
@@ -186,7 +194,14 @@ def samples_needed(
     plan_tables(p, 1, order, min_expected)  # validates order
 
     def enough(m: int) -> bool:
-        return power_at(p, a, m, alpha, order, min_expected) >= power
+        if outside == 0.0:
+            return power_at(p, a, m, alpha, order, min_expected) >= power
+        # caught by an impossible sample, or else (all M samples then follow the
+        # alternative given the support of law) by the test of fit
+        none = math.exp(m * math.log1p(-outside))
+        if 1.0 - none >= power or divergence <= 1e-15:
+            return 1.0 - none >= power
+        return 1.0 - none * (1.0 - power_at(p, a, m, alpha, order, min_expected)) >= power
 
     hi = 1
     while not enough(hi):
