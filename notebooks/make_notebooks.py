@@ -1273,6 +1273,56 @@ def test_oracle() -> list[Cell]:
         err = expect_failure(assert_sampler_matches, x_stale, pi, sizes)
         """),
         md(r"""
+        ### How many samples does a bug need?
+
+        M = 4000 catches the planted bugs above; it does **not** catch every bug. The sample
+        test sees a bug only through the law it produces, and a slightly wrong denoiser moves
+        $p_{\mathrm{alg}}$ very little. `samples_needed(law, alternative, alpha, power)` gives
+        the M at which `assert_samples_match` catches `alternative` with probability `power`
+        (noncentral chi-square approximation, on the test's own tables and pooling;
+        `exactmd.testing.power.power_at` is the power curve behind it). A test with too few
+        samples to reject at all is refused (`NoPowerError`), never passed.
+        """),
+        code(r"""
+        from exactmd.testing import NoPowerError, samples_needed
+        from exactmd.testing.power import power_at
+
+        def p_alg(denoiser=None, schedule=sizes):
+            return np.asarray(exactmd.output_distribution(pi, schedule, denoiser))
+
+        bugs = {
+            "denoiser tempered, T = 1.05": p_alg(perturbed_denoiser(pi, temperature=1.05)),
+            "denoiser tempered, T = 1.3": p_alg(perturbed_denoiser(pi, temperature=1.3)),
+            "denoiser noise 0.1": p_alg(perturbed_denoiser(pi, noise=0.1, seed=0)),
+            "wrong schedule [1, 3, 1]": p_alg(schedule=[1, 3, 1]),
+        }
+        Ms = np.unique(np.geomspace(50, 3e5, 30).astype(int))
+        fig, ax = plt.subplots(figsize=(6, 3.8))
+        for name, alt in bugs.items():
+            needed = samples_needed(law, alt, alpha=1e-3, power=0.9)
+            print(f"{name:28} needs M = {needed:>7,} samples (alpha 1e-3, power 0.9)")
+            ax.plot(Ms, [power_at(law, alt, int(m), 1e-3) for m in Ms], label=name)
+        ax.axvline(4000, color="k", ls=":", label="M = 4000")
+        ax.set(xscale="log", xlabel="samples M", ylabel="power at alpha = 1e-3",
+               title="power of the sample test against typical bugs")
+        ax.legend(fontsize=8)
+        plt.show()
+
+        try:  # a single sample can never fail at alpha = 1e-3 here: refused, not passed
+            assert_sampler_matches(good[:1], pi, sizes)
+            raise RuntimeError("a test that cannot reject was run")
+        except NoPowerError as err:
+            print("NoPowerError:", err)
+        """),
+        md(r"""
+        When you have the denoiser, test it directly: `assert_denoiser_matches` compares it with
+        the exact conditionals on every context, with no sampling, and catches the $T = 1.05$
+        denoiser at once, where the sample test needs ~$10^5$ samples.
+        """),
+        code(r"""
+        err = expect_failure(assert_denoiser_matches, perturbed_denoiser(pi, temperature=1.05), pi)
+        """),
+        md(r"""
         ## 2. A denoiser under test
 
         A denoiser maps tokens `(B, N)` (mask id $q$) to probabilities `(B, N, q)`. Here is one
