@@ -269,3 +269,25 @@ def test_a_float32_law_keeps_its_own_tolerance() -> None:
     law = (GOOD * (1 + 3e-7)).astype(np.float32)
     x = draw(GOOD, 400, np.random.default_rng(0))
     assert assert_samples_match(x, law).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(("law", "rule"), BAD_LAWS, ids=["nan", "negative", "inf", "total 2"])
+def test_every_law_argument_of_the_oracle_is_validated_as_p(law: np.ndarray, rule: str) -> None:
+    from exactmd.denoisers import exact_denoiser
+    from exactmd.testing import (
+        assert_denoiser_matches,
+        assert_profile_close,
+        denoiser_report,
+        learning_error_breakdown,
+    )
+
+    den = exact_denoiser(GOOD)
+    for call in (
+        lambda: assert_sampler_matches(X, law, [1, 1]),
+        lambda: assert_denoiser_matches(den, law),
+        lambda: denoiser_report(den, law),
+        lambda: learning_error_breakdown(law, [1, 1], den),
+        lambda: assert_profile_close([0.0, 0.0], law),
+    ):
+        with pytest.raises(DistributionError, match=f"^p: .*{rule}"):
+            call()
