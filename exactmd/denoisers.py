@@ -42,9 +42,9 @@ import numpy as np
 
 from exactmd.backends import Backend, get_backend, is_torch_tensor, to_host
 from exactmd.distribution import Distribution, as_distribution
-from exactmd.errors import DenoiserError, ValidationError, describe
+from exactmd.errors import DenoiserError, describe
 from exactmd.masked import check_tokens, exact_conditionals
-from exactmd.validation import check_int, check_real
+from exactmd.validation import check_choice, check_int, check_real
 
 __all__ = [
     "ExactDenoiser",
@@ -299,11 +299,8 @@ def as_denoiser(
     if isinstance(fn, BatchedDenoiser):
         fn = fn.fn
     if not callable(fn):
-        raise DenoiserError(f"denoiser: must be callable; received {describe(fn)}")
-    if tokens not in ("auto", "numpy", "torch"):
-        raise ValidationError(
-            f"tokens: must be 'auto', 'numpy' or 'torch'; received {describe(tokens)}"
-        )
+        raise DenoiserError(f"fn: must be callable (a denoiser); received {describe(fn)}")
+    check_choice(tokens, "tokens", ("auto", "numpy", "torch"))
     size = None if batch_size is None else check_int(batch_size, "batch_size")
     return BatchedDenoiser(fn, tokens, device, size)
 

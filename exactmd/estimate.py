@@ -39,7 +39,7 @@ import numpy as np
 from exactmd.backends import get_backend, to_host
 from exactmd.denoiser_calls import _token_kind, contract_callable, invoke, private_tokens
 from exactmd.denoisers import DEFAULT_BATCH_ELEMENTS, check_denoiser_output
-from exactmd.errors import DenoiserError, ValidationError, describe
+from exactmd.errors import DenoiserError, MemoryPlanError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
 from exactmd.validation import check_int, check_seed
 
@@ -76,7 +76,12 @@ class ProfileEstimate:
 
 
 def _as_samples(samples: Any) -> IntArray:
-    host = to_host(samples)
+    try:
+        host = to_host(samples)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"samples: must be an int array (M, N) of outcomes; received {describe(samples)}"
+        ) from exc
     if host.ndim != 2 or host.shape[0] < 2 or host.shape[1] < 1:
         raise ValidationError(
             f"samples: must be an int array (M, N) with M >= 2 samples; received shape {host.shape}"
@@ -100,6 +105,16 @@ def _call(denoiser: Any, tokens: IntArray, shape: tuple[int, ...], offset: int) 
     return check_denoiser_output(out, tokens, shape, "denoiser", offset)
 
 
+def _ranks(ranks: Any, n: int) -> IntArray:
+    """The ranks i at which f is estimated: distinct integers in range(N), sorted."""
+    values = list(ranks) if isinstance(ranks, Sequence | np.ndarray) else None
+    if not values or not all(
+        isinstance(r, int | np.integer) and not isinstance(r, bool) and 0 <= r < n for r in values
+    ):
+        raise ValidationError(f"ranks: must be indices in range(N={n}); received {describe(ranks)}")
+    return np.unique(np.asarray(values, dtype=np.int64))
+
+
 def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
     n = samples.shape[1]
     if shape is None:
@@ -112,6 +127,11 @@ def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
             )
         alphabets = (dims[2],) * n
     else:
+        if isinstance(shape, str | bytes) or not isinstance(shape, Sequence | np.ndarray):
+            raise ValidationError(
+                f"shape: must be a sequence of alphabet sizes, one per position (N={n}); "
+                f"received {describe(shape)}"
+            )
         alphabets = tuple(check_int(s, "shape") for s in shape)
         if len(alphabets) != n:
             raise ValidationError(
@@ -183,12 +203,20 @@ def estimate_profile(
     """
     x = _as_samples(samples)
     m, n = x.shape
+    if not callable(denoiser):
+        raise DenoiserError(f"denoiser: must be callable; received {describe(denoiser)}")
     reps = check_int(n_orders, "n_orders")
+    needed = 4 * 8 * m * reps * n  # the orders, their inverse and two index temporaries
+    usable = get_backend(name="numpy").usable_memory()
+    if needed > usable:
+        raise MemoryPlanError(
+            f"n_orders: {reps} orders for each of {m} samples of N = {n} need "
+            f"{needed / 2**30:.3g} GiB ({needed} bytes) of index arrays but only "
+            f"{usable / 2**30:.3g} GiB ({usable} bytes) may be used"
+        )
     q_i = _alphabets(x, denoiser, shape)
     q = max(q_i)
-    rk = np.arange(n) if ranks is None else np.unique(np.asarray(ranks, dtype=np.int64))
-    if rk.size == 0 or rk.min() < 0 or rk.max() >= n:
-        raise ValidationError(f"ranks: must be indices in range(N={n}); received {describe(ranks)}")
+    rk = np.arange(n) if ranks is None else _ranks(ranks, n)
     rng = np.random.default_rng(check_seed(seed))
     orders = rng.permuted(np.tile(np.arange(n), (m * reps, 1)), axis=1)  # (M·R, N)
     owner = np.repeat(np.arange(m), reps)

@@ -101,7 +101,10 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
     if transition is None and isinstance(init, str):
         from exactmd.models.spec import markov_spec_parameters
 
-        init, transition, spec_n = markov_spec_parameters(init)
+        try:
+            init, transition, spec_n = markov_spec_parameters(init)
+        except ModelError as exc:  # say which argument held the spec
+            raise ModelError(f"init: {exc}") from exc
         n = spec_n if n is None else n
     if transition is None and isinstance(init, Distribution):
         if "markov_chain" not in init.cache:
@@ -124,7 +127,11 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
         )
         n = getattr(chain, "n", n) if n is None else n
     if transition is None:
-        raise ModelError("transition: a transition matrix is required; received None")
+        raise ModelError(
+            "transition: a transition matrix is required unless init is a law from "
+            "exactmd.models.markov_chain, a 'markov:...' spec or a chain object; received None "
+            f"with init = {describe(init)}"
+        )
     p = _transition(transition)
     n = positive_int(n, "n")
     if init is None:

@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import get_backend
 from exactmd.denoiser_calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers import ExactDenoiser
 from exactmd.distribution import as_distribution
-from exactmd.errors import ValidationError, describe
+from exactmd.errors import MemoryPlanError, ValidationError, describe
 from exactmd.schedule_dispatch import schedule_method
 from exactmd.schedules import (
     DeterministicSchedule,
@@ -88,6 +89,14 @@ def sample(
     d = as_distribution(p, backend=backend, device=device)
     sched = as_schedule(schedule, d.n)
     count = _check_count(n)
+    needed = 3 * 8 * count * d.n  # the tokens and two temporaries of the same size
+    usable = get_backend(name="numpy").usable_memory()
+    if needed > usable:
+        raise MemoryPlanError(
+            f"n: {count} samples of N = {d.n} need {needed / 2**30:.3g} GiB ({needed} bytes) "
+            f"of token arrays but only {usable / 2**30:.3g} GiB ({usable} bytes) may be used; "
+            f"draw them in batches"
+        )
     seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     den = denoiser if denoiser is not None else ExactDenoiser(d)

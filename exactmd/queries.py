@@ -45,6 +45,7 @@ from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ValidationError, describe
 from exactmd.streaming_plan import MemoryPlan
 from exactmd.streaming_plan import plan_subset_entropies as _plan
+from exactmd.validation import check_flag
 
 __all__ = [
     "marginal",
@@ -204,7 +205,7 @@ def plan_subset_entropies(
         return _plan(
             shape,
             be,
-            cached=bool(cached),
+            cached=False if cached is None else check_flag(cached, "cached"),
             chunk_cells=chunk_cells,
             available=available,
             include_table=True,
@@ -222,6 +223,8 @@ def plan_subset_entropies(
         )
     if cached is None:
         cached = be is d.backend and "masked" in d.cache
+    else:
+        cached = check_flag(cached, "cached")
     return _plan(
         d.shape,
         be,

@@ -58,7 +58,7 @@ from exactmd.optimal import as_profile, optimal_table
 from exactmd.schedule_families import cosine, from_alpha, linear
 from exactmd.schedules import ExchangeableSchedule
 from exactmd.typing import FloatArray
-from exactmd.validation import check_int
+from exactmd.validation import check_choice, check_int
 
 __all__ = [
     "ProfileShape",
@@ -298,8 +298,7 @@ def predicted_error(profile: Any, alpha: Any, steps: int, regime: str = "finite"
     >>> factorization_error_from_profile(f, [4] * 16)
     96.0
     """
-    if regime not in REGIMES:
-        raise ScheduleError(f"regime: must be one of {REGIMES}; received {regime!r}")
+    check_choice(regime, "regime", REGIMES, ScheduleError)
     shape = _shape(profile)
     n = shape.n
     steps = check_int(steps, "steps", error=ScheduleError, noun="an integer K")
@@ -334,7 +333,8 @@ class ScheduleComparison:
     """The exact optimum beside named schedules and the theory (:func:`compare_schedules`).
 
     ``errors`` maps a label to the exact E_fact; ``gains`` maps it to ``E_opt / E_label``
-    (≤ 1; NaN when E_label = 0); ``predicted_gain`` is ``(∫√f̄′)²/∫f̄′`` and
+    (≤ 1; 1 when E_label = 0, since then E_opt = 0 too: never NaN); ``predicted_gain`` is
+    ``(∫√f̄′)²/∫f̄′`` and
     ``predicted_optimal_error`` is ``(D/2)(N/K)(∫√f̄′)²`` (both None when D = 0).
     """
 
@@ -376,5 +376,6 @@ def compare_schedules(p_or_profile: Any, steps: int) -> ScheduleComparison:
         theory = (predicted_gain(shape), predicted_optimal_error(shape, k))
     errors = {"optimal": e_opt}
     errors.update({name: factorization_error_from_profile(f, s) for name, s in schedules.items()})
-    gains = {name: (e_opt / e if e > 0 else float("nan")) for name, e in errors.items()}
+    # E_opt <= E_label: a schedule with E_label = 0 leaves the optimum nothing to gain (1, not NaN)
+    gains = {name: (e_opt / e if e > 0 else 1.0) for name, e in errors.items()}
     return ScheduleComparison(f.size, k, sizes, e_opt, errors, gains, *theory)

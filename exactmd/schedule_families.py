@@ -51,7 +51,7 @@ from typing import Any
 
 from exactmd.errors import ScheduleError, describe
 from exactmd.schedules import ExchangeableSchedule
-from exactmd.validation import check_int, check_real
+from exactmd.validation import check_choice, check_int, check_real
 
 __all__ = [
     "alpha_boundaries",
@@ -113,10 +113,7 @@ def alpha_boundaries(
     exactmd.errors.ScheduleError: alpha: ... empty step at k=2 (boundaries (0, 1, 1, 2, 6)); ...
     """
     n, steps = _check_n_steps(n, steps)
-    if collisions not in COLLISIONS:
-        raise ScheduleError(
-            f"collisions: must be one of {COLLISIONS}; received {describe(collisions)}"
-        )
+    check_choice(collisions, "collisions", COLLISIONS, ScheduleError)
     values = []
     for k in range(steps + 1):
         t = k / steps
@@ -300,7 +297,7 @@ def named_schedule(name: str, n: int, steps: int, **params: Any) -> Exchangeable
     ...
     exactmd.errors.ScheduleError: name: must be one of ['linear', ...]; received 'quadratic'
     """
-    if name not in SCHEDULE_FAMILIES:
+    if not isinstance(name, str) or name not in SCHEDULE_FAMILIES:
         raise ScheduleError(
             f"name: must be one of {list(SCHEDULE_FAMILIES)}; received {describe(name)}"
         )

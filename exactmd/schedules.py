@@ -329,6 +329,7 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
     ...
     exactmd.errors.ScheduleError: schedule: a partition must use each position once; ...repeat...
     """
+    n = check_int(n, "n", error=ScheduleError, noun="an integer N")
     if isinstance(schedule, Schedule):
         return schedule.validate(n)
     schedule = _plain(schedule)  # numpy arrays and torch tensors as lists (0-d: a number)

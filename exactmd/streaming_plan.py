@@ -23,7 +23,8 @@ from math import prod
 
 from exactmd.backends import Backend, on_cuda
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
-from exactmd.errors import MemoryPlanError, ValidationError, describe
+from exactmd.errors import MemoryPlanError
+from exactmd.validation import check_choice, check_int
 
 __all__ = [
     "MemoryPlan",
@@ -254,14 +255,11 @@ def plan_subset_entropies(
         backend = get_backend(name=backend or "numpy")
     if strategy is None:
         strategy = default_strategy(backend)
-    if strategy not in STRATEGIES:
-        raise ValidationError(
-            f"strategy: must be one of {STRATEGIES} or None; received {describe(strategy)}"
-        )
+    check_choice(strategy, "strategy", STRATEGIES, extra=" or None")
     buffers = 2 if strategy == "matmul" else 1
     shape = tuple(int(q) for q in shape)
     n = len(shape)
-    target = chunk_target(backend) if chunk_cells is None else int(chunk_cells)
+    target = chunk_target(backend) if chunk_cells is None else check_int(chunk_cells, "chunk_cells")
     if available is None:
         reported = int(backend.available_memory())
         have = int(MEMORY_SAFETY_FRACTION * reported)
@@ -270,7 +268,7 @@ def plan_subset_entropies(
             f"{MEMORY_SAFETY_FRACTION:.0%} of the {reported} bytes available on {backend!r}"
         )
     else:
-        have = int(available)
+        have = check_int(available, "available", minimum=0)
         budget = f"{have / 2**30:.2f} GiB ({have} bytes) are available on {backend!r}"
     piece = log_piece(backend)
     table = prod(shape) * backend.itemsize if include_table else 0

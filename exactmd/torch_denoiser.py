@@ -44,6 +44,7 @@ from exactmd.backends import get_backend
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ValidationError, describe
 from exactmd.masked import exact_conditionals
+from exactmd.validation import check_choice
 
 __all__ = ["ExactDenoiserModule", "DenoiserOutput", "NEG_LOGIT"]
 
@@ -94,8 +95,7 @@ class ExactDenoiserModule(torch.nn.Module):
     def __init__(self, p: Any, style: str = "mdlm", vocab_size: int | None = None) -> None:
         super().__init__()
         d = as_distribution(p)
-        if style not in ("mdlm", "llada"):
-            raise ValidationError(f"style: must be 'mdlm' or 'llada'; received {describe(style)}")
+        check_choice(style, "style", ("mdlm", "llada"))
         v = d.q + 1 if vocab_size is None else int(vocab_size)
         if v < d.q + 1:
             raise ValidationError(

@@ -30,7 +30,16 @@ import numpy as np
 
 from exactmd.errors import DistributionError, ValidationError, describe
 
-__all__ = ["as_float_array", "check_axes", "check_int", "check_real", "check_seed", "is_real"]
+__all__ = [
+    "as_float_array",
+    "check_axes",
+    "check_choice",
+    "check_flag",
+    "check_int",
+    "check_real",
+    "check_seed",
+    "is_real",
+]
 
 
 def as_float_array(
@@ -189,6 +198,48 @@ def check_real(
         rule = f" {rule}" if rule else ""
         raise error(f"{name}: must be {kind}{rule}; received {describe(value)}")
     return x
+
+
+def check_choice(
+    value: Any,
+    name: str,
+    choices: Sequence[str],
+    error: type[ValidationError] = ValidationError,
+    extra: str = "",
+) -> str:
+    """Return ``value`` when it is one of the strings ``choices``, else raise ``error`` naming
+    ``name``, the choices and the value (an array, a list or any non-string is refused, never
+    compared element-wise). ``extra`` is added to the rule (e.g. ``" or None"``).
+
+    Examples
+    --------
+    >>> check_choice("push", "collisions", ("push", "drop"))
+    'push'
+    >>> check_choice(["push"], "collisions", ("push", "drop"))
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: collisions: must be one of ('push', 'drop'); received ['push']
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise error(f"{name}: must be one of {tuple(choices)}{extra}; received {describe(value)}")
+    return value
+
+
+def check_flag(value: Any, name: str, error: type[ValidationError] = ValidationError) -> bool:
+    """Return ``value`` as a bool when it is a Python or numpy bool, else raise naming ``name``.
+
+    Examples
+    --------
+    >>> check_flag(False, "check_zero_contexts")
+    False
+    >>> check_flag(1, "native")
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: native: must be True or False; received 1
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise error(f"{name}: must be True or False; received {describe(value)}")
+    return bool(value)
 
 
 def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = True) -> Any:

@@ -130,7 +130,7 @@ def get_backend(
     """
     if name is None:
         name = "torch" if is_torch_tensor(x) or device is not None else "numpy"
-    if name not in BACKEND_NAMES:
+    if not isinstance(name, str) or name not in BACKEND_NAMES:
         raise ValidationError(f"backend: must be one of {BACKEND_NAMES}; received {describe(name)}")
     if name == "symbolic":
         return _symbolic_backend(device, dtype)
