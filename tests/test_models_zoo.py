@@ -467,3 +467,59 @@ def test_extreme_parameters_give_a_law_or_a_model_error(kind, n, a, b, seed):
         return
     assert np.all(np.isfinite(p)) and np.all(p >= 0)
     assert abs(float(p.sum()) - 1.0) <= 1e-12
+
+
+# -- issue 13: bad inputs are ModelErrors naming the argument, huge sizes refused at once ----
+
+_HUGE = 10**20
+_CHAIN = ([0.5, 0.5], [[0.9, 0.1], [0.2, 0.8]])
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda: markov_chain(*_CHAIN, _HUGE), "n"),
+        (lambda: hmm(*_CHAIN, [[0.7, 0.3], [0.1, 0.9]], _HUGE), "n"),  # used to hang (qo**n)
+        (lambda: iid([0.25, 0.75], _HUGE), "n"),
+        (lambda: iid([1.0], _HUGE), "n"),  # one cell, but 10^20 axes
+        (lambda: iid([1.0], 65), "n"),  # numpy holds at most 64 axes
+        (lambda: parity(_HUGE), "n"),
+        (lambda: random_xorsat(_HUGE, 2), "n"),
+        (lambda: random_xorsat(4, _HUGE), "m"),  # used to loop over 10^20 clauses
+        (lambda: block_copy([2, 1], q=_HUGE), "blocks, q"),  # used to name blocks only
+        (lambda: block_copy([_HUGE]), "blocks, q"),  # planned before range(10^20) is formed
+        (lambda: potts(nx.path_graph(3), q=_HUGE), "graph, q"),  # np.eye(q) came first
+        (lambda: potts(nx.path_graph(1), q=_HUGE), "graph, q"),
+    ],
+)
+def test_huge_sizes_are_refused_quickly_by_the_memory_plan(build, name):
+    # before: OverflowError from (q,) * n, a hang in hmm and random_xorsat, a bare ValueError
+    # from np.eye in potts
+    with pytest.raises(ModelError) as info:
+        build()
+    assert isinstance(info.value, MemoryPlanError)
+    assert str(info.value).startswith(f"{name}: "), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    ["x", "22", {"a": 1}, np.array([np.nan]), [[0, 1], "x"], [[0, 1], [2.0]], [2, [0]], 1.5, None],
+)
+def test_block_copy_refuses_blocks_that_are_neither_sizes_nor_a_partition(blocks):
+    # before: int("x") (a bare ValueError), iterating a float (TypeError)
+    with pytest.raises(ModelError, match=r"^blocks: must be block sizes") as info:
+        block_copy(blocks)
+    assert "received" in str(info.value)
+
+
+def test_block_copy_still_accepts_sizes_and_partitions():
+    assert block_copy(np.array([2, 1])).cache["model"]["blocks"] == [[0, 1], [2]]
+    assert block_copy([[0, 2], (1,)]).cache["model"]["blocks"] == [[0, 2], [1]]
+    assert block_copy([np.array([1, 0])], q=3).shape == (3, 3)
+
+
+@pytest.mark.parametrize("laws", [None, True, -1, 1.5, math.nan, object(), 1 + 2j, "x", {"a": 1}])
+def test_mixture_refuses_laws_that_are_not_a_sequence_of_laws(laws):
+    # before: TypeError "'NoneType' object is not iterable"
+    with pytest.raises(ModelError, match=r"^laws: must be a sequence of laws"):
+        mixture(laws, [1.0])

@@ -26,6 +26,8 @@ __all__ = [
     "resolve_backend",
     "plan_cells",
     "plan_build",
+    "plan_repeat",
+    "MAX_AXES",
     "finish",
     "normalise_log_weights",
     "log_weight_scale",
@@ -44,6 +46,10 @@ class ModelSizeError(ModelError, MemoryPlanError):
     It is both a :class:`~exactmd.errors.ModelError` and a
     :class:`~exactmd.errors.MemoryPlanError`, raised before anything is allocated.
     """
+
+
+#: The most axes a joint may have: numpy arrays hold at most 64 dimensions.
+MAX_AXES = 64
 
 
 def resolve_backend(backend: str | None, device: Any) -> Backend:
@@ -100,13 +106,7 @@ def plan_cells(
     """
     available = backend.usable_memory() if max_bytes is None else int(max_bytes)
     bits = math.fsum(math.log2(max(int(q), 1)) for q in shape)  # a 0 axis: refused later
-    if bits > 900:  # beyond any memory; no need to form a huge exact product (n = 10^6 axes)
-        raise ModelSizeError(
-            f"{name}: the joint of {len(shape)} variables has 2^{bits:.1f} cells{note} and "
-            f"needs about 2^{bits + math.log2(backend.itemsize * copies):.1f} bytes to "
-            f"enumerate, but only {available / 2**30:.4g} GiB ({available} bytes) are "
-            f"available on {backend!r}; too large to enumerate"
-        )
+    _refuse_bits(len(shape), bits, backend, copies, name, note, available)
     cells = math.prod(int(q) for q in shape)
     needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
     if needed > available:
@@ -118,7 +118,38 @@ def plan_cells(
             f"({_big(needed)} bytes) to enumerate, but only {available / 2**30:.4g} GiB "
             f"({available} bytes) are available on {backend!r}; too large to enumerate"
         )
+    _refuse_axes(len(shape), name, note)
     return cells
+
+
+def _refuse_bits(
+    axes: int, bits: float, backend: Backend, copies: float, name: str, note: str, available: int
+) -> None:
+    """Refuse a joint of ``2^bits`` cells beyond any memory (no huge exact product formed)."""
+    if bits > 900:
+        raise ModelSizeError(
+            f"{name}: the joint of {_count(axes)} variables has 2^{_exp(bits)} cells{note} and "
+            f"needs about 2^{_exp(bits + math.log2(backend.itemsize * copies))} bytes to "
+            f"enumerate, but only {available / 2**30:.4g} GiB ({available} bytes) are "
+            f"available on {backend!r}; too large to enumerate"
+        )
+
+
+def _count(x: int) -> str:
+    """A count of variables: every digit up to 10^15, then 4 significant digits."""
+    return str(x) if x < 10**15 else f"{float(x):.4g}"
+
+
+def _exp(bits: float) -> str:
+    return f"{bits:.1f}" if bits < 1e6 else f"{bits:.4g}"
+
+
+def _refuse_axes(axes: int, name: str, note: str) -> None:
+    if axes > MAX_AXES:
+        raise ModelSizeError(
+            f"{name}: the joint has {_count(axes)} variables{note}, but a table holds at most "
+            f"{MAX_AXES} axes; too large to enumerate"
+        )
 
 
 def _big(x: float) -> str:
@@ -145,6 +176,28 @@ def plan_build(
     if backend.name != "numpy":
         plan_cells(shape, backend, copies=1.0, name=name)
     return cells
+
+
+def plan_repeat(q: int, n: int, backend: Backend, copies: float, name: str, note: str = "") -> int:
+    """:func:`plan_build` for the joint of ``n`` variables with ``q`` values each, without
+    forming the shape ``(q,) * n`` first: a huge ``n`` (10^20) is refused at once, naming
+    ``name``.
+
+    Examples
+    --------
+    >>> from exactmd.backends import get_backend
+    >>> plan_repeat(2, 3, get_backend(name="numpy"), 2.0, "n")
+    8
+    >>> plan_repeat(2, 10**20, get_backend(name="numpy"), 2.0, "n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.models._base.ModelSizeError: n: the joint of 1e+20 variables has 2^1e+20 cells ...
+    """
+    numpy = get_backend(name="numpy")
+    _refuse_bits(n, n * math.log2(max(int(q), 1)), numpy, copies, name, note, numpy.usable_memory())
+    if int(q) <= 1:  # one cell, but maybe too many axes (q >= 2: n <= 900 here)
+        _refuse_axes(n, name, note)
+    return plan_build((int(q),) * int(n), backend, copies, name, note)
 
 
 def finish(

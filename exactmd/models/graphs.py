@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import get_backend
 from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
 from exactmd.models._base import (
@@ -24,6 +25,7 @@ from exactmd.models._base import (
     log_weight_scale,
     normalise_log_weights,
     plan_build,
+    plan_cells,
     positive_int,
     real_parameter,
     resolve_backend,
@@ -95,12 +97,15 @@ def _pairwise_law(
     nodes, edges = _nodes_edges(graph)
     n = len(nodes)
     index = {v: i for i, v in enumerate(nodes)}
-    pair = np.eye(q) if block is None else block
     # every parameter is checked (finite real numbers) before anything is allocated
     js = [_edge_value(params["coupling"], u, v, "coupling") for u, v in edges]
     has_field = field_vector is not None
     hs = [_node_value(params["field"], v, "field") for v in nodes] if has_field else []
-    plan_build((q,) * n, resolve_backend(backend, device), 1.5, "graph")
+    size_name = "graph" if block is not None else "graph, q"  # q^n cells: n nodes, q states
+    plan_build((q,) * n, resolve_backend(backend, device), 1.5, size_name)
+    if block is None and edges:  # the q x q identity of the Potts coupling (a self-loop: n = 1)
+        plan_cells((q, q), get_backend(name="numpy"), copies=2.0, name="q")
+    pair = np.eye(q) if block is None else block
     # log-weights that could overflow float64 are accumulated in units of the largest |J|, |h|
     # and scaled back after the maximum is subtracted (so 1e308 gives the right limit law)
     fmax = float(np.abs(field_vector).max()) if field_vector is not None and hs else 0.0

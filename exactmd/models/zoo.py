@@ -11,7 +11,9 @@ parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +22,11 @@ from exactmd.backends import get_backend
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ModelError, ValidationError, describe
 from exactmd.models._base import (
+    ModelSizeError,
     _big,
     finish,
     plan_build,
+    plan_repeat,
     positive_int,
     prob_vector,
     real_parameter,
@@ -90,7 +94,7 @@ def markov_chain(
     p0, t = _chain(init, transition)
     q = p0.size
     n = positive_int(n, "n")
-    plan_build((q,) * n, resolve_backend(backend, device), 2.0, "n")
+    plan_repeat(q, n, resolve_backend(backend, device), 2.0, "n")
     table = p0.copy()
     for _ in range(n - 1):
         table = table[..., None] * t
@@ -149,12 +153,14 @@ def hmm(
     n = positive_int(n, "n")
     # the joint is of the n observations; the forward pass builds the table (Y_0..Y_{n-1},
     # H_{n-1}) of qo^n · qh cells, and its step before, so the peak is about 2 qh joints
-    hidden = qo**n * qh
+    # (the size of that table is given as a power of 2 while qo^n would be a huge integer)
+    bits = n * math.log2(qo) + math.log2(qh)
+    hidden = _big(qo**n * qh) if bits <= 900 else f"2^{bits:.4g}"
     note = (
-        f" (the n = {n} observations Y_0..Y_{{n-1}}; the build also holds an intermediate "
-        f"table over (Y_0..Y_{{n-1}}, H_{{n-1}}) of {_big(hidden)} cells)"
+        f" (the n = {_big(n)} observations Y_0..Y_{{n-1}}; the build also holds an intermediate "
+        f"table over (Y_0..Y_{{n-1}}, H_{{n-1}}) of {hidden} cells)"
     )
-    plan_build((qo,) * n, resolve_backend(backend, device), 2.0 * qh, "n", note)
+    plan_repeat(qo, n, resolve_backend(backend, device), 2.0 * qh, "n", note)
     alpha = (p0[:, None] * e).T  # (y_0, h_0)
     for _ in range(n - 1):
         alpha = (alpha @ t)[..., None, :] * e.T  # (y.., h_t) -> (y.., y_t, h_t)
@@ -162,30 +168,49 @@ def hmm(
     return _done(alpha.sum(axis=-1), params, backend, device)
 
 
-def _partition(blocks: Any) -> list[list[int]]:
-    if isinstance(blocks, (int, np.integer)):
-        raise ModelError(
-            "blocks: must be block sizes (e.g. [2, 2]) or a partition of range(N); "
-            f"received {describe(blocks)}"
-        )
-    try:
-        items = list(blocks)
-    except TypeError as exc:
-        raise ModelError(f"blocks: must be a sequence; received {describe(blocks)}") from exc
+_BLOCKS_RULE = "must be block sizes (e.g. [2, 2]) or a partition of range(N) (e.g. [[0, 2], [1]])"
+
+
+def _items(value: Any) -> list[Any] | None:
+    """``value`` as a list when it is a sequence (not a string, bytes or mapping), else None."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return None
+    return list(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _block_sizes(blocks: Any) -> tuple[list[int], list[list[int]] | None]:
+    """The sizes of the blocks, and the blocks themselves when given as a partition (None
+    when given as sizes: they are formed once the memory plan has passed)."""
+    items = _items(blocks)
+    if items is None:
+        raise ModelError(f"blocks: {_BLOCKS_RULE}; received {describe(blocks)}")
     if not items:
         raise ModelError("blocks: must hold at least one block; received an empty sequence")
-    if all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in items):
-        sizes = [positive_int(b, "blocks") for b in items]
-        starts = np.cumsum([0, *sizes])
-        return [list(range(int(starts[k]), int(starts[k + 1]))) for k in range(len(sizes))]
-    parts = [[int(i) for i in b] for b in items]
+    if all(_is_int(b) for b in items):
+        return [positive_int(b, "blocks") for b in items], None
+    parts = []
+    for k, b in enumerate(items):
+        block = _items(b)
+        if block is None or not all(_is_int(i) for i in block):
+            raise ModelError(
+                f"blocks: {_BLOCKS_RULE}, every block a size (an integer >= 1) or a list of "
+                f"indices (integers >= 0); received {describe(blocks)} (block {k}: "
+                f"{describe(b)})"
+            )
+        parts.append([int(i) for i in block])
     flat = sorted(i for b in parts for i in b)
     if any(len(b) == 0 for b in parts) or flat != list(range(len(flat))):
         raise ModelError(
             f"blocks: a partition must cover range(N) once with non-empty blocks; received "
             f"{describe(blocks)}"
         )
-    return parts
+    return [len(b) for b in parts], parts
 
 
 def block_copy(
@@ -205,10 +230,13 @@ def block_copy(
     >>> d.cache["model"]["blocks"]
     [[0, 1], [2]]
     """
-    parts = _partition(blocks)
+    sizes, given = _block_sizes(blocks)
     q = positive_int(q, "q")
-    n = sum(len(b) for b in parts)
-    plan_build((q,) * n, resolve_backend(backend, device), 2.0, "blocks")
+    n = sum(sizes)
+    # the size of the joint is q^N, N the number of variables the blocks cover
+    plan_repeat(q, n, resolve_backend(backend, device), 2.0, "blocks, q")
+    starts = np.cumsum([0, *sizes])
+    parts = given or [list(range(int(starts[k]), int(starts[k + 1]))) for k in range(len(sizes))]
     factors = []
     for part in parts:  # (1/q) 1[x_i equal on the block], a "diagonal" tensor per block
         diag = np.zeros((q,) * len(part))
@@ -230,7 +258,7 @@ def parity(n: int, *, backend: str | None = None, device: Any = None) -> Distrib
     [0.25, 0.0]
     """
     n = positive_int(n, "n")
-    plan_build((2,) * n, resolve_backend(backend, device), 2.0, "n")
+    plan_repeat(2, n, resolve_backend(backend, device), 2.0, "n")
     sign = np.ones(())
     for _ in range(n):
         sign = np.multiply.outer(sign, np.array([1.0, -1.0]))  # Π (-1)^{x_i}
@@ -267,7 +295,8 @@ def random_xorsat(
     seed = check_seed(seed)
     if k > n:
         raise ModelError(f"k: a clause needs k <= n = {n} distinct variables; received {k}")
-    plan_build((2,) * n, resolve_backend(backend, device), 2.0, "n")
+    plan_repeat(2, n, resolve_backend(backend, device), 2.0, "n")
+    _plan_clauses(m, k)
     rng = np.random.default_rng(seed)
     planted = rng.integers(0, 2, size=n)
     clauses = [sorted(int(i) for i in rng.choice(n, size=k, replace=False)) for _ in range(m)]
@@ -293,6 +322,19 @@ def random_xorsat(
     return _done(table, params, backend, device)
 
 
+def _plan_clauses(m: int, k: int) -> None:
+    """Refuse ``m`` clauses that would not fit in memory as lists of ``k`` Python ints (about
+    ``64 + 8 k`` bytes each, with their right-hand sides), before the loop that draws them."""
+    available = get_backend(name="numpy").usable_memory()
+    needed = m * (64 + 8 * k + 8)
+    if needed > available:
+        raise ModelSizeError(
+            f"m: the {_big(m)} clauses of k = {k} variables need about {_big(needed)} bytes, "
+            f"but only {available / 2**30:.4g} GiB ({available} bytes) are available; too "
+            "many clauses to draw"
+        )
+
+
 def iid(marginal: Any, n: int, *, backend: str | None = None, device: Any = None) -> Distribution:
     """n independent copies of one law: π(x) = Π_i μ(x_i).
 
@@ -303,7 +345,7 @@ def iid(marginal: Any, n: int, *, backend: str | None = None, device: Any = None
     """
     mu = prob_vector(marginal, "marginal")
     n = positive_int(n, "n")
-    plan_build((mu.size,) * n, resolve_backend(backend, device), 2.0, "n")
+    plan_repeat(mu.size, n, resolve_backend(backend, device), 2.0, "n")
     table = np.ones(())
     for _ in range(n):
         table = np.multiply.outer(table, mu)
@@ -367,7 +409,12 @@ def mixture(
     >>> d.numpy().tolist()
     [0.25, 0.75]
     """
-    items = list(laws)
+    items = _items(laws)
+    if items is None:
+        raise ModelError(
+            f"laws: must be a sequence of laws (tables or Distributions of one shape); "
+            f"received {describe(laws)}"
+        )
     w = prob_vector(weights, "weights")
     if not items or len(items) != w.size:
         raise ModelError(
