@@ -110,3 +110,80 @@ def test_a_float32_law_is_accepted_by_the_oracle() -> None:
     for law in (total_off, d32):
         assert assert_denoiser_matches(DEN, law).max_abs_error < 1e-6
         assert assert_sampler_matches(X, law, [2, 1]).pvalue > 1e-3
+
+
+# -- issue 13: arrays, flags, orders and seeds are refused by a ValidationError naming them --
+
+RAGGED = [[1, 2], [3]]
+NOT_REAL = ["x", RAGGED, object(), 1 + 2j, {"a": 1}, [True, False, True], ["0.1"] * 3]
+
+
+@pytest.mark.parametrize("value", NOT_REAL)
+def test_profile_estimate_and_stderr_must_be_real_arrays(value) -> None:
+    # before: TypeError from float(), a bare ValueError ("inhomogeneous shape")
+    with pytest.raises(ValidationError, match=r"^estimate: must be a vector of N=3 real"):
+        assert_profile_close(value, P)
+    with pytest.raises(ValidationError, match=r"^stderr: must be a vector of N=3 real"):
+        assert_profile_close(F, P, stderr=value)
+
+
+@pytest.mark.parametrize("value", [[], np.zeros(0), [0.1, 0.1], np.zeros((3, 1))])
+def test_profile_stderr_of_the_wrong_shape_is_refused(value) -> None:
+    # before: a bare ValueError from np.broadcast_to
+    with pytest.raises(ValidationError, match=r"^stderr: must be a number or a vector of length"):
+        assert_profile_close(F, P, stderr=value)
+    # a number or a length-1 vector applies to every entry
+    assert assert_profile_close(F, P, stderr=np.array([0.1])).shape == F.shape
+
+
+def test_ragged_samples_are_refused_naming_samples() -> None:
+    # before: a bare ValueError "inhomogeneous shape" from numpy
+    for call in (
+        lambda: goodness_of_fit(RAGGED, P),
+        lambda: assert_samples_match(RAGGED, P),
+        lambda: assert_sampler_matches(RAGGED, P, [2, 1]),
+    ):
+        with pytest.raises(ValidationError, match=r"^samples: must be an int array of shape"):
+            call()
+
+
+@pytest.mark.parametrize("value", [np.zeros(0), 0, 1, None, "yes", np.array([True])])
+def test_check_zero_contexts_must_be_a_bool(value) -> None:
+    # before: np.zeros(0) raised "The truth value of an empty array is ambiguous"
+    for call in (
+        lambda: denoiser_report(DEN, P, check_zero_contexts=value),
+        lambda: assert_denoiser_matches(DEN, P, check_zero_contexts=value),
+    ):
+        with pytest.raises(ValidationError, match=r"^check_zero_contexts: must be a bool") as info:
+            call()
+        assert str(info.value).endswith(f"received {value!r}")
+    zero = [[0.5, 0.5], [0.0, 0.0]]  # the context x_0 = 1 has probability 0
+    report = denoiser_report(exact_denoiser(zero), zero, check_zero_contexts=np.bool_(True))
+    assert report.zero_contexts == 1
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "pairs", np.zeros(0), math.nan])
+def test_order_is_checked_at_the_entry_of_every_test(value) -> None:
+    for call in (
+        lambda: goodness_of_fit(X, P, order=value),
+        lambda: assert_samples_match(X, P, order=value),
+        lambda: assert_sampler_matches(X, P, [2, 1], order=value),
+        lambda: samples_needed(P, P[::-1], order=value),
+    ):
+        with pytest.raises(ValidationError, match=r"^order: must be 'auto', None/'joint' or an"):
+            call()
+    assert goodness_of_fit(X, P, order=np.int64(2)).level.startswith("marginals of order 2")
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "0", math.nan])
+def test_seed_is_checked_even_where_it_is_not_used(value) -> None:
+    # the exhaustive check draws nothing, so a bad seed used to pass unnoticed
+    for call in (
+        lambda: denoiser_report(DEN, P, seed=value),
+        lambda: assert_denoiser_matches(DEN, P, seed=value),
+        lambda: goodness_of_fit(X, P, seed=value),
+        lambda: assert_sampler_matches(X, P, [2, 1], seed=value),
+    ):
+        with pytest.raises(ValidationError, match=r"^seed: must be") as info:
+            call()
+        assert str(info.value).endswith(f"received {value!r}")

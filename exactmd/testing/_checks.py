@@ -2,7 +2,8 @@
 
 Each raises :class:`~exactmd.errors.ValidationError` naming the argument, the rule and the
 value received, and returns the value as a plain Python number. :func:`check_int` is
-:func:`exactmd.validation.check_int`, re-exported here.
+:func:`exactmd.validation.check_int` and :func:`check_seed` is
+:func:`exactmd.validation.check_seed`, re-exported here.
 
 Examples
 --------
@@ -16,6 +17,10 @@ exactmd.errors.ValidationError: atol: must be a finite real number >= 0; receive
 Traceback (most recent call last):
 ...
 exactmd.errors.ValidationError: max_contexts: must be an integer >= 1; received 0
+>>> check_flag(np.zeros(0), "check_zero_contexts")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+exactmd.errors.ValidationError: check_zero_contexts: must be a bool (True or False); received ...
 """
 
 from __future__ import annotations
@@ -27,9 +32,18 @@ from typing import Any
 import numpy as np
 
 from exactmd.errors import ValidationError, describe
-from exactmd.validation import check_int, is_real
+from exactmd.validation import check_int, check_seed, is_real
 
-__all__ = ["NoPowerError", "check_level", "check_real", "check_int", "check_shape"]
+__all__ = [
+    "NoPowerError",
+    "check_level",
+    "check_real",
+    "check_int",
+    "check_shape",
+    "check_flag",
+    "check_order",
+    "check_seed",
+]
 
 
 class NoPowerError(ValidationError):
@@ -83,3 +97,33 @@ def check_shape(value: Any, name: str = "shape") -> tuple[int, ...]:
             f"{name}: must be a non-empty sequence of integers >= 1; received {describe(value)}"
         )
     return tuple(int(q) for q in sizes)
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """A flag: a Python or numpy bool (never a number, an array or None, whose truth value
+    would be a guess)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValidationError(f"{name}: must be a bool (True or False); received {describe(value)}")
+    return bool(value)
+
+
+def check_order(value: Any, name: str = "order") -> int | str | None:
+    """The ``order`` of a test of fit: ``"auto"``, ``None`` or ``"joint"`` (the joint), or an
+    integer k >= 1 (the k-variable marginals; k <= N is checked once the law is known).
+
+    Examples
+    --------
+    >>> check_order(np.int64(2)), check_order("auto"), check_order(None)
+    (2, 'auto', None)
+    >>> check_order(1.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: order: must be 'auto', None/'joint' or an ...; received 1.5
+    """
+    if value is None or (isinstance(value, str) and value in ("auto", "joint")):
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
+        return int(value)
+    raise ValidationError(
+        f"{name}: must be 'auto', None/'joint' or an integer >= 1; received {describe(value)}"
+    )

@@ -28,8 +28,17 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import to_host
 from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import NoPowerError, check_level, check_real
+from exactmd.testing._checks import (
+    NoPowerError,
+    check_flag,
+    check_int,
+    check_level,
+    check_order,
+    check_real,
+    check_seed,
+)
 from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
 from exactmd.testing.goodness import (
     GoodnessOfFit,
@@ -55,6 +64,22 @@ PROFILE_STDERR_FLOOR = 1e-12
 
 def _check_alpha(alpha: float) -> float:
     return check_level(alpha, "alpha")
+
+
+def _real_array(value: Any, name: str, n: int) -> np.ndarray:
+    """``value`` (numpy, torch or lists) as a float64 array of real numbers, else a
+    :class:`~exactmd.errors.ValidationError` naming ``name`` (strings, complex numbers,
+    bools, ragged lists and objects are refused; the shape is checked by the caller)."""
+    rule = f"a vector of N={n} real numbers"
+    try:
+        arr = to_host(value)
+    except (TypeError, ValueError) as exc:  # ragged lists, objects numpy cannot read
+        raise ValidationError(f"{name}: must be {rule}; received {describe(value)}") from exc
+    if arr.dtype.kind not in "iuf":
+        raise ValidationError(
+            f"{name}: must be {rule}; received {describe(value)} (dtype {arr.dtype})"
+        )
+    return arr.astype(np.float64)
 
 
 def assert_samples_match(
@@ -200,6 +225,9 @@ def assert_sampler_matches(
 
     _check_alpha(alpha)  # before the exact computation
     check_real(min_expected, "min_expected", positive=True)
+    order = check_order(order)
+    check_int(mc_draws, "mc_draws")
+    check_int(seed, "seed", minimum=0)
     law = np.asarray(output_distribution(p, schedule, denoiser))  # its dtype sets the tolerance
     what = f"samples (schedule {schedule!r})"
     return _assert_fit(samples, law, alpha, order, min_expected, what, mc_draws, seed)
@@ -240,6 +268,9 @@ def assert_denoiser_matches(
     (5, 1, 0.0)
     """
     atol = check_real(atol, "atol")
+    check_int(max_contexts, "max_contexts")
+    check_seed(seed)
+    check_zero_contexts = check_flag(check_zero_contexts, "check_zero_contexts")
     report = denoiser_report(
         denoiser, p, max_contexts=max_contexts, seed=seed, check_zero_contexts=check_zero_contexts
     )
@@ -294,7 +325,7 @@ def assert_profile_close(
     _check_alpha(alpha)
     exact = information_profile(p)
     n = exact.size
-    est = np.asarray(estimate, dtype=np.float64)
+    est = _real_array(estimate, "estimate", n)
     if est.shape != (n,):
         raise ValidationError(
             f"estimate: must be a vector of length N={n}; received shape {est.shape}"
@@ -305,7 +336,12 @@ def assert_profile_close(
     if stderr is not None:
         from scipy.stats import norm
 
-        se = np.broadcast_to(np.asarray(stderr, dtype=np.float64), (n,))
+        se = _real_array(stderr, "stderr", n)
+        if se.shape not in ((), (1,), (n,)):
+            raise ValidationError(
+                f"stderr: must be a number or a vector of length N={n}; received shape {se.shape}"
+            )
+        se = np.broadcast_to(se, (n,))
         if np.any(~np.isfinite(se)) or np.any(se < 0):
             raise ValidationError(
                 f"stderr: must be finite and >= 0; received {describe(se.tolist())}"

@@ -40,7 +40,7 @@ import numpy as np
 from exactmd.distribution import Distribution, as_distribution
 from exactmd.masked import exact_conditionals, marginal, masked_tensor
 from exactmd.schedules import DeterministicSchedule, RandomRevealSchedule, as_schedule
-from exactmd.testing._checks import check_int
+from exactmd.testing._checks import check_flag, check_int, check_seed
 
 __all__ = [
     "DenoiserReport",
@@ -178,6 +178,8 @@ def denoiser_report(
     (5, True, 0.05)
     """
     max_contexts = check_int(max_contexts, "max_contexts")
+    seed = check_seed(seed)
+    check_zero_contexts = check_flag(check_zero_contexts, "check_zero_contexts")
     d = _host_law(p)
     cells = int(np.prod([q + 1 for q in d.shape], dtype=np.float64))
     tokens = _all_contexts(d) if cells <= 4 * max_contexts else None

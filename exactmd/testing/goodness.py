@@ -57,7 +57,7 @@ import numpy as np
 
 from exactmd.backends import to_host
 from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import NoPowerError, check_int, check_real
+from exactmd.testing._checks import NoPowerError, check_int, check_order, check_real
 from exactmd.testing.multinomial import MC_DRAWS, smallest_pvalue, table_test
 
 __all__ = [
@@ -98,7 +98,13 @@ def as_samples(samples: Any, n: int, name: str = "samples") -> np.ndarray:
     ValidationError
         When the array is not 2-D with N columns, is empty, or does not hold integers.
     """
-    arr = to_host(samples)
+    try:
+        arr = to_host(samples)
+    except (TypeError, ValueError) as exc:  # ragged lists, objects numpy cannot read
+        raise ValidationError(
+            f"{name}: must be an int array of shape (M, {n}) with M >= 1; received "
+            f"{describe(samples)}, which is not an array ({type(exc).__name__}: {exc})"
+        ) from exc
     if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] == 0:
         raise ValidationError(
             f"{name}: must be an int array of shape (M, {n}) with M >= 1; "
@@ -423,6 +429,7 @@ def goodness_of_fit(
     -------
     GoodnessOfFit
     """
+    order = check_order(order)
     min_expected = check_real(min_expected, "min_expected", positive=True)
     zero_atol = check_real(zero_atol, "zero_atol")
     mc_draws = check_int(mc_draws, "mc_draws")
