@@ -1,0 +1,1 @@
+"""Makes ``notebooks/conftest.py`` import as ``notebooks.conftest``, not a second ``conftest``."""
