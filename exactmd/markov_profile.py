@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends import get_backend
 from exactmd.distribution import TOTAL_ATOL, Distribution
-from exactmd.errors import ModelError, describe
+from exactmd.errors import MemoryPlanError, ModelError, describe
 from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
 from exactmd.typing import FloatArray
 from exactmd.validation import as_float_array
@@ -134,6 +135,14 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
         )
     p = _transition(transition)
     n = positive_int(n, "n")
+    needed = 8 * n * (3 * p.shape[0] + 4)  # the marginals, row entropies and profile arrays
+    usable = get_backend(name="numpy").usable_memory()
+    if needed > usable:
+        raise MemoryPlanError(
+            f"n: the exact profile of a chain of N = {n} needs {needed / 2**30:.3g} GiB "
+            f"({needed} bytes) of arrays but only {usable / 2**30:.3g} GiB ({usable} bytes) may "
+            f"be used"
+        )
     if init is None:
         return stationary_distribution(p), p, int(n)
     mu = as_float_array(init, "init", "a probability vector", ModelError)
