@@ -23,7 +23,7 @@ from benchmarks.naive import (
     random_binary_joint,
 )
 from benchmarks.timing import best_time
-from exactmd.backends.numpy_backend import host_available_memory
+from exactmd.backends._numpy import host_available_memory
 
 __all__ = ["profile_rows", "palg_rows"]
 
@@ -75,9 +75,9 @@ def profile_rows(
     checked against direct marginal entropies of a few subsets. A torch row whose time,
     extrapolated from the previous size (x3 per variable), exceeds ``--max-seconds`` is skipped.
     """
-    import exactmd.measures as measures
-    from exactmd.distribution import as_distribution
-    from exactmd.masked import subset_entropies
+    import exactmd.measures.information as measures
+    from exactmd.enumeration.masked import subset_entropies
+    from exactmd.law.distribution import as_distribution
 
     state = {} if state is None else state
     p = random_binary_joint(n, seed=n)
@@ -122,7 +122,7 @@ def profile_rows(
         import torch
     except ImportError:
         return rows
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     dev = torch.device(device)
     cuda = dev.type == "cuda"
@@ -220,9 +220,10 @@ def _other_kernel_row(
     on the CPU, ``"inplace"`` on CUDA), so that one run compares both; its speed-up is against
     the default kernel's time and its difference against ``base`` (the numpy profile, or the
     default kernel's where numpy did not run)."""
-    from exactmd.backends.torch_backend import TorchBackend
-    from exactmd.measures import sums_by_popcount
-    from exactmd.streaming import plan_subset_entropies, streamed_subset_entropies
+    from exactmd.backends._torch import TorchBackend
+    from exactmd.enumeration.plan import plan_subset_entropies
+    from exactmd.enumeration.streamed import streamed_subset_entropies
+    from exactmd.measures.information import sums_by_popcount
 
     be = TorchBackend(device=device)
     plan0 = plan_subset_entropies(pt.shape, be)
@@ -256,7 +257,7 @@ def palg_rows(
     of products formed exceeds ``--max-seconds``.
     """
     from benchmarks.bench_sampler import constant_sizes
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     sizes = constant_sizes(n, 4)
     bounds = np.cumsum([0, *sizes])

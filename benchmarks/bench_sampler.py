@@ -83,7 +83,7 @@ def _outer(term: Any, cond: Any, nrest: int, j: int) -> Any:
 
 
 def _case_rows(n: int, k: int, device: str, repeat: int) -> list[dict[str, Any]]:
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     rng = np.random.default_rng(n)
     weights = rng.random(2**n)
@@ -126,8 +126,8 @@ def planning_rows(quick: bool = False) -> list[dict[str, Any]]:
     """Host time of p_alg's index work (levels and gather plans of every step), binary,
     K = 4: what a GPU waits for before its first product (no array of the law is touched)."""
     from exactmd.backends import get_backend
-    from exactmd.gather_plans import gather_plans
-    from exactmd.levels import full_level
+    from exactmd.sampler._gather import gather_plans
+    from exactmd.sampler._levels import full_level
 
     be = get_backend(name="numpy")
     out: list[dict[str, Any]] = []
@@ -162,7 +162,7 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     """Rows for the benchmark table: exactmd (numpy, and torch on ``device``) beside the
     naive loop, binary random joints, exchangeable constant-size schedules; the cases vary
     N at K = 4 and K at N = 12, to show how the time grows with both."""
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     cases = [(8, 4), (10, 4)] if quick else [(10, 4), (12, 4), (14, 4), (12, 2), (12, 6)]
     repeat = 1 if quick else 2

@@ -2,12 +2,12 @@
 
 Rows (float64, CPU):
 
-- ``optimal DP``: :func:`exactmd.optimal.optimal_table` at N = 1024, K = 64 on a Markov
+- ``optimal DP``: :func:`exactmd.schedules.optimum.optimal_table` at N = 1024, K = 64 on a Markov
   chain's exact profile (budget: 2 s), beside a plain-Python DP (same recursion, loops; run
   at a smaller N because it is slow) whose answer is checked against exactmd's;
 - ``optimal curve``: the least E_fact for every K = 1..N at once (N = 1024);
-- ``markov profile``: :func:`exactmd.markov_profile.markov_profile` at N = 1024 (and 4096);
-- ``compare``: :func:`exactmd.scaling.compare_schedules` at N = 1024, K = 64 (the gains of
+- ``markov profile``: :func:`exactmd.measures.markov.markov_profile` at N = 1024 (and 4096);
+- ``compare``: :func:`exactmd.schedules.scaling.compare_schedules` at N = 1024, K = 64 (the gains of
   the optimum over the constant, cosine and √-rule schedules, with the theory's prediction).
 
 ``rows(device, quick)`` is what ``benchmarks/run.py`` can import; ``python
@@ -59,9 +59,9 @@ def naive_dp(f: np.ndarray, k: int) -> float:
 
 def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
     """Rows for the benchmark table (``device`` is ignored: everything here is numpy)."""
-    from exactmd.markov_profile import markov_profile
-    from exactmd.optimal import optimal_table
-    from exactmd.scaling import compare_schedules
+    from exactmd.measures.markov import markov_profile
+    from exactmd.schedules.optimum import optimal_table
+    from exactmd.schedules.scaling import compare_schedules
 
     init, trans = STICKY
     repeat = 1 if quick else 3

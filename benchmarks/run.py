@@ -94,7 +94,7 @@ def machine_info(device: str) -> dict[str, Any]:
 
 def tc_rows(n: int, repeat: int) -> list[dict[str, Any]]:
     """TC + DTC: exactmd vs dit."""
-    import exactmd.measures as measures
+    import exactmd.measures.information as measures
 
     p = random_binary_joint(n, seed=100 + n)
     no_sync: Callable[[], None] = lambda: None  # noqa: E731
@@ -115,8 +115,8 @@ def tc_rows(n: int, repeat: int) -> list[dict[str, Any]]:
 
 def query_rows(n: int, batch: int, device: str, repeat: int) -> list[dict[str, Any]]:
     """A batch of conditional queries on a random Bayesian network: exactmd vs pgmpy."""
-    from exactmd.distribution import as_distribution
-    from exactmd.masked import exact_conditionals
+    from exactmd.enumeration.conditionals import exact_conditionals
+    from exactmd.law.distribution import as_distribution
 
     net = random_bayes_net(n, seed=n)
     tokens, targets = random_queries(bn_joint(net, n), batch, seed=n)

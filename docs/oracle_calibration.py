@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import exactmd
-from exactmd.denoisers import exact_denoiser, perturbed_denoiser
-from exactmd.sampler import output_distribution
+from exactmd.denoisers.exact import exact_denoiser, perturbed_denoiser
+from exactmd.sampler.p_alg import output_distribution
 from exactmd.testing import assert_samples_match, samples_needed
 from exactmd.testing.examples import BUGS, factorized_sample
 from exactmd.testing.goodness import goodness_of_fit

@@ -5,6 +5,22 @@ Enumerate a small law π exactly and compute every quantity of the theory of fac
 factorization error E_fact, the learning error E_learn, the sampler's exact output law p_alg,
 and optimal schedules. All quantities are in nats. ``import exactmd`` imports numpy only.
 
+The top level holds the contract names and the few a newcomer needs first. The rest lives in
+the subpackages, whose folders follow the pipeline (each ``__init__`` lists its names):
+
+- :mod:`exactmd.backends` — numpy (the reference), torch (CPU and CUDA) and symbolic arrays;
+- :mod:`exactmd.law` — validation and the :class:`Distribution` object;
+- :mod:`exactmd.enumeration` — the masked-marginal tensor, subset entropies, conditionals and
+  memory plans;
+- :mod:`exactmd.measures` — H, TC, DTC, D(π), the information profile f, KL;
+- :mod:`exactmd.schedules` — schedule kinds, E_fact and its bounds, the optimum, scaling;
+- :mod:`exactmd.denoisers` — the denoiser contract, the exact and perturbed denoisers;
+- :mod:`exactmd.sampler` — p_alg, E_learn, the bound report, planners, Monte Carlo,
+  estimation of f;
+- :mod:`exactmd.models`, :mod:`exactmd.symbolic`, :mod:`exactmd.testing`,
+  :mod:`exactmd.cli` — laws from models and files, exact sympy results, the test oracle, and
+  the command line.
+
 Examples
 --------
 >>> import math
@@ -21,67 +37,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from exactmd import models
-from exactmd.adaptive import AdaptiveSchedule, least_entropy_planner, most_confident_planner
-from exactmd.backends import get_backend
-from exactmd.bound import BoundReport, check_bound
-from exactmd.denoisers import as_denoiser, exact_denoiser, perturbed_denoiser
-from exactmd.distribution import Distribution, as_distribution
-from exactmd.errors import (
-    DenoiserError,
-    DistributionError,
-    ExactmdError,
-    MemoryPlanError,
-    ModelError,
-    ScheduleError,
-    ValidationError,
-)
-from exactmd.estimate import ProfileEstimate, estimate_profile
-from exactmd.factorization import (
-    exchangeable_bound,
-    factorization_error,
-    worst_case_bound,
-    worst_case_log_bound,
-)
-from exactmd.markov_profile import markov_profile
-from exactmd.masked import ZERO_CONTEXT_POLICY, MemoryPlan
-from exactmd.measures import (
-    complexity,
-    conditional_entropy,
-    dual_total_correlation,
-    entropy,
-    information_profile,
-    kl,
-    mean_subset_entropies,
-    mutual_information,
-    total_correlation,
-)
-from exactmd.models import from_pgmpy, load
-from exactmd.montecarlo import sample
-from exactmd.optimal import optimal_curve, optimal_error, optimal_schedule
-from exactmd.queries import (  # public versions: any input, host results (Python floats, numpy)
-    conditional,
-    marginal,
-    masked_tensor,
-    plan_subset_entropies,
-    subset_entropies,
-    subset_entropy,
-)
-from exactmd.sampler import learning_error, output_distribution
-from exactmd.schedule_families import from_alpha, named_schedule
-from exactmd.schedules import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
-    Schedule,
-    as_schedule,
-)
+from exactmd import models as models
+from exactmd.denoisers.exact import as_denoiser as as_denoiser
+from exactmd.denoisers.exact import exact_denoiser as exact_denoiser
+from exactmd.denoisers.exact import perturbed_denoiser as perturbed_denoiser
+from exactmd.enumeration.queries import conditional as conditional
+from exactmd.enumeration.queries import marginal as marginal
+from exactmd.errors import ExactmdError as ExactmdError
+from exactmd.law.distribution import Distribution as Distribution
+from exactmd.law.distribution import as_distribution as as_distribution
+from exactmd.measures.information import complexity as complexity
+from exactmd.measures.information import conditional_entropy as conditional_entropy
+from exactmd.measures.information import dual_total_correlation as dual_total_correlation
+from exactmd.measures.information import entropy as entropy
+from exactmd.measures.information import information_profile as information_profile
+from exactmd.measures.information import kl as kl
+from exactmd.measures.information import mutual_information as mutual_information
+from exactmd.measures.information import total_correlation as total_correlation
+from exactmd.measures.markov import markov_profile as markov_profile
+from exactmd.sampler.adaptive import AdaptiveSchedule as AdaptiveSchedule
+from exactmd.sampler.bound import BoundReport as BoundReport
+from exactmd.sampler.bound import check_bound as check_bound
+from exactmd.sampler.estimate import estimate_profile as estimate_profile
+from exactmd.sampler.learning import learning_error as learning_error
+from exactmd.sampler.montecarlo import sample as sample
+from exactmd.sampler.p_alg import output_distribution as output_distribution
+from exactmd.schedules.factorization import factorization_error as factorization_error
+from exactmd.schedules.kinds import DeterministicSchedule as DeterministicSchedule
+from exactmd.schedules.kinds import ExchangeableSchedule as ExchangeableSchedule
+from exactmd.schedules.kinds import RandomRevealSchedule as RandomRevealSchedule
+from exactmd.schedules.optimum import optimal_schedule as optimal_schedule
 
 __version__ = "0.1.0"
 
 _LAZY = {
     # name -> module; these import torch, sympy or hypothesis, so they load on first use
-    "ExactDenoiserModule": "exactmd.torch_denoiser",
+    "ExactDenoiserModule": "exactmd.denoisers.torch_module",
     "symbolic": None,
     "testing": None,
 }
@@ -100,7 +91,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    # contract (DESIGN §3)
+    # the API contract (docs/design.md, "Public API contract")
     "entropy",
     "total_correlation",
     "dual_total_correlation",
@@ -111,64 +102,32 @@ __all__ = [
     "output_distribution",
     "kl",
     "optimal_schedule",
-    # sampler, denoisers, bound report
+    # laws, the sampler, denoisers and the bound report
+    "Distribution",
+    "as_distribution",
+    "sample",
+    "check_bound",
+    "BoundReport",
     "exact_denoiser",
     "perturbed_denoiser",
     "as_denoiser",
-    "check_bound",
-    "BoundReport",
-    "sample",
-    # models (exactmd.models holds the zoo)
-    "models",
-    "from_pgmpy",
-    "load",
-    # schedules: families, optimum, profile estimation, Markov chains at any N
-    "from_alpha",
-    "named_schedule",
-    "optimal_curve",
-    "optimal_error",
-    "estimate_profile",
-    "ProfileEstimate",
-    "markov_profile",
-    # backends and memory
-    "get_backend",
-    "MemoryPlan",
-    "plan_subset_entropies",
-    # measures
+    "ExactDenoiserModule",
+    # more measures, estimation, Markov chains at any N
     "conditional_entropy",
     "mutual_information",
-    "mean_subset_entropies",
-    # enumeration
-    "Distribution",
-    "as_distribution",
-    "masked_tensor",
-    "subset_entropies",
-    "subset_entropy",
     "marginal",
     "conditional",
-    "ZERO_CONTEXT_POLICY",
-    # schedules and bounds
-    "Schedule",
+    "estimate_profile",
+    "markov_profile",
+    # schedule kinds
     "ExchangeableSchedule",
     "DeterministicSchedule",
     "RandomRevealSchedule",
     "AdaptiveSchedule",
-    "most_confident_planner",
-    "least_entropy_planner",
-    "as_schedule",
-    "exchangeable_bound",
-    "worst_case_bound",
-    "worst_case_log_bound",
-    # errors
+    # the base of every error (its subclasses are in exactmd.errors)
     "ExactmdError",
-    "ValidationError",
-    "DistributionError",
-    "ScheduleError",
-    "DenoiserError",
-    "MemoryPlanError",
-    "ModelError",
-    # loaded on first access
-    "ExactDenoiserModule",
+    # namespaces (symbolic and testing load on first access)
+    "models",
     "symbolic",
     "testing",
 ]

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 __all__ = ["ArrayLike", "FloatArray", "IntArray", "SizesLike", "PartitionLike", "Array"]
 
 #: Anything a contract function accepts as a law: numpy array, torch tensor, nested lists,
-#: a :class:`~exactmd.distribution.Distribution`, or a model loader's result.
+#: a :class:`~exactmd.law.distribution.Distribution`, or a model loader's result.
 ArrayLike = Any
 #: A backend-native array (numpy ``ndarray`` or ``torch.Tensor``).
 Array = Any

@@ -39,7 +39,7 @@ import numpy as np
 
 import exactmd
 from exactmd.models.zoo import markov_chain, parity
-from exactmd.schedule_families import linear
+from exactmd.schedules.families import linear
 
 LOG2 = math.log(2)
 
@@ -100,15 +100,17 @@ print("f    =", np.round(f, 4))
 #   has entropy $h(0.9)$. This gives $\mathrm{DTC}$ and $f(N-1) = -\frac1N\sum_i
 #   H(X_i \mid X_{-i})$.
 
+
 # %%
 def h2(p):
     return -p * math.log(p) - (1 - p) * math.log(1 - p)
 
+
 H_exact = LOG2 + (N - 1) * h2(stay)
 TC_exact = N * LOG2 - H_exact
-same = stay**2 + (1 - stay) ** 2                      # P(both neighbours are equal)
+same = stay**2 + (1 - stay) ** 2  # P(both neighbours are equal)
 H_mid = same * h2(stay**2 / same) + (1 - same) * LOG2  # H(X_i | X_{i-1}, X_{i+1})
-cond_sum = 2 * h2(stay) + (N - 2) * H_mid              # Σ_i H(X_i | X_{-i})
+cond_sum = 2 * h2(stay) + (N - 2) * H_mid  # Σ_i H(X_i | X_{-i})
 DTC_exact = H_exact - cond_sum
 
 assert math.isclose(H, H_exact, rel_tol=1e-12)
@@ -118,7 +120,7 @@ assert math.isclose(DTC, DTC_exact, rel_tol=1e-12)
 assert math.isclose(D, (TC + DTC) / N, rel_tol=1e-12)
 assert 0 <= D <= LOG2
 assert np.all(np.diff(f) >= -1e-12), "f must be non-decreasing"
-assert math.isclose(f[0], -LOG2, rel_tol=1e-12)           # no context: a fair bit
+assert math.isclose(f[0], -LOG2, rel_tol=1e-12)  # no context: a fair bit
 assert math.isclose(f[-1], -cond_sum / N, rel_tol=1e-12)  # full context
 assert math.isclose(f[-1] - f[0], D, rel_tol=1e-10)
 assert math.isclose(f.sum(), -H, rel_tol=1e-12)
@@ -129,11 +131,15 @@ fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.plot(range(N), f, "o-", label="f(i)")
 ax.axhline(f[0], color="grey", ls=":", lw=1)
 ax.axhline(f[-1], color="grey", ls=":", lw=1)
-ax.annotate("", xy=(N - 1.3, f[-1]), xytext=(N - 1.3, f[0]),
-            arrowprops=dict(arrowstyle="<->", color="C3"))
+ax.annotate(
+    "", xy=(N - 1.3, f[-1]), xytext=(N - 1.3, f[0]), arrowprops=dict(arrowstyle="<->", color="C3")
+)
 ax.text(N - 1.2, (f[0] + f[-1]) / 2, f"D(π) = {D:.3f}", color="C3", va="center")
-ax.set(xlabel="i = number of tokens already revealed",
-       ylabel="f(i)  [nats]", title="information profile of the copy chain")
+ax.set(
+    xlabel="i = number of tokens already revealed",
+    ylabel="f(i)  [nats]",
+    title="information profile of the copy chain",
+)
 ax.set_xlim(-0.3, N + 0.2)
 plt.show()
 
@@ -148,8 +154,7 @@ xor = parity(3)
 assert math.isclose(exactmd.total_correlation(xor), LOG2, rel_tol=1e-12)
 assert math.isclose(exactmd.dual_total_correlation(xor), 2 * LOG2, rel_tol=1e-12)
 assert math.isclose(exactmd.complexity(xor), LOG2, rel_tol=1e-12)
-np.testing.assert_allclose(exactmd.information_profile(xor), [-LOG2, -LOG2, 0.0],
-                           atol=1e-12)
+np.testing.assert_allclose(exactmd.information_profile(xor), [-LOG2, -LOG2, 0.0], atol=1e-12)
 print("XOR: f / log 2 =", np.round(exactmd.information_profile(xor) / LOG2, 12))
 
 # %% [markdown]
@@ -171,9 +176,11 @@ sizes = [2, 2, 2, 2]
 p_alg = exactmd.output_distribution(pi, sizes)
 KL = exactmd.kl(pi, p_alg)
 E_fact = exactmd.factorization_error(pi, sizes)
-bound = exactmd.exchangeable_bound(pi, sizes)
-print(f"sizes {sizes}:  KL(π‖p_alg) = {KL:.6f} <= E_fact = {E_fact:.6f} "
-      f"<= (max s - 1) D = {bound:.6f}")
+bound = exactmd.schedules.exchangeable_bound(pi, sizes)
+print(
+    f"sizes {sizes}:  KL(π‖p_alg) = {KL:.6f} <= E_fact = {E_fact:.6f} "
+    f"<= (max s - 1) D = {bound:.6f}"
+)
 assert p_alg.shape == table.shape and math.isclose(p_alg.sum(), 1.0, rel_tol=1e-12)
 assert 0 < KL <= E_fact + 1e-12
 assert E_fact <= bound + 1e-12
@@ -183,8 +190,7 @@ fig, ax = plt.subplots(figsize=(4.8, 4.5))
 ax.loglog(table.ravel(), p_alg.ravel(), ".", alpha=0.6)
 lims = [table.min() / 2, 1]
 ax.plot(lims, lims, "k:", lw=1, label="p_alg = π")
-ax.set(xlabel="π(x)", ylabel="p_alg(x)",
-       title=f"256 outcomes, sizes {sizes}")
+ax.set(xlabel="π(x)", ylabel="p_alg(x)", title=f"256 outcomes, sizes {sizes}")
 ax.legend()
 plt.show()
 
@@ -194,18 +200,20 @@ plt.show()
 # independently, so they disagree more often than the chain allows.
 #
 # $p_{\mathrm{alg}}$ is computed, not simulated. As a sanity check, we *run* the sampler
-# (`exactmd.montecarlo.sample`, a plain vectorised simulation) and compare its samples
+# (`exactmd.sampler.montecarlo.sample`, a plain vectorised simulation) and compare its samples
 # with $p_{\mathrm{alg}}$ by a goodness-of-fit test (more on this in notebook 04).
 
 # %%
-from exactmd.montecarlo import empirical_law, sample
+from exactmd.sampler.montecarlo import empirical_law, sample
 from exactmd.testing.asserts import assert_sampler_matches
 
 x = sample(pi, sizes, 20_000, seed=0)
 fit = assert_sampler_matches(x, pi, sizes)  # raises AssertionError if inconsistent
 emp = empirical_law(x, pi.shape)
-print(f"20000 simulated runs: p-value {fit.pvalue:.3f}; max |empirical − p_alg| = "
-      f"{np.abs(emp - p_alg).max():.4f}")
+print(
+    f"20000 simulated runs: p-value {fit.pvalue:.3f}; max |empirical − p_alg| = "
+    f"{np.abs(emp - p_alg).max():.4f}"
+)
 
 # %% [markdown]
 # ## 4. Errors against the number of steps
@@ -219,18 +227,19 @@ print(f"20000 simulated runs: p-value {fit.pvalue:.3f}; max |empirical − p_alg
 # %%
 rows = {"constant": [], "optimal": []}
 for K in range(1, N + 1):
-    for name, s in (("constant", linear(N, K).sizes),
-                    ("optimal", exactmd.optimal_schedule(pi, K))):
+    for name, s in (("constant", linear(N, K).sizes), ("optimal", exactmd.optimal_schedule(pi, K))):
         q_alg = exactmd.output_distribution(pi, s)
         kl_k = exactmd.kl(pi, q_alg)
         ef_k = exactmd.factorization_error(pi, s)
         assert kl_k <= ef_k + 1e-12
-        assert ef_k <= exactmd.worst_case_bound(pi, K) + 1e-12
+        assert ef_k <= exactmd.schedules.worst_case_bound(pi, K) + 1e-12
         rows[name].append((K, tuple(s), kl_k, ef_k))
 for (K, s_c, kl_c, e_c), (_, s_o, kl_o, e_o) in zip(rows["constant"], rows["optimal"]):
     assert e_o <= e_c + 1e-12
-    print(f"K={K}  constant {s_c!s:26} E_fact={e_c:.4f} KL={kl_c:.4f} | "
-          f"optimal {s_o!s:26} E_fact={e_o:.4f} KL={kl_o:.4f}")
+    print(
+        f"K={K}  constant {s_c!s:26} E_fact={e_c:.4f} KL={kl_c:.4f} | "
+        f"optimal {s_o!s:26} E_fact={e_o:.4f} KL={kl_o:.4f}"
+    )
 assert math.isclose(rows["constant"][0][3], TC, rel_tol=1e-12)  # K = 1: E_fact = TC
 assert math.isclose(rows["constant"][0][2], TC, rel_tol=1e-12)  # ... and KL = TC
 assert abs(rows["constant"][-1][2]) < 1e-12 and rows["constant"][-1][3] == 0.0  # K = N
@@ -243,8 +252,12 @@ for name, style in (("constant", "s"), ("optimal", "o")):
     ax.plot(Ks, [r[3] for r in rows[name]], style + "-", label=f"E_fact, {name}")
     ax.plot(Ks, [r[2] for r in rows[name]], style + ":", label=f"KL, {name}")
 ax.plot(Ks, (N - Ks) * D, "k--", lw=1, label="(N − K) D(π)")
-ax.set(xlabel="K (steps)", ylabel="nats", yscale="symlog",
-       title="error of the parallel sampler on the copy chain")
+ax.set(
+    xlabel="K (steps)",
+    ylabel="nats",
+    yscale="symlog",
+    title="error of the parallel sampler on the copy chain",
+)
 ax.set_yscale("symlog", linthresh=1e-2)
 ax.legend(fontsize=8)
 plt.show()
@@ -252,12 +265,12 @@ plt.show()
 # %% [markdown]
 # ## 5. Everything at once: the report
 #
-# `exactmd report` on the command line (or `exactmd.report.build_report` in Python)
+# `exactmd report` on the command line (or `exactmd.cli.report.build_report` in Python)
 # computes all of the above for a model and a list of $K$ and prints it as a table
 # (`--json` for machine-readable output, `--plot out.png` for a figure).
 
 # %%
-from exactmd.report import build_report, format_report
+from exactmd.cli.report import build_report, format_report
 
 rep = build_report(pi, steps=[1, 2, 4, 8], name="copy chain, N = 8, stay = 0.9")
 print(format_report(rep))

@@ -44,15 +44,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import exactmd
-from exactmd.factorization import factorization_error_from_profile as e_fact
 from exactmd.models.zoo import hmm, markov_chain, random_xorsat
-from exactmd.optimal import optimal_table
-from exactmd.scaling import (
+from exactmd.schedules.factorization import factorization_error_from_profile as e_fact
+from exactmd.schedules.families import cosine, geometric, linear, loglinear
+from exactmd.schedules.optimum import optimal_table
+from exactmd.schedules.scaling import (
     predicted_error,
     predicted_gain,
     sqrt_rule_schedule,
 )
-from exactmd.schedule_families import cosine, geometric, linear, loglinear
 
 # %% [markdown]
 # ## 1. The optimal schedule against the usual ones
@@ -72,10 +72,12 @@ f = exactmd.information_profile(law)
 D = exactmd.complexity(law)
 families = {"constant": linear, "cosine": cosine, "log-linear": loglinear}
 
+
 def compositions(n):
     for cuts in itertools.product([0, 1], repeat=n - 1):
         b = [0] + [i + 1 for i, c in enumerate(cuts) if c] + [n]
         yield [b[j + 1] - b[j] for j in range(len(b) - 1)]
+
 
 brute = {}
 for s in compositions(N):
@@ -89,8 +91,10 @@ for K in range(1, N + 1):
     errs = {name: e_fact(f, fam(N, K)) for name, fam in families.items()}
     assert all(e_opt <= e + 1e-12 for e in errs.values())
     table_rows.append((K, opt, e_opt, errs))
-    print(f"K={K:2d} optimal {opt!s:32} E_fact={e_opt:.4f}  " +
-          "  ".join(f"{k}={v:.4f}" for k, v in errs.items()))
+    print(
+        f"K={K:2d} optimal {opt!s:32} E_fact={e_opt:.4f}  "
+        + "  ".join(f"{k}={v:.4f}" for k, v in errs.items())
+    )
 
 # %% [markdown]
 # $E_{\mathrm{fact}}$ bounds the true error $\mathrm{KL}(\pi\,\|\,p_{\mathrm{alg}})$. Does
@@ -99,8 +103,11 @@ for K in range(1, N + 1):
 
 # %%
 for K in (3, 4):
-    for name, s in (("optimal", exactmd.optimal_schedule(law, K)),
-                    ("constant", linear(N, K).sizes), ("cosine", cosine(N, K).sizes)):
+    for name, s in (
+        ("optimal", exactmd.optimal_schedule(law, K)),
+        ("constant", linear(N, K).sizes),
+        ("cosine", cosine(N, K).sizes),
+    ):
         kl = exactmd.kl(law, exactmd.output_distribution(law, s))
         assert kl <= exactmd.factorization_error(law, s) + 1e-12
         print(f"K={K} {name:9} sizes {tuple(s)!s:16} KL(π‖p_alg) = {kl:.4f}")
@@ -111,23 +118,31 @@ Ks = np.arange(1, N)  # K = N gives 0 for every schedule
 axes[0].plot(Ks, [r[2] for r in table_rows[:-1]], "o-", lw=2, label="optimal")
 for name in families:
     axes[0].plot(Ks, [r[3][name] for r in table_rows[:-1]], ".--", label=name)
-axes[0].set(xlabel="K", ylabel="E_fact [nats]", yscale="log",
-            title="HMM, N = 10: E_fact against K")
+axes[0].set(xlabel="K", ylabel="E_fact [nats]", yscale="log", title="HMM, N = 10: E_fact against K")
 axes[0].legend()
 K = 4
-shown = [("optimal", exactmd.optimal_schedule(law, K)),
-         *((n, fam(N, K).sizes) for n, fam in families.items())]
+shown = [
+    ("optimal", exactmd.optimal_schedule(law, K)),
+    *((n, fam(N, K).sizes) for n, fam in families.items()),
+]
 for row, (_, s) in enumerate(shown):
     a = np.concatenate([[0], np.cumsum(s)])
-    axes[1].broken_barh([(a[k], s[k]) for k in range(K)], (row - 0.35, 0.7),
-                        facecolors=[f"C{k}" for k in range(K)], edgecolor="white")
+    axes[1].broken_barh(
+        [(a[k], s[k]) for k in range(K)],
+        (row - 0.35, 0.7),
+        facecolors=[f"C{k}" for k in range(K)],
+        edgecolor="white",
+    )
 axes[1].set_yticks(range(len(shown)), [f"{n} {tuple(s)}" for n, s in shown])
 axes[1].invert_yaxis()
 ax2 = axes[1].twinx()
 ax2.plot(np.arange(N) + 0.5, f, "k.:", label="f(i)")
 ax2.set_ylabel("f(i) (dotted)")
-axes[1].set(xlabel="positions, in the order they are revealed", xlim=(0, N),
-            title=f"K = {K}: one coloured block per step")
+axes[1].set(
+    xlabel="positions, in the order they are revealed",
+    xlim=(0, N),
+    title=f"K = {K}: one coloured block per step",
+)
 plt.tight_layout()
 plt.show()
 
@@ -160,16 +175,17 @@ for name, prof in profiles.items():
     for K in range(2, len(prof)):
         steps = np.diff(optimal_table(prof, K).sizes(K))
         assert np.all(steps <= 0) if convex else np.all(steps >= 0), (name, K)
-    print(f"{name:26} {'convex' if convex else 'concave'}: sizes "
-          f"{'non-increasing' if convex else 'non-decreasing'} for every K; "
-          f"K=4: {exactmd.optimal_schedule(prof, 4)}")
+    print(
+        f"{name:26} {'convex' if convex else 'concave'}: sizes "
+        f"{'non-increasing' if convex else 'non-decreasing'} for every K; "
+        f"K=4: {exactmd.optimal_schedule(prof, 4)}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
 for name in ("HMM (concave)", "3-XORSAT (convex)"):
     prof = profiles[name]
-    axes[0].plot(np.arange(prof.size), (prof - prof[0]) / (prof[-1] - prof[0]), "o-",
-                 label=name)
+    axes[0].plot(np.arange(prof.size), (prof - prof[0]) / (prof[-1] - prof[0]), "o-", label=name)
     axes[1].plot(np.arange(1, 6), exactmd.optimal_schedule(prof, 5), "o-", label=name)
 axes[0].set(xlabel="i", ylabel="(f(i) − f(0)) / D", title="normalised profiles")
 axes[1].set(xlabel="step k", ylabel="optimal size s_k", title="optimal sizes, K = 5")
@@ -200,27 +216,33 @@ for p in (2, 3):
     prof = (np.arange(N_big) / N_big) ** p
     table = optimal_table(prof, max(Ks))
     exact = [table.error(K) / e_fact(prof, linear(N_big, K)) for K in Ks]
-    sqrt_rule = [e_fact(prof, sqrt_rule_schedule(prof, K)) / e_fact(prof, linear(N_big, K))
-                 for K in Ks]
+    sqrt_rule = [
+        e_fact(prof, sqrt_rule_schedule(prof, K)) / e_fact(prof, linear(N_big, K)) for K in Ks
+    ]
     formula = 4 * p / (p + 1) ** 2
     assert math.isclose(predicted_gain(prof), formula, rel_tol=2e-3)
     for K, g, g_sqrt in zip(Ks, exact, sqrt_rule):
         assert formula - 0.035 <= g <= formula + 1e-9, (p, K, g)  # approaches from below
-        assert g <= g_sqrt + 1e-12                                 # DP is the optimum
-    assert abs(exact[-1] - formula) < abs(exact[0] - formula)       # and gets closer
+        assert g <= g_sqrt + 1e-12  # DP is the optimum
+    assert abs(exact[-1] - formula) < abs(exact[0] - formula)  # and gets closer
     gains[p] = (exact, sqrt_rule, formula)
-    print(f"f̄ = x^{p}: formula {formula:.4f}; exact gain at K={Ks}: "
-          f"{np.round(exact, 4)}; square-root rule {np.round(sqrt_rule, 4)}")
+    print(
+        f"f̄ = x^{p}: formula {formula:.4f}; exact gain at K={Ks}: "
+        f"{np.round(exact, 4)}; square-root rule {np.round(sqrt_rule, 4)}"
+    )
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for p, (exact, sqrt_rule, formula) in gains.items():
-    line, = ax.plot(Ks, exact, "o-", label=f"exact optimum, f̄ = x^{p}")
+    (line,) = ax.plot(Ks, exact, "o-", label=f"exact optimum, f̄ = x^{p}")
     ax.plot(Ks, sqrt_rule, "x:", color=line.get_color(), label="square-root rule")
-    ax.axhline(formula, color=line.get_color(), ls="--", lw=1,
-               label=f"4p/(p+1)² = {formula:.3f}")
-ax.set(xscale="log", xlabel="K (N = 1000)", ylabel="E_opt / E_constant",
-       title="gain of the optimal schedule vs the scaling formula")
+    ax.axhline(formula, color=line.get_color(), ls="--", lw=1, label=f"4p/(p+1)² = {formula:.3f}")
+ax.set(
+    xscale="log",
+    xlabel="K (N = 1000)",
+    ylabel="E_opt / E_constant",
+    title="gain of the optimal schedule vs the scaling formula",
+)
 ax.set_xticks(Ks, [str(k) for k in Ks])
 ax.set_xticks([], minor=True)
 ax.legend(fontsize=7)
@@ -242,8 +264,7 @@ plt.show()
 # %%
 cases = {
     "constant, s̄ = 2.5": (2.5, linear, lambda t: t),
-    "geometric(3), s̄ = 3": (3, lambda n, k: geometric(n, k, ratio=3.0),
-                             lambda t: (3.0**t - 1) / 2),
+    "geometric(3), s̄ = 3": (3, lambda n, k: geometric(n, k, ratio=3.0), lambda t: (3.0**t - 1) / 2),
 }
 Ns = [60, 240, 960, 3840]
 regime = {}
@@ -258,14 +279,15 @@ for name, (sbar, family, alpha) in cases.items():
         large.append(predicted_error(prof, alpha, k, regime="large") / scale)
     regime[name] = (exact, finite, large)
     rel = [abs(e - p) / e for e, p in zip(exact, finite)]
-    print(f"{name:20} exact E/D {np.round(exact, 5)}\n{'':20} finite-s̄ theory "
-          f"{np.round(finite, 5)}  (rel. gap {np.round(rel, 5)})\n{'':20} "
-          f"large-N/K theory {np.round(large, 4)}")
-    assert rel[-1] < 2e-3                                 # the N/K -> s̄ limit holds
+    print(
+        f"{name:20} exact E/D {np.round(exact, 5)}\n{'':20} finite-s̄ theory "
+        f"{np.round(finite, 5)}  (rel. gap {np.round(rel, 5)})\n{'':20} "
+        f"large-N/K theory {np.round(large, 4)}"
+    )
+    assert rel[-1] < 2e-3  # the N/K -> s̄ limit holds
     assert abs(large[-1] - exact[-1]) / exact[-1] > 0.2  # the N/K -> ∞ formula is off
 exact, finite, _ = regime["constant, s̄ = 2.5"]
-assert math.isclose(exact[-1], 0.8, rel_tol=1e-3) and math.isclose(finite[-1], 0.8,
-                                                                     rel_tol=1e-3)
+assert math.isclose(exact[-1], 0.8, rel_tol=1e-3) and math.isclose(finite[-1], 0.8, rel_tol=1e-3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharex=True)
@@ -284,39 +306,44 @@ plt.show()
 # ## 5. A Markov chain at $N = 1024$
 #
 # No table of $2^{1024}$ entries is needed: for a Markov chain the entropy of any subset
-# depends only on its first element and its gaps, and `exactmd.markov_profile` sums over
+# depends only on its first element and its gaps, and `exactmd.measures.markov` sums over
 # subsets in closed form, giving the exact profile in milliseconds. We first check it
 # against full enumeration at $N = 12$, then design schedules at $N = 1024$.
 
 # %%
-from exactmd.markov_profile import markov_profile
+from exactmd.measures.markov import markov_profile
 
 P = np.array([[0.9, 0.1], [0.1, 0.9]])
 small = markov_chain([0.5, 0.5], P, 12)
-assert np.allclose(markov_profile([0.5, 0.5], P, 12), exactmd.information_profile(small),
-                   atol=1e-12)
+assert np.allclose(
+    markov_profile([0.5, 0.5], P, 12), exactmd.information_profile(small), atol=1e-12
+)
 
 N_m = 1024
 fm = markov_profile([0.5, 0.5], P, N_m)
 D_m = fm[-1] - fm[0]
 assert np.all(np.diff(fm) >= -1e-12) and math.isclose(fm[0], -math.log(2), rel_tol=1e-12)
 assert np.all(np.diff(fm, 2) <= 1e-12)  # concave: the lemma applies
-print(f"N = {N_m}: f(0) = {fm[0]:.6f}, D = {D_m:.6f}, "
-      f"H = {-fm.sum():.4f} nats")
+print(f"N = {N_m}: f(0) = {fm[0]:.6f}, D = {D_m:.6f}, H = {-fm.sum():.4f} nats")
 
 K = 32
 tab = optimal_table(fm, K)
 opt = tab.sizes(K)
 assert np.all(np.diff(opt) >= 0)
-named = {"constant": linear(N_m, K), "cosine": cosine(N_m, K),
-         "log-linear": loglinear(N_m, K), "square-root rule": sqrt_rule_schedule(fm, K)}
+named = {
+    "constant": linear(N_m, K),
+    "cosine": cosine(N_m, K),
+    "log-linear": loglinear(N_m, K),
+    "square-root rule": sqrt_rule_schedule(fm, K),
+}
 errs = {name: e_fact(fm, s) for name, s in named.items()}
 assert all(tab.error(K) <= e + 1e-9 for e in errs.values())
-print(f"K = {K}: optimal E_fact = {tab.error(K):.4f};  " +
-      ", ".join(f"{k} {v:.4f}" for k, v in errs.items()))
+print(
+    f"K = {K}: optimal E_fact = {tab.error(K):.4f};  "
+    + ", ".join(f"{k} {v:.4f}" for k, v in errs.items())
+)
 g_exact = tab.error(K) / errs["constant"]
-print(f"gain E_opt/E_const = {g_exact:.4f}; scaling formula (∫√f̄')²/∫f̄' = "
-      f"{predicted_gain(fm):.4f}")
+print(f"gain E_opt/E_const = {g_exact:.4f}; scaling formula (∫√f̄')²/∫f̄' = {predicted_gain(fm):.4f}")
 assert abs(g_exact - predicted_gain(fm)) < 0.02
 
 # %%
@@ -324,8 +351,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 axes[0].plot(np.arange(N_m), fm)
 axes[0].set(xlabel="i", ylabel="f(i)", title="exact profile, copy chain, N = 1024")
 for name, s in (("optimal", opt), *((k, v.sizes) for k, v in named.items())):
-    axes[1].plot(np.arange(1, K + 1), s, ".-",
-                 label=f"{name}: E_fact = {e_fact(fm, s):.3f}")
+    axes[1].plot(np.arange(1, K + 1), s, ".-", label=f"{name}: E_fact = {e_fact(fm, s):.3f}")
 axes[1].set(xlabel="step k", ylabel="size s_k", title=f"schedules, K = {K}")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
@@ -336,15 +362,15 @@ plt.show()
 #
 # In practice $\pi$ is unknown: we have samples and a trained denoiser. Since
 # $f(i) = \mathbb E[\log p(x_{\sigma(i+1)} \mid x_{\sigma(1..i)})]$ over $x \sim \pi$ and a
-# random order $\sigma$, `exactmd.estimate.estimate_profile` averages the denoiser's
+# random order $\sigma$, `exactmd.sampler.estimate.estimate_profile` averages the denoiser's
 # log-probabilities along random orders of the samples, with standard errors. Here the
 # denoiser is exact, so only the sampling noise remains; we compare 100 and 1000 samples
 # from the HMM of section 1, and ask how much $E_{\mathrm{fact}}$ is lost by optimising
 # the schedule on the estimate instead of the truth.
 
 # %%
-from exactmd.denoisers import exact_denoiser
-from exactmd.estimate import estimate_profile
+from exactmd.denoisers.exact import exact_denoiser
+from exactmd.sampler.estimate import estimate_profile
 from exactmd.testing.asserts import assert_profile_close
 
 rng = np.random.default_rng(2024)
@@ -358,8 +384,10 @@ for M in (100, 1000):
     # estimate is exact up to rounding here (every token alone is a fair bit)
     assert_profile_close(est.profile, law, atol=1e-9, stderr=est.stderr, alpha=1e-3)
     estimates[M] = est
-    print(f"M = {M:4d}: max |f̂ − f| = {np.abs(est.profile - f).max():.4f}, "
-          f"mean stderr = {est.stderr.mean():.4f}")
+    print(
+        f"M = {M:4d}: max |f̂ − f| = {np.abs(est.profile - f).max():.4f}, "
+        f"mean stderr = {est.stderr.mean():.4f}"
+    )
 ratio = estimates[100].stderr[1:].mean() / estimates[1000].stderr[1:].mean()
 print(f"stderr ratio 100 vs 1000 samples: {ratio:.2f} (√10 = {math.sqrt(10):.2f})")
 assert 2 < ratio < 5
@@ -378,8 +406,15 @@ for K in (2, 3, 4):
 fig, ax = plt.subplots(figsize=(6.5, 4))
 ax.plot(np.arange(N), f, "k-", lw=2, label="exact f")
 for (M, est), dx in zip(estimates.items(), (-0.08, 0.08)):
-    ax.errorbar(np.arange(N) + dx, est.profile, yerr=2 * est.stderr, fmt="o", ms=4,
-                capsize=3, label=f"estimate, {M} samples (± 2 s.e.)")
+    ax.errorbar(
+        np.arange(N) + dx,
+        est.profile,
+        yerr=2 * est.stderr,
+        fmt="o",
+        ms=4,
+        capsize=3,
+        label=f"estimate, {M} samples (± 2 s.e.)",
+    )
 ax.set(xlabel="i", ylabel="f(i) [nats]", title="estimating the profile from samples")
 ax.legend()
 plt.show()

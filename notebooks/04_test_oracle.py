@@ -40,7 +40,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import exactmd
-from exactmd.denoisers import exact_denoiser, perturbed_denoiser
+from exactmd.denoisers.exact import exact_denoiser, perturbed_denoiser
 from exactmd.models.zoo import hmm
 from exactmd.testing.asserts import (
     assert_denoiser_matches,
@@ -52,6 +52,7 @@ from exactmd.testing.goodness import goodness_of_fit
 pi = hmm([0.5, 0.5], [[0.8, 0.2], [0.2, 0.8]], [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], 5)
 N, q = pi.n, pi.q
 print(pi, "-", pi.size, "outcomes")
+
 
 def expect_failure(check, *args, **kwargs):
     # run an exactmd.testing assertion that SHOULD fail; show its message
@@ -72,6 +73,7 @@ def expect_failure(check, *args, **kwargs):
 # tokens revealed **before the step**. The flag `bug=True` plants a subtle bug: it calls
 # the denoiser again after **each** token, so tokens of the same step see each other.
 
+
 # %%
 def my_sampler(denoiser, shape, sizes, m, seed=0, bug=False):
     rng = np.random.default_rng(seed)
@@ -80,22 +82,25 @@ def my_sampler(denoiser, shape, sizes, m, seed=0, bug=False):
     order = rng.permuted(np.tile(np.arange(n), (m, 1)), axis=1)
     rows, start = np.arange(m), 0
     for s in sizes:
-        probs = denoiser(x)                       # (m, n, q): one call per step
+        probs = denoiser(x)  # (m, n, q): one call per step
         for j in range(start, start + s):
             i = order[:, j]
             cdf = np.cumsum(probs[rows, i], axis=1)
             x[rows, i] = (rng.random(m)[:, None] > cdf).sum(axis=1)
             if bug:
-                probs = denoiser(x)               # BUG: conditions on this step's tokens
+                probs = denoiser(x)  # BUG: conditions on this step's tokens
         start += s
     return x
+
 
 sizes = [3, 1, 1]
 den = exact_denoiser(pi)
 good = my_sampler(den, pi.shape, sizes, 4000, seed=1)
 result = assert_sampler_matches(good, pi, sizes)
-print(f"correct sampler passes: p-value {result.pvalue:.3f} ({result.level} test, "
-      f"M = {result.samples})")
+print(
+    f"correct sampler passes: p-value {result.pvalue:.3f} ({result.level} test, "
+    f"M = {result.samples})"
+)
 
 # %% [markdown]
 # The samples of the correct sampler are **not** samples of $\pi$, and the oracle knows:
@@ -135,8 +140,13 @@ fig, ax = plt.subplots(figsize=(6, 3.8))
 for name, pv in pvals.items():
     ax.plot(Ms, np.maximum(pv, 1e-300), "o-", label=name)
 ax.axhline(1e-3, color="k", ls=":", label="alpha = 1e-3")
-ax.set(xscale="log", yscale="log", xlabel="samples M", ylabel="p-value",
-       title="power of the exact oracle")
+ax.set(
+    xscale="log",
+    yscale="log",
+    xlabel="samples M",
+    ylabel="p-value",
+    title="power of the exact oracle",
+)
 ax.set_xticks(Ms, [str(m) for m in Ms])
 ax.set_xticks([], minor=True)
 ax.legend(fontsize=8)
@@ -174,6 +184,7 @@ from exactmd.testing.power import power_at
 def p_alg(denoiser=None, schedule=sizes):
     return np.asarray(exactmd.output_distribution(pi, schedule, denoiser))
 
+
 bugs = {
     "denoiser tempered, T = 1.05": p_alg(perturbed_denoiser(pi, temperature=1.05)),
     "denoiser tempered, T = 1.3": p_alg(perturbed_denoiser(pi, temperature=1.3)),
@@ -187,8 +198,12 @@ for name, alt in bugs.items():
     print(f"{name:28} needs M = {needed:>7,} samples (alpha 1e-3, power 0.9)")
     ax.plot(Ms, [power_at(law, alt, int(m), 1e-3) for m in Ms], label=name)
 ax.axvline(4000, color="k", ls=":", label="M = 4000")
-ax.set(xscale="log", xlabel="samples M", ylabel="power at alpha = 1e-3",
-       title="power of the sample test against typical bugs")
+ax.set(
+    xscale="log",
+    xlabel="samples M",
+    ylabel="power at alpha = 1e-3",
+    title="power of the sample test against typical bugs",
+)
 ax.legend(fontsize=8)
 plt.show()
 
@@ -216,6 +231,7 @@ err = expect_failure(assert_denoiser_matches, perturbed_denoiser(pi, temperature
 # typical shortcut of a cheap model). `assert_denoiser_matches` checks every context of
 # positive probability — here all $4^5 - 3^5 = 781$ partially masked sequences.
 
+
 # %%
 def make_denoiser(table, window=None):
     table = np.asarray(table)
@@ -226,10 +242,12 @@ def make_denoiser(table, window=None):
         out = np.zeros((len(tokens), n, qmax))
         for b, row in enumerate(tokens):
             for i in np.flatnonzero(row == qmax):
-                seen = [j for j in range(n) if row[j] != qmax
-                        and (window is None or abs(j - i) <= window)]
-                sub = table[tuple(row[j] if j in seen else slice(None)
-                                  for j in range(n))]
+                seen = [
+                    j
+                    for j in range(n)
+                    if row[j] != qmax and (window is None or abs(j - i) <= window)
+                ]
+                sub = table[tuple(row[j] if j in seen else slice(None) for j in range(n))]
                 keep = [j for j in range(n) if j not in seen]
                 m = sub.sum(axis=tuple(k for k, j in enumerate(keep) if j != i))
                 out[b, i, : table.shape[i]] = m / m.sum()
@@ -237,10 +255,12 @@ def make_denoiser(table, window=None):
 
     return denoiser
 
+
 mine = make_denoiser(pi.numpy())
 report = assert_denoiser_matches(mine, pi)
-print(f"correct denoiser passes: {report.contexts} contexts, "
-      f"max |error| = {report.max_abs_error:.2e}")
+print(
+    f"correct denoiser passes: {report.contexts} contexts, max |error| = {report.max_abs_error:.2e}"
+)
 assert report.exhaustive and report.max_abs_error < 1e-12
 
 # %%
@@ -259,8 +279,11 @@ assert "differs from the exact conditionals" in str(err)
 from exactmd.testing.denoiser_checks import learning_error_breakdown
 
 sched = sizes  # [3, 1, 1], as above
-candidates = {"window = 2": windowed, "window = 1": make_denoiser(pi.numpy(), window=1),
-              "5% noise": perturbed_denoiser(pi, noise=0.05, seed=0)}
+candidates = {
+    "window = 2": windowed,
+    "window = 1": make_denoiser(pi.numpy(), window=1),
+    "5% noise": perturbed_denoiser(pi, noise=0.05, seed=0),
+}
 e_fact = exactmd.factorization_error(pi, sched)
 breakdowns = {}
 for name, d in candidates.items():
@@ -271,15 +294,20 @@ for name, d in candidates.items():
     assert math.isclose(b.per_step.sum(), b.total, rel_tol=1e-9)
     assert kl <= e_learn + e_fact + 1e-12
     breakdowns[name] = b.per_step
-    print(f"{name:11} E_learn = {e_learn:.5f}  KL(π‖p_alg) = {kl:.5f} <= "
-          f"E_learn + E_fact = {e_learn + e_fact:.5f}")
+    print(
+        f"{name:11} E_learn = {e_learn:.5f}  KL(π‖p_alg) = {kl:.5f} <= "
+        f"E_learn + E_fact = {e_learn + e_fact:.5f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3.6))
 width = 0.27
 for j, (name, per_step) in enumerate(breakdowns.items()):
     ax.bar(np.arange(1, len(sched) + 1) + (j - 1) * width, per_step, width, label=name)
-ax.set(xlabel=f"step k of the schedule {sched}", ylabel="E_learn of the step [nats]",
-       title="where each denoiser loses information")
+ax.set(
+    xlabel=f"step k of the schedule {sched}",
+    ylabel="E_learn of the step [nats]",
+    title="where each denoiser loses information",
+)
 ax.legend()
 plt.show()
 
@@ -300,15 +328,18 @@ from exactmd.testing.strategies import models
 
 checked = []
 
+
 @settings(max_examples=25, deadline=None, database=None)
 @given(models(max_n=3))
 def test_my_denoiser_is_exact(p):
     assert_denoiser_matches(make_denoiser(p), p)
     checked.append(np.shape(p))
 
+
 test_my_denoiser_is_exact()
-print(f"make_denoiser is exact on {len(checked)} random laws, e.g. shapes "
-      f"{sorted(set(checked))[:6]}")
+print(
+    f"make_denoiser is exact on {len(checked)} random laws, e.g. shapes {sorted(set(checked))[:6]}"
+)
 assert len(checked) >= 10
 
 # %% [markdown]
@@ -331,7 +362,8 @@ assert len(checked) >= 10
 # %%
 import torch
 
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.denoisers.torch_module import ExactDenoiserModule
+from exactmd.schedules.kinds import RandomRevealSchedule
 from exactmd.testing.asserts import assert_samples_match
 from exactmd.testing.examples import (
     llada_generate,
@@ -339,20 +371,18 @@ from exactmd.testing.examples import (
     low_confidence_law,
     mdlm_generate,
 )
-from exactmd.torch_denoiser import ExactDenoiserModule
 
 rng = np.random.default_rng(11)
 p_small = rng.dirichlet(np.ones(12)).reshape(2, 3, 2)
 sizes = list(llada_step_sizes(3, 2))
 g = torch.Generator().manual_seed(0)
 
-llada = ExactDenoiserModule(p_small, style="llada")       # mask id 3 = max q_i
-x = llada_generate(llada, 3, 2, llada.mask_id, batch=3000, remasking="random",
-                   generator=g)
+llada = ExactDenoiserModule(p_small, style="llada")  # mask id 3 = max q_i
+x = llada_generate(llada, 3, 2, llada.mask_id, batch=3000, remasking="random", generator=g)
 fit = assert_sampler_matches(x, p_small, sizes)
 print(f"LLaDA, random remasking vs exchangeable p_alg: p-value {fit.pvalue:.3f}")
 
-mdlm = ExactDenoiserModule(p_small)                       # returns the logits tensor
+mdlm = ExactDenoiserModule(p_small)  # returns the logits tensor
 grid = (1.0, 0.5, 0.0)
 x = mdlm_generate(mdlm, 3, grid, mdlm.mask_id, batch=3000, generator=g)
 fit = assert_sampler_matches(x, p_small, RandomRevealSchedule(grid))

@@ -41,8 +41,8 @@ import numpy as np
 import torch
 
 import exactmd
-from exactmd.distribution import as_distribution
-from exactmd.markov_profile import markov_profile
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.markov import markov_profile
 from exactmd.models.zoo import markov_chain
 
 HAS_CUDA = torch.cuda.is_available()
@@ -78,15 +78,18 @@ for name in ("entropy", "total_correlation", "dual_total_correlation", "complexi
     a, b = getattr(exactmd, name)(on_torch), getattr(exactmd, name)(on_numpy)
     assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-13), name
 sizes = [4, 3, 2, 1]
-assert np.allclose(exactmd.output_distribution(on_torch, sizes),
-                   exactmd.output_distribution(on_numpy, sizes), atol=1e-14)
+assert np.allclose(
+    exactmd.output_distribution(on_torch, sizes),
+    exactmd.output_distribution(on_numpy, sizes),
+    atol=1e-14,
+)
 print("torch and numpy agree on f, H, TC, DTC, D and p_alg; f matches the closed form")
 
 # %% [markdown]
 # ## 1b. The plan, before any allocation
 #
-# Every enumeration is planned first. `exactmd.plan_subset_entropies` takes a shape (or a
-# law) and returns a `MemoryPlan` without allocating anything: the bytes needed, the
+# Every enumeration is planned first. `exactmd.enumeration.plan_subset_entropies` takes a shape
+# (or a law) and returns a `MemoryPlan` without allocating anything: the bytes needed, the
 # bytes available (80% of what the device reports, or a budget you pass), how many
 # leading axes are streamed over, and the chunk kernel (`"inplace"`, numpy's default, or
 # `"matmul"`, torch's default in float64). When nothing fits, it raises `MemoryPlanError` naming
@@ -95,14 +98,15 @@ print("torch and numpy agree on f, H, TC, DTC, D and p_alg; f matches the closed
 # %%
 from exactmd.errors import MemoryPlanError
 
-backend = exactmd.get_backend(name="torch", device=DEVICE)
+backend = exactmd.backends.get_backend(name="torch", device=DEVICE)
 for n in (20, 24):
     for strategy in ("inplace", "matmul"):
-        plan = exactmd.plan_subset_entropies((2,) * n, backend, available=80 * 2**30,
-                                             strategy=strategy)
+        plan = exactmd.enumeration.plan_subset_entropies(
+            (2,) * n, backend, available=80 * 2**30, strategy=strategy
+        )
         print(f"N = {n}: {plan}")
 try:
-    exactmd.plan_subset_entropies((2,) * 30, backend, available=80 * 2**30)
+    exactmd.enumeration.plan_subset_entropies((2,) * 30, backend, available=80 * 2**30)
 except MemoryPlanError as err:
     print("N = 30:", err)
 
@@ -115,6 +119,7 @@ except MemoryPlanError as err:
 # form. The first torch call of a size includes one-off costs (allocation, CUDA kernels),
 # so each size is timed after a warm-up at the smallest $N$.
 
+
 # %%
 def timed_profile(n, backend, device=None):
     d = markov_chain([0.5, 0.5], P, n, backend=backend, device=device)
@@ -125,6 +130,7 @@ def timed_profile(n, backend, device=None):
     if device == "cuda":
         torch.cuda.synchronize()
     return f, time.perf_counter() - t0
+
 
 timed_profile(N_RANGE[0], "torch", DEVICE)  # warm-up
 timings = {"torch " + DEVICE: {}, "numpy": {}}
@@ -138,8 +144,10 @@ for n in N_RANGE:
         f_np, t_np = timed_profile(n, "numpy")
         assert np.allclose(f, f_np, atol=1e-12)
         timings["numpy"][n] = t_np
-    print(f"N = {n:2d}: {3**n:>13,d} masked cells, torch {DEVICE} {t:7.3f} s"
-          + (f", numpy {timings['numpy'][n]:7.3f} s" if n in timings["numpy"] else ""))
+    print(
+        f"N = {n:2d}: {3**n:>13,d} masked cells, torch {DEVICE} {t:7.3f} s"
+        + (f", numpy {timings['numpy'][n]:7.3f} s" if n in timings["numpy"] else "")
+    )
     if t > TIME_BUDGET_S:
         break
 
@@ -155,8 +163,13 @@ axes[0].legend()
 for n, f in profiles.items():
     axes[1].plot(np.arange(n) / n, (f - f[0]) / (f[-1] - f[0]), ".-", label=f"N = {n}")
 big = markov_profile([0.5, 0.5], P, 1024)
-axes[1].plot(np.arange(1024) / 1024, (big - big[0]) / (big[-1] - big[0]), "k-", lw=1,
-             label="N = 1024 (closed form)")
+axes[1].plot(
+    np.arange(1024) / 1024,
+    (big - big[0]) / (big[-1] - big[0]),
+    "k-",
+    lw=1,
+    label="N = 1024 (closed form)",
+)
 axes[1].set(xlabel="i / N", ylabel="(f(i) − f(0)) / D", title="normalised profile f̄")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
@@ -201,8 +214,10 @@ if torch.cuda.is_available():
     t0 = time.perf_counter()
     f = exactmd.information_profile(law)
     torch.cuda.synchronize()
-    print(f"random law, N = {n}: profile in {time.perf_counter() - t0:.2f} s on "
-          f"{torch.cuda.get_device_name(0)}")
+    print(
+        f"random law, N = {n}: profile in {time.perf_counter() - t0:.2f} s on "
+        f"{torch.cuda.get_device_name(0)}"
+    )
     assert math.isclose(f[-1] - f[0], exactmd.complexity(law), rel_tol=1e-9)
     assert math.isclose(f.sum(), -exactmd.entropy(law), rel_tol=1e-12)
 else:

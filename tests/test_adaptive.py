@@ -13,22 +13,22 @@ from helpers import block_copy, compositions, laws
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.adaptive import (
+from exactmd.denoisers.exact import perturbed_denoiser
+from exactmd.errors import MemoryPlanError, ScheduleError, ValidationError
+from exactmd.measures.information import complexity, kl, total_correlation
+from exactmd.sampler.adaptive import (
     AdaptiveSchedule,
     adaptive_factorization_error,
     adaptive_learning_error,
     adaptive_output_distribution,
-    least_entropy_planner,
-    most_confident_planner,
 )
-from exactmd.bound import check_bound
-from exactmd.denoisers import perturbed_denoiser
-from exactmd.errors import MemoryPlanError, ScheduleError, ValidationError
-from exactmd.factorization import factorization_error, worst_case_bound
-from exactmd.measures import complexity, kl, total_correlation
-from exactmd.montecarlo import sample
-from exactmd.sampler import learning_error, output_distribution
-from exactmd.schedules import DeterministicSchedule, ExchangeableSchedule
+from exactmd.sampler.bound import check_bound
+from exactmd.sampler.learning import learning_error
+from exactmd.sampler.montecarlo import sample
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.sampler.planners import least_entropy_planner, most_confident_planner
+from exactmd.schedules.factorization import factorization_error, worst_case_bound
+from exactmd.schedules.kinds import DeterministicSchedule, ExchangeableSchedule
 from exactmd.testing.asserts import assert_sampler_matches
 
 SETTINGS = settings(deadline=None, max_examples=15)

@@ -12,18 +12,17 @@ import pytest
 from conftest import random_law
 
 from exactmd.backends import NumpyBackend, get_backend, is_torch_tensor
-from exactmd.distribution import as_distribution
-from exactmd.errors import ValidationError
-from exactmd.factorization import factorization_error
-from exactmd.masked import (
+from exactmd.enumeration.conditionals import exact_conditionals
+from exactmd.enumeration.masked import (
     conditional,
-    exact_conditionals,
     marginal,
     masked_tensor,
     subset_entropies,
     subset_entropy,
 )
-from exactmd.measures import (
+from exactmd.errors import ValidationError
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import (
     complexity,
     conditional_entropy,
     dual_total_correlation,
@@ -34,6 +33,7 @@ from exactmd.measures import (
     mutual_information,
     total_correlation,
 )
+from exactmd.schedules.factorization import factorization_error
 
 torch = pytest.importorskip("torch")
 
@@ -104,7 +104,7 @@ def test_torch_agrees_with_numpy_on_tensors(shape: tuple[int, ...]) -> None:
 
 
 def test_sampler_law_on_torch_if_available() -> None:
-    sampler = pytest.importorskip("exactmd.sampler")
+    sampler = pytest.importorskip("exactmd.sampler.p_alg")
     p = random_law((2, 3, 2), seed=4, zeros=0.3)
     try:
         ref = sampler.output_distribution(p, [1, 2])
@@ -237,7 +237,7 @@ class _MetaBackend:
 
     @staticmethod
     def make(dtype: str = "float64") -> Any:
-        from exactmd.backends.torch_backend import TorchBackend
+        from exactmd.backends._torch import TorchBackend
 
         class MetaBackend(TorchBackend):
             host_copies = 0  # device-to-host copies (each one a device sync on a GPU)
@@ -258,11 +258,12 @@ class _MetaBackend:
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_torch_path_keeps_to_the_law_s_device(dtype: str) -> None:
-    from exactmd.distribution import Distribution
+    from exactmd.enumeration.plan import MemoryPlan
+    from exactmd.enumeration.streamed import streamed_subset_entropies
+    from exactmd.law.distribution import Distribution
     from exactmd.models.pgmpy_models import contract_factors
-    from exactmd.sampler import output_distribution
-    from exactmd.schedules import RandomRevealSchedule
-    from exactmd.streaming import MemoryPlan, streamed_subset_entropies
+    from exactmd.sampler.p_alg import output_distribution
+    from exactmd.schedules.kinds import RandomRevealSchedule
 
     be = _MetaBackend.make(dtype)
     shape = (2, 3, 2, 2)
@@ -299,8 +300,8 @@ def test_every_torch_path_keeps_to_the_law_s_device(dtype: str) -> None:
 def _check_device_helpers_on_meta(be: Any, law: Callable[[], Any]) -> None:
     """The exact denoiser and the exact p_alg path stay on the device: every tensor they make
     is on the law's device and nothing is copied back to the host (no device sync)."""
-    from exactmd.levels import exact_table, full_level
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler._levels import exact_table, full_level
+    from exactmd.sampler.p_alg import output_distribution
 
     idx = be.as_index(np.array([0, 1]))
     assert idx.device.type == "meta"
@@ -327,7 +328,7 @@ def _check_device_helpers_on_meta(be: Any, law: Callable[[], Any]) -> None:
 
 
 def test_fused_xlogx_kernel_matches_the_two_pass_one() -> None:
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     be = TorchBackend()
     assert not be.fused_xlogx  # on the CPU, log then mul is faster
@@ -348,7 +349,7 @@ def test_fused_xlogx_kernel_matches_the_two_pass_one() -> None:
 
 
 def test_cuda_memory_counts_the_allocator_s_free_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     be = TorchBackend()
     be.device = torch.device("cuda")  # only the accounting runs: every CUDA call is faked
@@ -362,8 +363,8 @@ def test_device_names_are_the_ones_tensors_report(monkeypatch: pytest.MonkeyPatc
     """ "cuda" means the current CUDA device ("cuda:0") and the CPU has no index, so a law, its
     backend and the tensors it makes share one name: the exact denoiser then reuses the law
     instead of building a second copy (and a second masked tensor) on the same device."""
-    from exactmd.backends.torch_backend import TorchBackend
-    from exactmd.denoisers import exact_denoiser
+    from exactmd.backends._torch import TorchBackend
+    from exactmd.denoisers.exact import exact_denoiser
 
     assert TorchBackend("cpu:0").device == torch.device("cpu")
     assert repr(TorchBackend("cpu:0")) == repr(TorchBackend("cpu"))
@@ -391,8 +392,8 @@ def test_float32_matrix_products_on_cuda_are_ieee(monkeypatch: pytest.MonkeyPatc
 def _check_ieee_products(setting: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from exactmd.backends.torch_backend import TorchBackend
-    from exactmd.streaming_plan import default_strategy
+    from exactmd.backends._torch import TorchBackend
+    from exactmd.enumeration.plan import default_strategy
 
     seen: list[str] = []
     real = torch.matmul
@@ -423,7 +424,7 @@ def test_float32_products_on_older_torch_turn_allow_tf32_off(
     product and restored."""
     from types import SimpleNamespace
 
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     legacy = SimpleNamespace(allow_tf32=True)
     seen: list[bool] = []

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sampler_brute import brute_learning_error, brute_output
 
-from exactmd.bound import BoundReport, check_bound
-from exactmd.denoisers import perturbed_denoiser
-from exactmd.sampler import output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.denoisers.exact import perturbed_denoiser
+from exactmd.sampler.bound import BoundReport, check_bound
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.kinds import RandomRevealSchedule
 
 
 def block_copy(block_sizes: list[int], q: int) -> np.ndarray:

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exactmd.cli import main
-from exactmd.factorization import factorization_error
-from exactmd.measures import complexity, information_profile, kl, total_correlation
-from exactmd.report import build_report, default_model
+from exactmd.cli.main import main
+from exactmd.cli.report import build_report, default_model
+from exactmd.measures.information import complexity, information_profile, kl, total_correlation
+from exactmd.schedules.factorization import factorization_error
 
 
 def test_default_report_prints_the_measures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,7 +49,7 @@ def test_report_values_match_the_library_and_the_bounds() -> None:
     rep = build_report(d, [2, 3])
     f = information_profile(d)
     np.testing.assert_allclose(rep["profile"], f, atol=0)
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     for row in rep["steps"]:
         best = row["schedules"]["optimal"]["factorization_error"]
@@ -163,8 +163,8 @@ def test_a_report_too_large_is_refused_from_the_shape(
 
 
 def test_report_plan_names_the_model_and_checks_steps_first() -> None:
+    from exactmd.cli.report import plan_report
     from exactmd.errors import MemoryPlanError, ScheduleError
-    from exactmd.report import plan_report
 
     with pytest.raises(MemoryPlanError, match=r"^ising:n=40: the joint of 40 variables"):
         plan_report((2,) * 40, name="ising:n=40")
@@ -176,7 +176,7 @@ def test_report_plan_names_the_model_and_checks_steps_first() -> None:
 
 
 def _small_memory(monkeypatch: pytest.MonkeyPatch, available: int) -> None:
-    from exactmd.backends.numpy_backend import NumpyBackend
+    from exactmd.backends._numpy import NumpyBackend
 
     monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: available)
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.denoiser_calls import denoiser_rows
-from exactmd.denoisers import as_denoiser, evaluate_denoiser, exact_denoiser, perturbed_denoiser
-from exactmd.distribution import as_distribution
+from exactmd.denoisers.calls import denoiser_rows, evaluate_denoiser
+from exactmd.denoisers.exact import as_denoiser, exact_denoiser, perturbed_denoiser
 from exactmd.errors import DenoiserError
+from exactmd.law.distribution import as_distribution
 
 SHAPE = (2, 3, 2)
 
@@ -105,7 +105,7 @@ def test_a_numpy_callable_that_cannot_take_device_tokens_gets_a_hint():
     """On a CUDA law a plain numpy callable receives CUDA tokens and numpy cannot convert
     them (TypeError); the error names the device and the fix (tokens='numpy')."""
     torch = pytest.importorskip("torch")
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     p = random_law((2, 2, 2), seed=3, zeros=0.0)
     exact = exact_denoiser(p)

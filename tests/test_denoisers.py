@@ -9,15 +9,8 @@ import pytest
 from brute import brute_conditional
 from conftest import random_law
 
-from exactmd.denoisers import (
-    DENOISER_ATOL,
-    as_denoiser,
-    check_denoiser_output,
-    denoiser_law_shape,
-    evaluate_denoiser,
-    exact_denoiser,
-    perturbed_denoiser,
-)
+from exactmd.denoisers.calls import check_denoiser_output, denoiser_law_shape, evaluate_denoiser
+from exactmd.denoisers.exact import DENOISER_ATOL, as_denoiser, exact_denoiser, perturbed_denoiser
 from exactmd.errors import DenoiserError, ValidationError
 
 SHAPE = (2, 3, 2)
@@ -235,7 +228,7 @@ def _denoisers_for(law):
     out = [exact_denoiser(law), perturbed_denoiser(law, temperature=1.5, noise=0.1)]
     out.append(as_denoiser(out[0], tokens="numpy"))
     try:
-        from exactmd.torch_denoiser import ExactDenoiserModule
+        from exactmd.denoisers.torch_module import ExactDenoiserModule
     except ImportError:  # no torch
         return out
     module = ExactDenoiserModule(law)
@@ -244,9 +237,9 @@ def _denoisers_for(law):
 
 @pytest.mark.parametrize("other_shape", [(2, 2, 2), (2, 2), (2, 3, 2, 2), (3, 2, 2)])
 def test_a_denoiser_for_another_law_is_refused_up_front(other_shape):
-    from exactmd.learning import learning_error
-    from exactmd.montecarlo import sample
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.learning import learning_error
+    from exactmd.sampler.montecarlo import sample
+    from exactmd.sampler.p_alg import output_distribution
 
     p = random_law(SHAPE, seed=1)
     calls = {
@@ -271,7 +264,7 @@ def test_a_denoiser_for_another_law_is_refused_up_front(other_shape):
 
 
 def test_a_plain_callable_that_rejects_valid_tokens_is_blamed():
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     p = random_law(SHAPE, seed=1)
     inner = exact_denoiser(random_law((2, 2, 2), seed=2))

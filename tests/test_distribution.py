@@ -1,4 +1,4 @@
-"""Validation at the boundary and the Distribution object (exactmd.distribution)."""
+"""Validation at the boundary and the Distribution object (exactmd.law.distribution)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,14 @@ import pytest
 from conftest import random_law
 
 from exactmd.backends import get_backend
-from exactmd.distribution import (
+from exactmd.errors import DistributionError, ValidationError
+from exactmd.law.distribution import (
     TOTAL_ATOL,
     TOTAL_ATOL_FLOAT32,
     Distribution,
     as_distribution,
 )
-from exactmd.errors import DistributionError, ValidationError
-from exactmd.factorization import factorization_error
-from exactmd.measures import (
+from exactmd.measures.information import (
     complexity,
     dual_total_correlation,
     entropy,
@@ -28,6 +27,7 @@ from exactmd.measures import (
     kl,
     total_correlation,
 )
+from exactmd.schedules.factorization import factorization_error
 
 # -- accepted inputs ------------------------------------------------------------------------
 
@@ -356,7 +356,7 @@ def test_symbolic_backend_from_torch() -> None:
 
 def test_with_backend_keeps_model_parameters() -> None:
     pytest.importorskip("torch")
-    from exactmd.markov_profile import markov_profile
+    from exactmd.measures.markov import markov_profile
     from exactmd.models import markov_chain
     from exactmd.models.zoo import markov_chain_parameters
 
@@ -443,7 +443,7 @@ def test_decimal_list_is_not_called_ragged() -> None:
 @pytest.mark.parametrize(("dtype", "atol"), [("bfloat16", 1e-2), ("float16", 1e-3)])
 def test_half_precision_torch_input(dtype: str, atol: float) -> None:
     torch = pytest.importorskip("torch")
-    from exactmd.distribution import HALF_ATOL
+    from exactmd.law.distribution import HALF_ATOL
 
     assert HALF_ATOL[dtype] == atol
     p = random_law((2, 3, 2), seed=5)

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from sampler_brute import brute_output, sequences
 
 import exactmd
-from exactmd.bound import BOUND_ATOL, BOUND_RTOL
 from exactmd.errors import DenoiserError, ScheduleError, ValidationError
-from exactmd.schedules import RandomRevealSchedule, as_schedule
+from exactmd.sampler.bound import BOUND_ATOL, BOUND_RTOL
+from exactmd.schedules.kinds import RandomRevealSchedule, as_schedule
 
 SHAPE = (2, 2, 2, 2)
 
@@ -303,9 +303,9 @@ SCALAR_CALLS = {
     "temperature": lambda v: exactmd.perturbed_denoiser(_P, temperature=v),
     "noise": lambda v: exactmd.perturbed_denoiser(_P, noise=v),
     "grid": lambda v: RandomRevealSchedule((1, v, 0)),
-    "ratio": lambda v: exactmd.named_schedule("geometric", 6, 2, ratio=v),
-    "power": lambda v: exactmd.named_schedule("polynomial", 6, 2, power=v),
-    "eps": lambda v: exactmd.named_schedule("loglinear", 6, 2, eps=v),
+    "ratio": lambda v: exactmd.schedules.named_schedule("geometric", 6, 2, ratio=v),
+    "power": lambda v: exactmd.schedules.named_schedule("polynomial", 6, 2, power=v),
+    "eps": lambda v: exactmd.schedules.named_schedule("loglinear", 6, 2, eps=v),
 }
 #: An accepted value of each kind per argument (the ranges differ: noise in [0, 1], ...).
 ACCEPTED = {

@@ -1,4 +1,4 @@
-"""Estimating f from samples and a denoiser (exactmd.estimate) against the exact profile."""
+"""Estimating f from samples and a denoiser (exactmd.sampler.estimate) against the exact profile."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.distribution import as_distribution
+from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.errors import DenoiserError, ValidationError
-from exactmd.estimate import estimate_profile
-from exactmd.factorization import factorization_error_from_profile
-from exactmd.masked import exact_conditionals
-from exactmd.measures import information_profile
-from exactmd.optimal import optimal_error, optimal_schedule
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import information_profile
+from exactmd.sampler.estimate import estimate_profile
+from exactmd.schedules.factorization import factorization_error_from_profile
+from exactmd.schedules.optimum import optimal_error, optimal_schedule
 
 SHAPE = (2, 3, 2, 3, 2)
 
@@ -62,7 +62,7 @@ def test_schedule_from_estimate_is_near_optimal(law: np.ndarray) -> None:
 
 
 def test_inferred_alphabets_denoiser_module_and_ranks(law: np.ndarray) -> None:
-    from exactmd.denoisers import exact_denoiser
+    from exactmd.denoisers.exact import exact_denoiser
 
     x = draw(law, 200, seed=1)
     full = estimate_profile(x, exact_denoiser(law), n_orders=1, seed=3)  # q from the output
@@ -76,7 +76,7 @@ def test_inferred_alphabets_denoiser_module_and_ranks(law: np.ndarray) -> None:
 
 def test_torch_denoiser_gives_the_same_estimate(law: np.ndarray) -> None:
     torch = pytest.importorskip("torch")
-    from exactmd.denoisers import as_denoiser
+    from exactmd.denoisers.exact import as_denoiser
 
     dist_t = as_distribution(torch.as_tensor(law))
 

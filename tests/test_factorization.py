@@ -1,4 +1,5 @@
-"""The factorization error E_fact and its bounds (exactmd.factorization) vs brute force."""
+"""The factorization error E_fact and its bounds (exactmd.schedules.factorization) vs brute
+force."""
 
 from __future__ import annotations
 
@@ -20,17 +21,17 @@ from helpers import LOG2, TOL, block_copy, compositions, laws, xor_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.distribution import as_distribution
 from exactmd.errors import ScheduleError
-from exactmd.factorization import (
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import complexity, information_profile, total_correlation
+from exactmd.schedules.factorization import (
     exchangeable_bound,
     factorization_error,
     factorization_error_from_profile,
     worst_case_bound,
     worst_case_log_bound,
 )
-from exactmd.measures import complexity, information_profile, total_correlation
-from exactmd.schedules import (
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,

@@ -13,13 +13,13 @@ import pytest
 from conftest import random_law
 from sampler_brute import brute_output
 
-from exactmd.bound import BOUND_ATOL_FLOAT32, check_bound
-from exactmd.denoisers import perturbed_denoiser
-from exactmd.distribution import TOTAL_ATOL_FLOAT32, as_distribution
-from exactmd.factorization import factorization_error
-from exactmd.measures import kl
-from exactmd.sampler import output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.denoisers.exact import perturbed_denoiser
+from exactmd.law.distribution import TOTAL_ATOL_FLOAT32, as_distribution
+from exactmd.measures.information import kl
+from exactmd.sampler.bound import BOUND_ATOL_FLOAT32, check_bound
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.factorization import factorization_error
+from exactmd.schedules.kinds import RandomRevealSchedule
 
 SHAPE = (2, 3, 2, 2, 3)  # the reviewer's shape: 32 of 40 seeds failed in KL before the fix
 SCHEDULES = [[2, 3], [[0, 1], [2, 3, 4]], [1, 1, 1, 1, 1], RandomRevealSchedule((1.0, 0.5, 0.0))]

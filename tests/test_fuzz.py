@@ -1,6 +1,6 @@
 """Issue 13: every public function on bad inputs.
 
-Each public function of ``exactmd``, ``exactmd.models`` and ``exactmd.testing`` is called with
+Each public function of ``exactmd`` and of its subpackages (``PUBLIC_MODULES``) is called with
 valid arguments except one, which takes a value from a pool of bad ones (wrong types, NaN,
 infinities, negatives, ragged lists, bools, strings, complex numbers, empty arrays...). The
 call may succeed (the value may be legal there) and then its result holds no NaN; or it
@@ -21,9 +21,29 @@ import pytest
 from conftest import random_law
 
 import exactmd
+import exactmd.backends
+import exactmd.denoisers
+import exactmd.enumeration
+import exactmd.law
+import exactmd.measures
 import exactmd.models
+import exactmd.sampler
+import exactmd.schedules
 import exactmd.testing
 
+#: Every public namespace: the top level and each subpackage's ``__all__``.
+PUBLIC_MODULES = (
+    exactmd,
+    exactmd.backends,
+    exactmd.law,
+    exactmd.enumeration,
+    exactmd.measures,
+    exactmd.schedules,
+    exactmd.denoisers,
+    exactmd.sampler,
+    exactmd.models,
+    exactmd.testing,
+)
 LAW = random_law((2, 3, 2), seed=11, zeros=0.3)
 OTHER = random_law((2, 3, 2), seed=12, zeros=0.0)
 PROFILE = exactmd.information_profile(LAW)
@@ -89,6 +109,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "potts": {"graph": nx.path_graph(3)},
     "random_xorsat": {"n": 4},
     "as_schedule": {"n": 3},
+    "evaluate_denoiser": {"tokens": np.full((2, 3), 3), "denoiser": exactmd.exact_denoiser(LAW)},
     "markov_profile": {"transition": [[0.9, 0.1], [0.2, 0.8]], "n": 5},
     "markov_spec_parameters": {"text": "markov:n=5,stay=0.8"},
     "markov_chain_parameters": {
@@ -114,10 +135,15 @@ SKIP = {
     "least_entropy_planner",
     "get_backend",
     "available_models",
+    # type predicates and converters of the backends, defined on any object
+    "is_torch_tensor",
+    "on_cuda",
+    "to_host",
 }
 
 #: Parameters that only choose where to compute (fuzzed separately below).
 PLACE = {"backend", "device", "dtype", "progress", "native", "label", "ranks", "order"}
+PLACE |= {"name"}  # the argument's name used in messages (evaluate_denoiser), not data
 
 BAD: list[Any] = [
     None,
@@ -142,7 +168,7 @@ BAD: list[Any] = [
 
 def _public() -> list[tuple[str, Callable[..., Any]]]:
     out = []
-    for module in (exactmd, exactmd.models, exactmd.testing):
+    for module in PUBLIC_MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
             if name in SKIP or inspect.isclass(obj) or not callable(obj):

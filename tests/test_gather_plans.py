@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from exactmd.backends import get_backend
-from exactmd.gather_plans import gather_plans
-from exactmd.levels import colex_rank, full_level, removal_ranks
+from exactmd.sampler._gather import gather_plans
+from exactmd.sampler._levels import colex_rank, full_level, removal_ranks
 
 
 @pytest.mark.parametrize("n", [1, 4, 7])
@@ -68,7 +68,7 @@ def test_a_level_with_repeated_sets_is_not_taken_for_a_full_one() -> None:
     """The direct lookup is used only when the level holds every set once (ranks 0..C-1);
     otherwise the checked search runs, and a set that is not in the level is refused."""
     from exactmd.errors import ValidationError
-    from exactmd.levels import Level
+    from exactmd.sampler._levels import Level
 
     level = Level((2, 2, 2), np.array([[0, 1], [0, 1], [0, 2]]))
     with pytest.raises(ValidationError, match="not in this level"):

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.distribution import as_distribution
-from exactmd.masked import exact_conditionals, masked_tensor, subset_entropies
-from exactmd.measures import complexity, information_profile, total_correlation
-from exactmd.streaming import MemoryPlan, chunk_target, streamed_subset_entropies
+from exactmd.enumeration.conditionals import exact_conditionals
+from exactmd.enumeration.masked import masked_tensor, subset_entropies
+from exactmd.enumeration.plan import MemoryPlan, chunk_target
+from exactmd.enumeration.streamed import streamed_subset_entropies
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import complexity, information_profile, total_correlation
 
 torch = pytest.importorskip("torch")
 
@@ -76,7 +78,7 @@ def test_float32_on_device(device: str) -> None:
 
 
 def test_sampler_law_on_device(device: str) -> None:
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     p = random_law((2, 2, 3, 2), seed=26, zeros=0.3)
     pt = torch.as_tensor(p, device=device)

@@ -1,4 +1,4 @@
-"""Exact Markov-chain profiles by gap counting (exactmd.markov_profile) vs enumeration."""
+"""Exact Markov-chain profiles by gap counting (exactmd.measures.markov) vs enumeration."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from brute import brute_entropy_of, brute_profile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.distribution import as_distribution
 from exactmd.errors import ModelError
-from exactmd.markov_profile import (
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import information_profile, mean_subset_entropies
+from exactmd.measures.markov import (
     markov_mean_entropies,
     markov_profile,
     markov_subset_entropy,
     stationary_distribution,
 )
-from exactmd.measures import information_profile, mean_subset_entropies
 
 
 def chain_table(mu: np.ndarray, p: np.ndarray, n: int) -> np.ndarray:

@@ -12,12 +12,9 @@ from brute import brute_conditional, brute_entropy_of, brute_marginal, brute_sub
 from conftest import random_law
 
 from exactmd.backends import NumpyBackend
-from exactmd.distribution import Distribution, as_distribution
-from exactmd.errors import MemoryPlanError, ValidationError
-from exactmd.masked import (
-    ZERO_CONTEXT_POLICY,
+from exactmd.enumeration.conditionals import ZERO_CONTEXT_POLICY, exact_conditionals
+from exactmd.enumeration.masked import (
     conditional,
-    exact_conditionals,
     marginal,
     masked_build_bytes,
     masked_tensor,
@@ -26,7 +23,9 @@ from exactmd.masked import (
     subset_entropy,
     subset_index,
 )
-from exactmd.streaming_plan import overlap_scratch
+from exactmd.enumeration.plan import overlap_scratch
+from exactmd.errors import MemoryPlanError, ValidationError
+from exactmd.law.distribution import Distribution, as_distribution
 
 TOL = 1e-12
 

@@ -1,4 +1,5 @@
-"""Information measures (exactmd.measures) vs brute force, known answers and identities."""
+"""Information measures (exactmd.measures.information) vs brute force, known answers and
+identities."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from conftest import random_law
 from helpers import LOG2, TOL, block_copy, laws, xor_law
 from hypothesis import given, settings
 
-from exactmd.distribution import as_distribution
 from exactmd.errors import DistributionError, ValidationError
-from exactmd.measures import (
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import (
     complexity,
     conditional_entropy,
     dual_total_correlation,

@@ -12,11 +12,11 @@ import pytest
 from conftest import random_law
 
 from exactmd.backends import Backend, NumpyBackend, get_backend
-from exactmd.distribution import Distribution, as_distribution
+from exactmd.enumeration.masked import masked_tensor, subset_entropies
+from exactmd.enumeration.plan import chunk_target, plan_subset_entropies
 from exactmd.errors import MemoryPlanError
-from exactmd.masked import masked_tensor, subset_entropies
-from exactmd.measures import information_profile
-from exactmd.streaming import chunk_target, plan_subset_entropies
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.measures.information import information_profile
 
 
 def _forbid_allocation(monkeypatch: pytest.MonkeyPatch, be: Backend) -> None:
@@ -48,7 +48,7 @@ def test_bytes_needed_accounts_every_buffer() -> None:
     # full path on (2, 3): copy of the joint 6 cells + chunk 12 cells + log scratch 12 cells
     # (the 4 results overwrite the copy) + numpy's copies of overlapping slices of the chunk
     # (3 slices of axis 1: 3 x 2 cells) + the float64 result and its extraction, 2 * 4 * 8
-    from exactmd.streaming_plan import overlap_scratch
+    from exactmd.enumeration.plan import overlap_scratch
 
     assert overlap_scratch((2, 3)) == 6
     plan = plan_subset_entropies((2, 3), NumpyBackend(), available=2**30)
@@ -127,7 +127,7 @@ def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
     """N = 24 binary on a GPU: (q+1)^N = 2.8e11 cells are never held; the plan needs T (the
     leading axes masked), two chunk buffers (the default "matmul" kernel on CUDA; one for
     "inplace") and the results, and no scratch for x log x (fused)."""
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     be = TorchBackend()
     be.device = __import__("torch").device("cuda")  # plan only: nothing is allocated
@@ -180,7 +180,7 @@ def test_naive_baseline_estimate_and_benchmark_guards() -> None:
 
 
 def test_host_memory_is_the_least_of_its_sources(monkeypatch: pytest.MonkeyPatch) -> None:
-    from exactmd.backends import numpy_backend as nb
+    from exactmd.backends import _numpy as nb
 
     monkeypatch.setattr(nb, "_meminfo_available", lambda: 20 * 2**30)
     monkeypatch.setattr(nb, "rlimit_headroom", lambda: None)
@@ -199,7 +199,7 @@ def test_rlimit_headroom_subtracts_the_current_size(
 ) -> None:
     import resource
 
-    from exactmd.backends.numpy_backend import rlimit_headroom
+    from exactmd.backends._numpy import rlimit_headroom
 
     status = tmp_path / "status"
     status.write_text("Name:\tpython\nVmSize:\t 1048576 kB\nVmData:\t  524288 kB\n")
@@ -213,7 +213,7 @@ def test_rlimit_headroom_subtracts_the_current_size(
 
 
 def test_cgroup_headroom_v2_and_v1(tmp_path: Any) -> None:
-    from exactmd.backends.numpy_backend import cgroup_headroom
+    from exactmd.backends._numpy import cgroup_headroom
 
     proc = tmp_path / "cgroup"
     v2 = tmp_path / "v2"
@@ -295,7 +295,7 @@ def test_rlimit_as_gives_a_memory_plan_error_not_a_crash() -> None:
         "p = np.full((2,) * 24, 2.0**-24)\n"
         "try:\n"
         "    exactmd.information_profile(p)\n"
-        "except exactmd.MemoryPlanError as exc:\n"
+        "except exactmd.errors.MemoryPlanError as exc:\n"
         "    print('PLAN', exc)\n"
         "except MemoryError:\n"
         "    print('CRASH')\n"
@@ -317,8 +317,8 @@ def test_numpy_plans_cover_what_numpy_allocates(shape: tuple[int, ...]) -> None:
     overlapping slices are counted (they reached 1.5x the masked tensor for (4,)*6)."""
     import tracemalloc
 
-    from exactmd.masked import masked_tensor, plan_masked
-    from exactmd.streaming import streamed_subset_entropies
+    from exactmd.enumeration.masked import masked_tensor, plan_masked
+    from exactmd.enumeration.streamed import streamed_subset_entropies
 
     p = random_law(shape, seed=len(shape), zeros=0.2)
     be = NumpyBackend()

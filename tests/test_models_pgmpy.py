@@ -225,8 +225,8 @@ def test_contract_factors_covers_untouched_axes_and_any_axis_order(backend):
 
 
 def test_result_feeds_the_measures_and_the_sampler():
-    from exactmd.measures import entropy
-    from exactmd.sampler import output_distribution
+    from exactmd.measures.information import entropy
+    from exactmd.sampler.p_alg import output_distribution
 
     bn = random_bn(8, n=4)
     d = from_pgmpy(bn)

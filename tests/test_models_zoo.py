@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exactmd.errors import MemoryPlanError, ModelError
-from exactmd.measures import complexity, total_correlation
+from exactmd.measures.information import complexity, total_correlation
 from exactmd.models.graphs import ising, potts
 from exactmd.models.spec import available_models, from_spec, markov_spec_parameters, parse_spec
 from exactmd.models.zoo import (
@@ -334,7 +334,7 @@ def test_hmm_size_error_counts_the_observations_and_the_intermediate_table(monke
     assert f"(Y_0..Y_{{n-1}}, H_{{n-1}}) of {3 * 2.0**40:.4g} cells" in message
     assert "41 variables" not in message
     # the planned bytes: two tables of qo^n * qh float64 entries (the forward pass)
-    from exactmd.backends.numpy_backend import NumpyBackend
+    from exactmd.backends._numpy import NumpyBackend
 
     n = 10
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: 2 * 3 * 2**n * 8)

@@ -7,11 +7,11 @@ import pytest
 from conftest import random_law
 from scipy import stats
 
-from exactmd.denoisers import perturbed_denoiser
+from exactmd.denoisers.exact import perturbed_denoiser
 from exactmd.errors import ValidationError
-from exactmd.montecarlo import empirical_law, sample
-from exactmd.sampler import output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.sampler.montecarlo import empirical_law, sample
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.kinds import RandomRevealSchedule
 
 SHAPE = (2, 3, 2)
 N_SAMPLES = 20_000

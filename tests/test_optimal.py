@@ -1,4 +1,5 @@
-"""Exact optimal schedules (exactmd.optimal) vs exhaustive search over all compositions."""
+"""Exact optimal schedules (exactmd.schedules.optimum) vs exhaustive search over all
+compositions."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from conftest import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.distribution import as_distribution
 from exactmd.errors import MemoryPlanError, ScheduleError
-from exactmd.factorization import factorization_error_from_profile
-from exactmd.optimal import (
+from exactmd.law.distribution import as_distribution
+from exactmd.schedules.factorization import factorization_error_from_profile
+from exactmd.schedules.optimum import (
     as_profile,
     optimal_curve,
     optimal_error,
@@ -140,8 +141,8 @@ def test_curve_properties(seed: int, n: int) -> None:
 
 
 def test_large_n_beats_every_named_and_random_schedule() -> None:
-    from exactmd.factorization import factorization_error_from_profile
-    from exactmd.schedule_families import cosine, linear, polynomial
+    from exactmd.schedules.factorization import factorization_error_from_profile
+    from exactmd.schedules.families import cosine, linear, polynomial
 
     n, k = 1024, 64
     f = -1.0 / (1.0 + np.arange(n) / 50.0)  # increasing and convex... then concave mix

@@ -1,4 +1,5 @@
-"""The public queries (exactmd.queries): any input, host results, strict variable indices."""
+"""The public queries (exactmd.enumeration.queries): any input, host results, strict variable
+indices."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ import pytest
 from brute import brute_conditional, brute_entropy_of, brute_marginal, brute_subset_entropies
 from conftest import random_law
 
-from exactmd.distribution import as_distribution
-from exactmd.errors import MemoryPlanError, ValidationError
-from exactmd.queries import (
+from exactmd.enumeration.plan import MemoryPlan
+from exactmd.enumeration.queries import (
     conditional,
     marginal,
     masked_tensor,
@@ -22,7 +22,8 @@ from exactmd.queries import (
     subset_entropies,
     subset_entropy,
 )
-from exactmd.streaming import MemoryPlan
+from exactmd.errors import MemoryPlanError, ValidationError
+from exactmd.law.distribution import as_distribution
 
 SHAPES = [(2, 3, 2), (3, 2), (2, 2, 2, 2)]
 
@@ -173,10 +174,10 @@ def test_plan_of_a_torch_law(backend: str, as_backend: Callable[[Any], Any]) -> 
 
 def test_the_package_exports_the_public_versions() -> None:
     import exactmd
-    from exactmd import queries
+    from exactmd.enumeration import queries
 
     for name in queries.__all__:
-        assert getattr(exactmd, name) is getattr(queries, name), name
+        assert getattr(exactmd.enumeration, name) is getattr(queries, name), name
     p = np.array([[0.5, 0.0], [0.0, 0.5]])
-    assert type(exactmd.subset_entropy(p, [0])) is float
+    assert type(exactmd.enumeration.subset_entropy(p, [0])) is float
     assert exactmd.marginal(p, [1]).tolist() == [0.5, 0.5]

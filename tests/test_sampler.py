@@ -13,12 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sampler_brute import brute_learning_error, brute_output, exact_brute_denoiser
 
-from exactmd.backends.numpy_backend import NumpyBackend
-from exactmd.denoisers import as_denoiser, exact_denoiser, perturbed_denoiser
+from exactmd.backends._numpy import NumpyBackend
+from exactmd.denoisers.exact import as_denoiser, exact_denoiser, perturbed_denoiser
+from exactmd.enumeration.masked import masked_build_bytes
 from exactmd.errors import DenoiserError, MemoryPlanError, ScheduleError
-from exactmd.masked import masked_build_bytes
-from exactmd.sampler import learning_error, output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.sampler.learning import learning_error
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.kinds import RandomRevealSchedule
 
 GRID = RandomRevealSchedule((1.0, 0.6, 0.25, 0.0))
 
@@ -279,9 +280,9 @@ PLAN_CASES = [
 
 @pytest.mark.parametrize("case", PLAN_CASES, ids=_ids)
 def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch, case):
-    from exactmd.distribution import as_distribution
-    from exactmd.sampler import plan_sampler
-    from exactmd.schedules import as_schedule
+    from exactmd.law.distribution import as_distribution
+    from exactmd.sampler._plan import plan_sampler
+    from exactmd.schedules.kinds import as_schedule
 
     shape, schedule = case
     p = random_law(shape, seed=3, zeros=0.3)
@@ -304,7 +305,7 @@ def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch
 
 @pytest.mark.parametrize("case", PLAN_CASES, ids=_ids)
 def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
-    from exactmd.distribution import as_distribution
+    from exactmd.law.distribution import as_distribution
 
     shape, schedule = case
     p = random_law(shape, seed=4, zeros=0.3)
@@ -331,9 +332,9 @@ def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
 def test_planned_bytes_cover_what_numpy_allocates(schedule, exact):
     import tracemalloc
 
-    from exactmd.distribution import as_distribution
-    from exactmd.sampler import plan_sampler
-    from exactmd.schedules import as_schedule
+    from exactmd.law.distribution import as_distribution
+    from exactmd.sampler._plan import plan_sampler
+    from exactmd.schedules.kinds import as_schedule
 
     d = as_distribution(random_law((2, 3, 2, 2, 3, 2, 2, 2, 2), seed=5, zeros=0.2))
     den = None if exact else perturbed_denoiser(d, noise=0.2)
@@ -371,9 +372,9 @@ def _fake_tqdm(monkeypatch):
 
 
 def test_progress_semantics_are_shared(monkeypatch):
-    import exactmd.learning
-    import exactmd.sampler
-    from exactmd.progress import PROGRESS_DELAY_S
+    import exactmd.sampler.learning
+    import exactmd.sampler.p_alg
+    from exactmd._progress import PROGRESS_DELAY_S
 
     _fake_tqdm(monkeypatch)
     p = random_law((2, 3, 2), seed=0)
@@ -381,8 +382,8 @@ def test_progress_semantics_are_shared(monkeypatch):
     output_distribution(p, [1, 2])  # short run, progress=None: no bar
     learning_error(p, [1, 2], den)
     assert _FakeTqdm.made == []
-    monkeypatch.setattr(exactmd.sampler, "SAMPLER_LONG_RUN", 1)
-    monkeypatch.setattr(exactmd.learning, "LEARNING_LONG_RUN", 1)
+    monkeypatch.setattr(exactmd.sampler.p_alg, "SAMPLER_LONG_RUN", 1)
+    monkeypatch.setattr(exactmd.sampler.learning, "LEARNING_LONG_RUN", 1)
     output_distribution(p, [1, 2])
     learning_error(p, [1, 2], den)
     output_distribution(p, GRID, progress=True)

@@ -9,17 +9,18 @@ import pytest
 from conftest import random_law
 from sampler_brute import brute_output
 
-from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ValidationError
-from exactmd.levels import TABLE_CHUNK_ENTRIES, exact_rows, exact_table, full_level
-from exactmd.sampler import output_distribution, plan_sampler
-from exactmd.sampler_plan import (
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.sampler._levels import TABLE_CHUNK_ENTRIES, exact_rows, exact_table, full_level
+from exactmd.sampler._plan import (
     CHUNK_ARRAYS,
     RECURSION_CHUNK_STATES,
+    plan_sampler,
     recursion_chunk_states,
     sampler_plan,
 )
-from exactmd.schedules import RandomRevealSchedule, as_schedule
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.kinds import RandomRevealSchedule, as_schedule
 
 GRID = RandomRevealSchedule((1.0, 0.5, 0.3, 0.0))
 CASES = [
@@ -66,7 +67,7 @@ def test_table_chunks_agree_with_the_rows(backend, shape):
 
 def _fake_cuda_law(monkeypatch, shape):
     torch = pytest.importorskip("torch")
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     be = TorchBackend()
     be.device = torch.device("cuda")  # only the plan runs: nothing is allocated
@@ -121,9 +122,9 @@ def test_n20_p_alg_is_planned_against_a_gpu_budget(monkeypatch):
     the plan needs about 83 GiB, so it is refused before any allocation on an H100-sized
     budget (0.8 x 80 GiB), naming the bytes, and accepted on an H200-sized one (0.8 x 139)."""
     torch = pytest.importorskip("torch")
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
+    from exactmd.enumeration.masked import masked_build_bytes
     from exactmd.errors import MemoryPlanError
-    from exactmd.masked import masked_build_bytes
 
     n = 20
     d = as_distribution(torch.full((2,) * n, 0.5**n, dtype=torch.float64))

@@ -1,4 +1,4 @@
-"""The scaling theory (exactmd.scaling) against exact E_fact, with its convergence."""
+"""The scaling theory (exactmd.schedules.scaling) against exact E_fact, with its convergence."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exactmd.errors import ScheduleError
-from exactmd.factorization import factorization_error, factorization_error_from_profile
-from exactmd.measures import complexity, information_profile
-from exactmd.optimal import optimal_schedule, optimal_table
-from exactmd.scaling import (
+from exactmd.measures.information import complexity, information_profile
+from exactmd.schedules.factorization import factorization_error, factorization_error_from_profile
+from exactmd.schedules.families import from_alpha, linear
+from exactmd.schedules.optimum import optimal_schedule, optimal_table
+from exactmd.schedules.scaling import (
     compare_schedules,
     optimal_alpha,
     optimal_value,
@@ -26,7 +27,6 @@ from exactmd.scaling import (
     profile_shape,
     sqrt_rule_schedule,
 )
-from exactmd.schedule_families import from_alpha, linear
 
 SHAPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "x^2": lambda x: x**2,

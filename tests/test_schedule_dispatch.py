@@ -2,7 +2,7 @@
 
 A kind written here (not the adaptive planner) delegates each method to the deterministic
 schedule of the same partition and records its calls: the core functions must reach it through
-``exactmd.schedule_dispatch`` with the arguments of the contract, and the results must be those
+``exactmd.schedules.custom`` with the arguments of the contract, and the results must be those
 of the deterministic schedule computed by the core. A kind without the methods is refused with
 ScheduleError by each core function.
 """
@@ -18,16 +18,23 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.bound import check_bound
-from exactmd.denoisers import perturbed_denoiser
+from exactmd.denoisers.exact import perturbed_denoiser
 from exactmd.errors import ScheduleError
-from exactmd.factorization import factorization_error
-from exactmd.montecarlo import sample
-from exactmd.sampler import learning_error, output_distribution
-from exactmd.schedule_dispatch import CustomSchedule, is_core_schedule, schedule_method
-from exactmd.schedules import DeterministicSchedule, Schedule
+from exactmd.sampler.bound import check_bound
+from exactmd.sampler.learning import learning_error
+from exactmd.sampler.montecarlo import sample
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.custom import CustomSchedule, is_core_schedule, schedule_method
+from exactmd.schedules.factorization import factorization_error
+from exactmd.schedules.kinds import DeterministicSchedule, Schedule
 
-CORE_MODULES = ["sampler", "learning", "montecarlo", "bound", "factorization"]
+CORE_MODULES = [
+    "sampler/p_alg",
+    "sampler/learning",
+    "sampler/montecarlo",
+    "sampler/bound",
+    "schedules/factorization",
+]
 
 
 @dataclass(frozen=True)
@@ -175,4 +182,8 @@ def test_core_modules_do_not_import_the_adaptive_module(module):
             imported.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
             imported.update(a.name for a in node.names)
-    assert not {m for m in imported if m.startswith(("exactmd.adaptive", "exactmd.planners"))}
+    assert not {
+        m
+        for m in imported
+        if m.startswith(("exactmd.sampler.adaptive", "exactmd.sampler.planners"))
+    }

@@ -1,4 +1,4 @@
-"""α-schedules and named families (exactmd.schedule_families)."""
+"""α-schedules and named families (exactmd.schedules.families)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exactmd.errors import ScheduleError
-from exactmd.factorization import factorization_error, factorization_error_from_profile
-from exactmd.schedule_families import (
+from exactmd.schedules.factorization import factorization_error, factorization_error_from_profile
+from exactmd.schedules.families import (
     SCHEDULE_FAMILIES,
     alpha_boundaries,
     constant,
@@ -27,7 +27,7 @@ from exactmd.schedule_families import (
     named_schedule,
     polynomial,
 )
-from exactmd.schedules import ExchangeableSchedule
+from exactmd.schedules.kinds import ExchangeableSchedule
 
 ALPHAS: dict[str, Callable[[float], float]] = {
     "linear": lambda t: t,
@@ -112,7 +112,7 @@ def test_named_families() -> None:
 def test_factorization_error_accepts_alpha_schedules(shape: tuple[int, ...]) -> None:
     p = random_law(shape, seed=len(shape), zeros=0.3)
     n = len(shape)
-    from exactmd.measures import information_profile
+    from exactmd.measures.information import information_profile
 
     f = information_profile(p)
     for name in SCHEDULE_FAMILIES:

@@ -1,4 +1,4 @@
-"""Schedule objects and their validation (exactmd.schedules)."""
+"""Schedule objects and their validation (exactmd.schedules.kinds)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from brute import size_paths
 
 from exactmd.errors import ScheduleError
-from exactmd.schedules import (
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,

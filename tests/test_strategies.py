@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.distribution import as_distribution
 from exactmd.errors import ValidationError
-from exactmd.schedules import (
+from exactmd.law.distribution import as_distribution
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,

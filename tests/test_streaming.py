@@ -12,16 +12,12 @@ from conftest import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exactmd.distribution import as_distribution
-from exactmd.masked import masked_tensor, subset_entropies
-from exactmd.measures import information_profile
-from exactmd.progress import LONG_RUN_CELLS, ProgressBar, progress_bar, show_progress
-from exactmd.streaming import (
-    MemoryPlan,
-    build_masked,
-    plan_subset_entropies,
-    streamed_subset_entropies,
-)
+from exactmd._progress import LONG_RUN_CELLS, ProgressBar, progress_bar, show_progress
+from exactmd.enumeration.masked import masked_tensor, subset_entropies
+from exactmd.enumeration.plan import MemoryPlan, plan_subset_entropies
+from exactmd.enumeration.streamed import build_masked, streamed_subset_entropies
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import information_profile
 
 SHAPES = [(2,), (3,), (1, 2), (2, 3, 2), (3, 1, 2, 4), (2,) * 6, (4, 3, 2, 2), (6, 7, 2), (9, 1)]
 STRATEGIES = ("inplace", "matmul")
@@ -198,7 +194,7 @@ def test_matmul_kernel_with_every_block_size(
 ) -> None:
     """The block grouping (8 cells on the CPU, 32 on CUDA) does not change the numbers: every
     grouping, down to one axis per block, gives the brute force."""
-    import exactmd.blockmatmul as blockmatmul
+    import exactmd.enumeration._kernels as blockmatmul
 
     monkeypatch.setattr(blockmatmul, "block_elements", lambda be: limit)
     for shape in [(2,) * 7, (3, 1, 2, 4, 2), (6, 7, 2)]:
@@ -214,7 +210,7 @@ def test_cuda_blocks_are_larger() -> None:
     from types import SimpleNamespace
 
     from exactmd.backends import get_backend
-    from exactmd.blockmatmul import CUDA_BLOCK_ELEMENTS, block_elements, mask_blocks
+    from exactmd.enumeration._kernels import CUDA_BLOCK_ELEMENTS, block_elements, mask_blocks
 
     be = get_backend(name="numpy")
     assert block_elements(be) == 8

@@ -27,10 +27,9 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exactmd.backends.object_backend import SymbolicArray, SymbolicBackend, tidy, to_exact
+from exactmd.backends._symbolic import SymbolicArray, SymbolicBackend, tidy, to_exact
 from exactmd.errors import DenoiserError, DistributionError, MemoryPlanError, ValidationError
-from exactmd.factorization import factorization_error
-from exactmd.measures import (
+from exactmd.measures.information import (
     complexity,
     dual_total_correlation,
     entropy,
@@ -39,8 +38,9 @@ from exactmd.measures import (
     mean_subset_entropies,
     total_correlation,
 )
-from exactmd.sampler import output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.factorization import factorization_error
+from exactmd.schedules.kinds import RandomRevealSchedule
 from exactmd.symbolic import (
     POSITIVITY,
     SymbolicDistribution,
@@ -502,8 +502,8 @@ def test_mixed_alphabet_zero_context_policy_matches_float64() -> None:
 
 
 def test_learning_error_and_optimal_schedule_accept_exact_laws() -> None:
-    from exactmd.learning import learning_error
-    from exactmd.optimal import optimal_schedule
+    from exactmd.sampler.learning import learning_error
+    from exactmd.schedules.optimum import optimal_schedule
 
     law = _xor()
 
@@ -543,7 +543,7 @@ def test_learning_error_and_optimal_schedule_accept_exact_laws() -> None:
 
 
 def test_bounds_of_symbolic_laws_are_exact() -> None:
-    from exactmd.factorization import (
+    from exactmd.schedules.factorization import (
         exchangeable_bound,
         worst_case_bound,
         worst_case_log_bound,
@@ -572,7 +572,7 @@ def test_bounds_of_symbolic_laws_are_exact() -> None:
 
 
 def test_check_bound_is_numeric_only() -> None:
-    from exactmd.bound import check_bound
+    from exactmd.sampler.bound import check_bound
 
     t = sp.Symbol("t", positive=True)
     with pytest.raises(ValidationError, match="check_bound is numeric only"):

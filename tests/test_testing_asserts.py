@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_testing_power import brute_conditional, brute_p_alg_partition
 
-from exactmd.denoisers import exact_denoiser, perturbed_denoiser
+from exactmd.denoisers.exact import exact_denoiser, perturbed_denoiser
 from exactmd.errors import DenoiserError, ValidationError
-from exactmd.measures import information_profile
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.measures.information import information_profile
+from exactmd.schedules.kinds import RandomRevealSchedule
 from exactmd.testing import (
     assert_denoiser_matches,
     assert_profile_close,
@@ -271,7 +271,7 @@ def test_learning_error_is_zero_for_the_exact_denoiser_and_inf_on_missed_support
 
 
 def test_breakdown_agrees_with_the_sampler_module() -> None:
-    from exactmd.sampler import learning_error
+    from exactmd.sampler.learning import learning_error
 
     p = random_law((2, 3, 2), seed=8, zeros=0.3)
     den = perturbed_denoiser(p, noise=0.3, seed=2)

@@ -273,7 +273,7 @@ def test_a_float32_law_keeps_its_own_tolerance() -> None:
 
 @pytest.mark.parametrize(("law", "rule"), BAD_LAWS, ids=["nan", "negative", "inf", "total 2"])
 def test_every_law_argument_of_the_oracle_is_validated_as_p(law: np.ndarray, rule: str) -> None:
-    from exactmd.denoisers import exact_denoiser
+    from exactmd.denoisers.exact import exact_denoiser
     from exactmd.testing import (
         assert_denoiser_matches,
         assert_profile_close,

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.denoisers import exact_denoiser
-from exactmd.distribution import as_distribution
+from exactmd.denoisers.exact import exact_denoiser
 from exactmd.errors import ValidationError
-from exactmd.measures import information_profile
+from exactmd.law.distribution import as_distribution
+from exactmd.measures.information import information_profile
 from exactmd.testing import (
     assert_denoiser_matches,
     assert_profile_close,

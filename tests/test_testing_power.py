@@ -1,7 +1,7 @@
 """Size and power of the sampler oracle: a correct sampler passes, planted bugs are caught.
 
 The exact laws here come from an independent brute-force p_alg (a product of conditionals per
-ordered partition, averaged over all of them), not from exactmd.sampler. The full size and
+ordered partition, averaged over all of them), not from exactmd.sampler.p_alg. The full size and
 power measurement is docs/oracle_calibration.py; the numbers are in docs/oracle.md.
 """
 
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import random_law
 
-from exactmd.denoisers import exact_denoiser, perturbed_denoiser
+from exactmd.denoisers.exact import exact_denoiser, perturbed_denoiser
 from exactmd.errors import ValidationError
-from exactmd.sampler import output_distribution
-from exactmd.schedules import RandomRevealSchedule
+from exactmd.sampler.p_alg import output_distribution
+from exactmd.schedules.kinds import RandomRevealSchedule
 from exactmd.testing import NoPowerError, samples_needed
 from exactmd.testing.asserts import assert_sampler_matches, assert_samples_match
 from exactmd.testing.examples import BUGS, factorized_sample
@@ -170,8 +170,8 @@ def test_marginal_mode_catches_a_bug_on_a_large_space() -> None:
 
 @pytest.mark.parametrize("schedule", [[2, 1], [[1], [2, 0]], RandomRevealSchedule((1.0, 0.4, 0.0))])
 def test_the_package_monte_carlo_sampler_passes(law: np.ndarray, schedule: object) -> None:
-    from exactmd.denoisers import perturbed_denoiser
-    from exactmd.montecarlo import sample
+    from exactmd.denoisers.exact import perturbed_denoiser
+    from exactmd.sampler.montecarlo import sample
 
     den = perturbed_denoiser(law, temperature=1.5, noise=0.1, seed=4)
     x = sample(law, schedule, 3000, denoiser=den, seed=5)

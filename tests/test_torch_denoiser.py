@@ -11,6 +11,7 @@ from test_testing_power import brute_conditional, brute_p_alg, brute_p_alg_rando
 
 torch = pytest.importorskip("torch")
 
+from exactmd.denoisers.torch_module import NEG_LOGIT, DenoiserOutput, ExactDenoiserModule  # noqa: E402
 from exactmd.errors import ValidationError  # noqa: E402
 from exactmd.testing import assert_denoiser_matches, assert_samples_match  # noqa: E402
 from exactmd.testing.examples import (  # noqa: E402
@@ -19,7 +20,6 @@ from exactmd.testing.examples import (  # noqa: E402
     low_confidence_law,
     mdlm_generate,
 )
-from exactmd.torch_denoiser import NEG_LOGIT, DenoiserOutput, ExactDenoiserModule  # noqa: E402
 
 SHAPE = (2, 3, 2)
 
@@ -175,8 +175,8 @@ def test_a_model_without_tensors_samples_on_the_cpu(law: np.ndarray) -> None:
 
 
 def test_module_buffer_starts_on_the_laws_device(law: np.ndarray) -> None:
-    from exactmd.backends.torch_backend import TorchBackend
-    from exactmd.distribution import Distribution, as_distribution
+    from exactmd.backends._torch import TorchBackend
+    from exactmd.law.distribution import Distribution, as_distribution
 
     assert ExactDenoiserModule(law).table.device.type == "cpu"  # numpy law: the CPU
     d32 = as_distribution(law, backend="torch", device="cpu", dtype="float32")

@@ -5,10 +5,10 @@ from the type of the input, as einops does; torch is imported only when a torch 
 asked for. There is no mutable global default.
 
 ``"symbolic"`` is the exact backend of :mod:`exactmd.symbolic` (numpy object arrays of sympy
-expressions, :class:`~exactmd.backends.object_backend.SymbolicBackend`); it is never detected
+expressions, :class:`~exactmd.backends._symbolic.SymbolicBackend`); it is never detected
 from a numeric input, only named. ``as_distribution(x, backend="symbolic")`` reads every float
 entry of a numeric table as the decimal it prints as (``0.1`` becomes ``1/10``, see
-:func:`~exactmd.backends.object_backend.to_exact`) and validates the result exactly: the total
+:func:`~exactmd.backends._symbolic.to_exact`) and validates the result exactly: the total
 must then be exactly 1, so a float table whose decimals do not add up to 1 is refused with a
 :class:`~exactmd.errors.DistributionError` (pass exact rationals instead).
 
@@ -26,13 +26,11 @@ SymbolicBackend()
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-import numpy as np
-
+from exactmd.backends._detect import is_torch_tensor, on_cuda, to_host
+from exactmd.backends._numpy import NumpyBackend
 from exactmd.backends.base import Backend
-from exactmd.backends.numpy_backend import NumpyBackend
 from exactmd.errors import ValidationError, describe
 
 __all__ = [
@@ -46,46 +44,6 @@ __all__ = [
 ]
 
 BACKEND_NAMES = ("numpy", "torch", "symbolic")
-
-
-def is_torch_tensor(x: object) -> bool:
-    """Return True when ``x`` is a ``torch.Tensor`` (without importing torch)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
-def on_cuda(backend: Any) -> bool:
-    """True when ``backend`` (anything with a torch-like ``device``) works on a CUDA device.
-
-    Examples
-    --------
-    >>> on_cuda(get_backend(name="numpy"))
-    False
-    """
-    return getattr(getattr(backend, "device", None), "type", "cpu") == "cuda"
-
-
-def to_host(x: Any, dtype: Any = None) -> np.ndarray:
-    """``x`` as a numpy array on the host: a torch tensor is detached and copied to the CPU,
-    anything else goes through :func:`numpy.asarray` (torch is never imported).
-
-    Parameters
-    ----------
-    x
-        A torch tensor, a numpy array, or anything :func:`numpy.asarray` reads.
-    dtype
-        Passed to :func:`numpy.asarray` (None: keep the input's dtype).
-
-    Examples
-    --------
-    >>> to_host([[1, 2]]).shape
-    (1, 2)
-    >>> to_host([0.5], dtype=object).dtype
-    dtype('O')
-    """
-    if is_torch_tensor(x):
-        x = x.detach().cpu().numpy()  # type: ignore[attr-defined]
-    return np.asarray(x, dtype=dtype)
 
 
 def get_backend(
@@ -140,7 +98,7 @@ def get_backend(
                 f"device: the numpy backend runs on the CPU only; received {describe(device)}"
             )
         return NumpyBackend(dtype=dtype)
-    from exactmd.backends.torch_backend import TorchBackend
+    from exactmd.backends._torch import TorchBackend
 
     if device is None and is_torch_tensor(x):
         device = x.device  # type: ignore[attr-defined]
@@ -157,6 +115,6 @@ def _symbolic_backend(device: Any, dtype: Any) -> Backend:
             f"dtype: the symbolic backend holds exact sympy objects (dtype 'object'); "
             f"received {describe(dtype)}"
         )
-    from exactmd.backends.object_backend import SymbolicBackend
+    from exactmd.backends._symbolic import SymbolicBackend
 
     return SymbolicBackend()

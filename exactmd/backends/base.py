@@ -56,8 +56,9 @@ class Backend(ABC):
     dtype: str = "float64"
     #: True when the backend implements the in-place kernels below (:meth:`empty`,
     #: :meth:`add_out`, :meth:`xlogx_positive_`, :meth:`flip`), which the streamed enumeration
-    #: of :mod:`exactmd.streaming` uses. Backends without them (the symbolic one) take the
-    #: generic Kronecker path of :mod:`exactmd.masked`.
+    #: of :mod:`exactmd.enumeration.streamed` uses. Backends without them (the symbolic one) take
+    # the
+    #: generic Kronecker path of :mod:`exactmd.enumeration.masked`.
     inplace: bool = False
     #: True when :meth:`xlogx_positive_` is one fused kernel that needs no scratch space (torch
     #: on CUDA); the streamed enumeration then allocates no scratch buffer.

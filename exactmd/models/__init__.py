@@ -1,6 +1,6 @@
 """Models: pgmpy networks, model files, networkx graphs and a zoo of named laws.
 
-Every builder returns a validated :class:`~exactmd.distribution.Distribution` (with variable
+Every builder returns a validated :class:`~exactmd.law.distribution.Distribution` (with variable
 and state names), so every measure and the sampler accept it directly. Importing this package
 imports numpy only; pgmpy and networkx are imported when a function needs them.
 

@@ -1,8 +1,8 @@
 """Shared helpers of the model builders: memory plans, validation of parameters, the result.
 
 Every builder in :mod:`exactmd.models` ends with :func:`finish`, which validates the table with
-:func:`~exactmd.distribution.as_distribution` and returns a
-:class:`~exactmd.distribution.Distribution` carrying the variable and state names.
+:func:`~exactmd.law.distribution.as_distribution` and returns a
+:class:`~exactmd.law.distribution.Distribution` carrying the variable and state names.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import as_float_array, check_int, check_real
 from exactmd.backends import Backend, get_backend
-from exactmd.distribution import TOTAL_ATOL, Distribution, as_distribution
 from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
-from exactmd.validation import as_float_array, check_int, check_real
+from exactmd.law.distribution import TOTAL_ATOL, Distribution, as_distribution
 
 __all__ = [
     "ModelSizeError",
@@ -275,9 +275,9 @@ def log_weight_scale(values: Sequence[float], terms: int, bound: float = 1.0) ->
 
 def real_parameter(value: Any, name: str, **rules: Any) -> float:
     """A model parameter checked by the one scalar rule of exactmd
-    (:func:`~exactmd.validation.check_real`), refused with a :class:`ModelError`.
+    (:func:`~exactmd._validate.check_real`), refused with a :class:`ModelError`.
 
-    ``rules`` are :func:`~exactmd.validation.check_real`'s keywords (``minimum``, ...).
+    ``rules`` are :func:`~exactmd._validate.check_real`'s keywords (``minimum``, ...).
 
     Examples
     --------

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import DistributionError, ModelError, describe
+from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.models._base import one_line, plan_cells, quiet_pgmpy, resolve_backend
 from exactmd.models.bif_checks import check_bif, check_xmlbif, read_text
 from exactmd.models.pgmpy_models import from_pgmpy, joint_from_factors

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import get_backend
-from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
+from exactmd.law.distribution import Distribution
 from exactmd.models._base import (
     finish,
     log_weight_scale,

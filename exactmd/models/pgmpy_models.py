@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import Backend, to_host
-from exactmd.distribution import Distribution
 from exactmd.errors import ModelError, describe
+from exactmd.law.distribution import Distribution
 from exactmd.models._base import finish, one_line, plan_cells, quiet_pgmpy, resolve_backend
 
 __all__ = [

@@ -46,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.distribution import Distribution
+from exactmd._validate import check_int
 from exactmd.errors import ModelError, ValidationError, describe
+from exactmd.law.distribution import Distribution
 from exactmd.models._base import plan_cells, positive_int, real_parameter, resolve_backend
 from exactmd.models.files import (
     EXAMPLES,
@@ -67,7 +68,6 @@ from exactmd.models.zoo import (
     random_joint,
     random_xorsat,
 )
-from exactmd.validation import check_int
 
 __all__ = [
     "from_spec",

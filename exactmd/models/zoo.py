@@ -1,12 +1,12 @@
 """A zoo of named laws the theory talks about, each enumerated exactly.
 
-Every builder returns a validated :class:`~exactmd.distribution.Distribution` (numpy by
+Every builder returns a validated :class:`~exactmd.law.distribution.Distribution` (numpy by
 default; ``backend="torch"``/``device=`` move the result), checks the memory a joint needs
 before allocating it (:class:`~exactmd.models._base.ModelSizeError` otherwise), and records its
 parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 :func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
 :func:`markov_chain_parameters`. ``with_backend`` conversions keep these parameter entries
-(:data:`exactmd.distribution.PARAMETER_CACHE_KEYS`) and drop the backend-specific arrays.
+(:data:`exactmd.law.distribution.PARAMETER_CACHE_KEYS`) and drop the backend-specific arrays.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import check_seed
 from exactmd.backends import get_backend
-from exactmd.distribution import Distribution, as_distribution
 from exactmd.errors import ModelError, ValidationError, describe
+from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.models._base import (
     ModelSizeError,
     _big,
@@ -34,7 +35,6 @@ from exactmd.models._base import (
     stochastic_matrix,
 )
 from exactmd.models.pgmpy_models import contract_factors
-from exactmd.validation import check_seed
 
 __all__ = [
     "markov_chain",

@@ -5,7 +5,7 @@ symbols to any contract function — ``entropy``, ``total_correlation``,
 ``dual_total_correlation``, ``complexity``, ``information_profile`` (a list of expressions),
 ``factorization_error``, ``output_distribution`` (an object array), ``kl`` — and get exact
 expressions back. The numeric code paths run unchanged on the symbolic backend
-(:class:`exactmd.backends.object_backend.SymbolicBackend`, numpy object arrays); what is
+(:class:`exactmd.backends._symbolic.SymbolicBackend`, numpy object arrays); what is
 sympy-specific lives here:
 
 - :mod:`~exactmd.symbolic.law`: validation (:func:`as_symbolic_distribution`, with the
@@ -20,7 +20,7 @@ sympy-specific lives here:
 Examples
 --------
 >>> import sympy
->>> from exactmd.measures import entropy, information_profile, total_correlation
+>>> from exactmd.measures.information import entropy, information_profile, total_correlation
 >>> t = sympy.Symbol("t", real=True)
 >>> law = symmetric_pair(t)
 >>> sympy.simplify(information_profile(law)[0])

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from exactmd.measures import complexity
+>>> from exactmd.measures.information import complexity
 >>> complexity(block_copy_law([[0, 1], [2]], 2))
 2*log(2)/3
 """

@@ -3,8 +3,8 @@
 Each function returns a dict ``{identity: simplified difference}``; every value is ``0`` when
 the identity is proved for the law at hand (see :func:`~exactmd.symbolic.measures.simplify_exact`
 for the simplification steps and the positivity assumption behind ``expand_log(force=True)``).
-The quantities are computed with the contract functions (:mod:`exactmd.measures`,
-:mod:`exactmd.factorization`), so the identities check exactmd itself.
+The quantities are computed with the contract functions (:mod:`exactmd.measures.information`,
+:mod:`exactmd.schedules.factorization`), so the identities check exactmd itself.
 
 **The r_i identity.** With ``a_0 = 0 < a_1 < … < a_K = N`` the revealed counts of an
 exchangeable schedule, the backward difference ``Δf(i) = f(i) − f(i−1)`` for i = 1..N−1, and
@@ -36,8 +36,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from exactmd.factorization import factorization_error
-from exactmd.measures import complexity, entropy, information_profile, total_correlation
+from exactmd.measures.information import complexity, entropy, information_profile, total_correlation
+from exactmd.schedules.factorization import factorization_error
 from exactmd.symbolic.families import block_copy_law
 from exactmd.symbolic.law import SymbolicDistribution
 from exactmd.symbolic.measures import (

@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends.object_backend import SymbolicBackend, to_exact
-from exactmd.distribution import Distribution
+from exactmd._validate import check_axes
+from exactmd.backends._symbolic import SymbolicBackend, to_exact
 from exactmd.errors import DistributionError, MemoryPlanError, ValidationError, describe
-from exactmd.validation import check_axes
+from exactmd.law.distribution import Distribution
 
 __all__ = [
     "MAX_SYMBOLIC_CELLS",
@@ -64,7 +64,7 @@ POSITIVITY = (
 
 
 class SymbolicDistribution(Distribution):
-    """A :class:`~exactmd.distribution.Distribution` held as exact sympy expressions.
+    """A :class:`~exactmd.law.distribution.Distribution` held as exact sympy expressions.
 
     Attributes
     ----------
@@ -314,7 +314,7 @@ def as_symbolic_distribution(
     name
         The argument's name, used in error messages.
     names, state_names
-        Optional variable and value names (as for :class:`~exactmd.distribution.Distribution`).
+        Optional variable and value names (as for :class:`~exactmd.law.distribution.Distribution`).
 
     Returns
     -------

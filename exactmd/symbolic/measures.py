@@ -1,9 +1,11 @@
 """Exact information measures and E_fact of symbolic laws.
 
 The subset entropies come from the numeric code path run on the symbolic backend: the
-masked-marginal tensor of :func:`exactmd.masked.masked_tensor` (numpy ``matmul`` on object
+masked-marginal tensor of :func:`exactmd.enumeration.masked.masked_tensor` (numpy ``matmul`` on
+object
 arrays), ``-m log m`` on every cell and the same Kronecker reduction
-(:func:`exactmd.masked.kron_apply`). Everything else is the formulas of DESIGN §1 applied to that
+(:func:`exactmd.enumeration.masked.kron_apply`). Everything else is the formulas of DESIGN §1
+applied to that
 ``(2,)*N`` object array.
 
 Examples
@@ -27,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends.object_backend import split_integer_logs, tidy, to_exact
-from exactmd.distribution import Distribution
+from exactmd.backends._symbolic import split_integer_logs, tidy, to_exact
+from exactmd.enumeration.masked import kron_apply, masked_tensor
 from exactmd.errors import ScheduleError, ValidationError
-from exactmd.masked import kron_apply, masked_tensor
-from exactmd.schedules import (
+from exactmd.law.distribution import Distribution
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,
@@ -196,7 +198,7 @@ def reveal_step_law(sched: RandomRevealSchedule) -> list[Any]:
     """P[a position is revealed at step k] = t_{k−1} − t_k, k = 1..K, as exact rationals.
 
     The grid floats are read as the decimals they print as (see
-    :func:`~exactmd.backends.object_backend.to_exact`).
+    :func:`~exactmd.backends._symbolic.to_exact`).
     """
     grid = [to_exact(t) for t in sched.grid]
     return [grid[k - 1] - grid[k] for k in range(1, len(grid))]

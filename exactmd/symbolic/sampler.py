@@ -8,7 +8,8 @@ produced by letting each position pick its reveal step k independently with prob
 
 The exact denoiser is ``π(x_i = v | x_c) = M[x_c, x_i := v] / M[x_c]`` from the masked-marginal
 tensor; on a context that is *exactly* of probability 0 it is uniform on ``X_i``
-(:data:`exactmd.masked.ZERO_CONTEXT_POLICY`). A context probability that is not identically 0
+(:data:`exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`). A context probability that is not
+identically 0
 is treated as positive.
 
 Examples
@@ -28,9 +29,9 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import to_host
-from exactmd.backends.object_backend import to_exact
+from exactmd.backends._symbolic import to_exact
 from exactmd.errors import DenoiserError, ScheduleError, describe
-from exactmd.schedules import (
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,
@@ -199,7 +200,7 @@ def symbolic_learning_error(p: Any, schedule: Any, denoiser: Any) -> Any:
     """
     import sympy as sp
 
-    from exactmd.backends.object_backend import tidy
+    from exactmd.backends._symbolic import tidy
 
     d = symbolic_law(p)
     parts = weighted_partitions(schedule, d.n)

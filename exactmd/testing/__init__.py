@@ -24,7 +24,7 @@ with Bonferroni) is described in :mod:`exactmd.testing.goodness` and
 Examples
 --------
 >>> import numpy as np
->>> from exactmd.denoisers import exact_denoiser
+>>> from exactmd.denoisers.exact import exact_denoiser
 >>> from exactmd.testing.examples import factorized_sample
 >>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
 >>> x = factorized_sample(exact_denoiser(p), p.shape, [1, 1], 2000, seed=0)

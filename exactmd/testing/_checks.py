@@ -2,8 +2,8 @@
 
 Each raises :class:`~exactmd.errors.ValidationError` naming the argument, the rule and the
 value received, and returns the value as a plain Python number. :func:`check_int` is
-:func:`exactmd.validation.check_int` and :func:`check_seed` is
-:func:`exactmd.validation.check_seed`, re-exported here.
+:func:`exactmd._validate.check_int` and :func:`check_seed` is
+:func:`exactmd._validate.check_seed`, re-exported here.
 
 Examples
 --------
@@ -13,6 +13,7 @@ Examples
 Traceback (most recent call last):
 ...
 exactmd.errors.ValidationError: atol: must be a finite real number >= 0; received -1
+>>> from exactmd._validate import check_int
 >>> check_int(0, "max_contexts")
 Traceback (most recent call last):
 ...
@@ -31,18 +32,16 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import is_real
 from exactmd.errors import ValidationError, describe
-from exactmd.validation import check_int, check_seed, is_real
 
 __all__ = [
     "NoPowerError",
     "check_level",
     "check_real",
-    "check_int",
     "check_shape",
     "check_flag",
     "check_order",
-    "check_seed",
 ]
 
 
@@ -53,7 +52,7 @@ class NoPowerError(ValidationError):
 
 
 def _as_real(value: Any) -> float | None:
-    """``value`` as a float under :func:`exactmd.validation.is_real` (Python and numpy reals,
+    """``value`` as a float under :func:`exactmd._validate.is_real` (Python and numpy reals,
     never a bool or a string), else None."""
     if not is_real(value):
         return None

@@ -28,17 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import check_int, check_seed
 from exactmd.backends import to_host
 from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import (
-    NoPowerError,
-    check_flag,
-    check_int,
-    check_level,
-    check_order,
-    check_real,
-    check_seed,
-)
+from exactmd.testing._checks import NoPowerError, check_flag, check_level, check_order, check_real
 from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
 from exactmd.testing.goodness import (
     GoodnessOfFit,
@@ -213,15 +206,15 @@ def assert_sampler_matches(
     --------
     >>> import numpy as np
     >>> from exactmd.testing.examples import factorized_sample
-    >>> from exactmd.masked import exact_conditionals
-    >>> from exactmd.distribution import as_distribution
+    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.law.distribution import as_distribution
     >>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
     >>> d = as_distribution(p)
     >>> x = factorized_sample(lambda t: exact_conditionals(d, t), p.shape, [1, 1], 3000, seed=0)
     >>> assert_sampler_matches(x, p, [1, 1]).pvalue > 1e-3
     True
     """
-    from exactmd.sampler import output_distribution
+    from exactmd.sampler.p_alg import output_distribution
 
     _check_alpha(alpha)  # before the exact computation
     check_real(min_expected, "min_expected", positive=True)
@@ -251,15 +244,16 @@ def assert_denoiser_matches(
 
     Contexts of probability 0 have no conditional under π, so by default they are not
     checked (a trained model may return anything there). With ``check_zero_contexts=True``
-    they are checked against the documented policy :data:`~exactmd.masked.ZERO_CONTEXT_POLICY`
-    (the uniform law on ``X_i``), which :func:`~exactmd.denoisers.exact_denoiser` and
-    :class:`~exactmd.torch_denoiser.ExactDenoiserModule` follow: use it to test an exact
+    they are checked against the documented policy
+    :data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`
+    (the uniform law on ``X_i``), which :func:`~exactmd.denoisers.exact.exact_denoiser` and
+    :class:`~exactmd.denoisers.torch_module.ExactDenoiserModule` follow: use it to test an exact
     denoiser of your own.
 
     Examples
     --------
-    >>> from exactmd.masked import exact_conditionals
-    >>> from exactmd.distribution import as_distribution
+    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.law.distribution import as_distribution
     >>> p = [[0.5, 0.5], [0.0, 0.0]]  # the context x_0 = 1 has probability 0
     >>> d = as_distribution(p)
     >>> exact = lambda t: exact_conditionals(d, t)
@@ -317,7 +311,7 @@ def assert_profile_close(
     ...
     AssertionError: information profile estimate is not close to the exact f ...
     """
-    from exactmd.measures import information_profile
+    from exactmd.measures.information import information_profile
 
     if atol is not None:
         atol = check_real(atol, "atol")

@@ -12,10 +12,10 @@
 
 Denoisers follow the contract: int tokens ``(B, N)`` with mask ``q = max q_i`` →
 probabilities ``(B, N, q)``, numpy or torch. They are called through
-:func:`exactmd.denoisers.evaluate_denoiser`, which batches the calls, gives a
+:func:`exactmd.denoisers.exact.evaluate_denoiser`, which batches the calls, gives a
 ``torch.nn.Module`` torch tokens, and checks every row (a malformed output raises
 :class:`~exactmd.errors.DenoiserError`); wrap a denoiser with
-:func:`exactmd.denoisers.as_denoiser` to choose the token type, device or batch size.
+:func:`exactmd.denoisers.exact.as_denoiser` to choose the token type, device or batch size.
 
 Examples
 --------
@@ -37,10 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.distribution import Distribution, as_distribution
-from exactmd.masked import exact_conditionals, marginal, masked_tensor
-from exactmd.schedules import DeterministicSchedule, RandomRevealSchedule, as_schedule
-from exactmd.testing._checks import check_flag, check_int, check_seed
+from exactmd._validate import check_int, check_seed
+from exactmd.enumeration.conditionals import exact_conditionals
+from exactmd.enumeration.masked import marginal, masked_tensor
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.schedules.kinds import DeterministicSchedule, RandomRevealSchedule, as_schedule
+from exactmd.testing._checks import check_flag
 
 __all__ = [
     "DenoiserReport",
@@ -57,7 +59,7 @@ def _host_law(p: Any) -> Distribution:
 
 def _batched(denoiser: Callable[[Any], Any], tokens: np.ndarray, d: Distribution) -> np.ndarray:
     """Checked float64 output of ``denoiser`` on ``tokens`` (see ``evaluate_denoiser``)."""
-    from exactmd.denoisers import evaluate_denoiser
+    from exactmd.denoisers.calls import evaluate_denoiser
 
     return np.asarray(evaluate_denoiser(denoiser, tokens, d), dtype=np.float64)
 
@@ -79,7 +81,7 @@ class DenoiserReport:
         Up to five ``(tokens, position, expected row, received row, error)``, worst first.
     zero_contexts : int
         How many of the checked contexts have probability 0 (checked against the uniform law
-        of :data:`~exactmd.masked.ZERO_CONTEXT_POLICY`; 0 unless asked for).
+        of :data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`; 0 unless asked for).
     """
 
     contexts: int
@@ -165,13 +167,13 @@ def denoiser_report(
     1..N of masked positions, uniform positions; duplicates removed) with ``seed``.
 
     With ``check_zero_contexts``, contexts of probability 0 are checked as well, against the
-    uniform law on ``X_i`` (:data:`~exactmd.masked.ZERO_CONTEXT_POLICY`, what
-    :func:`~exactmd.denoisers.exact_denoiser` returns there): all of them in the exhaustive
+    uniform law on ``X_i`` (:data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`, what
+    :func:`~exactmd.denoisers.exact.exact_denoiser` returns there): all of them in the exhaustive
     case, else up to ``max_contexts`` more, drawn uniformly among the masked layouts.
 
     Examples
     --------
-    >>> from exactmd.masked import exact_conditionals
+    >>> from exactmd.enumeration.masked import exact_conditionals
     >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
     >>> r = denoiser_report(lambda t: exact_conditionals(d, t) * 0.9 + 0.05, d)
     >>> r.contexts, r.exhaustive, round(r.max_abs_error, 3)
@@ -281,7 +283,7 @@ def learning_error_breakdown(
 
     Examples
     --------
-    >>> from exactmd.masked import exact_conditionals
+    >>> from exactmd.enumeration.masked import exact_conditionals
     >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
     >>> learning_error_breakdown(d, [[0], [1]], lambda t: exact_conditionals(d, t)).total
     0.0

@@ -18,14 +18,14 @@
 
 With ``remasking="random"`` the LLaDA loop is exactly the exchangeable schedule with sizes
 :func:`llada_step_sizes`; the MDLM loop is exactly
-:class:`~exactmd.schedules.RandomRevealSchedule` on its grid. The low-confidence loop is an
+:class:`~exactmd.schedules.kinds.RandomRevealSchedule` on its grid. The low-confidence loop is an
 adaptive planner whose exact law is :func:`low_confidence_law` (enumerated, small N only).
 
 Examples
 --------
 >>> import numpy as np
->>> from exactmd.distribution import as_distribution
->>> from exactmd.masked import exact_conditionals
+>>> from exactmd.law.distribution import as_distribution
+>>> from exactmd.enumeration.masked import exact_conditionals
 >>> d = as_distribution(np.full((2, 2), 0.25))
 >>> x = factorized_sample(lambda t: exact_conditionals(d, t), d.shape, [1, 1], 5, seed=0)
 >>> x.shape
@@ -42,17 +42,18 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import check_int
 from exactmd.backends import to_host
-from exactmd.distribution import as_distribution
+from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.errors import ValidationError, describe
-from exactmd.masked import exact_conditionals
-from exactmd.schedules import (
+from exactmd.law.distribution import as_distribution
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,
     as_schedule,
 )
-from exactmd.testing._checks import check_int, check_real, check_shape
+from exactmd.testing._checks import check_real, check_shape
 
 __all__ = [
     "BUGS",

@@ -55,9 +55,10 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import check_int
 from exactmd.backends import to_host
 from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import NoPowerError, check_int, check_order, check_real
+from exactmd.testing._checks import NoPowerError, check_order, check_real
 from exactmd.testing.multinomial import MC_DRAWS, smallest_pvalue, table_test
 
 __all__ = [
@@ -131,7 +132,7 @@ def as_law(law: Any, name: str = "law") -> np.ndarray:
     ...
     exactmd.errors.DistributionError: law: entries must sum to 1 within 1e-08; received a total of 2
     """
-    from exactmd.distribution import as_distribution
+    from exactmd.law.distribution import as_distribution
 
     table = np.asarray(
         as_distribution(law, backend="numpy", dtype="float64", name=name).numpy(),

@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from exactmd._validate import check_int
 from exactmd.errors import ValidationError, describe
-from exactmd.schedules import (
+from exactmd.schedules.kinds import (
     DeterministicSchedule,
     ExchangeableSchedule,
     RandomRevealSchedule,
     Schedule,
 )
-from exactmd.testing._checks import check_int
 
 __all__ = ["joints", "schedules", "models", "bayesian_networks", "classic_laws", "zoo_laws"]
 

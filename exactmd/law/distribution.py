@@ -1,0 +1,366 @@
+"""Validation at the boundary and the :class:`Distribution` object.
+
+Every contract function starts with :func:`as_distribution`, which accepts a numpy array, a
+torch tensor, nested lists, a :class:`Distribution` or a model loader's result, checks it once
+and returns a :class:`Distribution`. The rules:
+
+- at least one axis (N >= 1), and no zero-size axis;
+- real, finite, non-negative entries;
+- a total within ``TOTAL_ATOL`` of 1 (``1e-8`` in float64, ``1e-5`` for float32 input, and for
+  half-precision input ``1e-3`` (float16) and ``1e-2`` (bfloat16), see :data:`HALF_ATOL`).
+
+Which path an input takes:
+
+- a numeric array or tensor is validated numerically and held in float64 (float32 only when
+  ``dtype="float32"`` is asked for). Half-precision input (numpy or torch ``float16``, torch
+  ``bfloat16``) is read into float64 and checked with the looser tolerance above (its entries
+  carry relative rounding errors of up to 2^-11 and 2^-8);
+- **every accepted numeric table is normalised**: it is divided by its total (summed in
+  float64) once, here, in the working precision. A float64 table summing to ``1 + 5e-9`` is
+  the law ``table / (1 + 5e-9)``, so K = N gives KL = 0 and TC, E_fact stay >= 0 up to
+  rounding (see :mod:`exactmd.measures.information` for how that rounding is handled);
+- **a Distribution owns its table**: the normalised table is a fresh array, never a view of
+  the caller's buffer, so writing into the input afterwards changes nothing; on numpy it is
+  also read-only (``d.table[...] = x`` raises). A torch table is a private tensor as well, but
+  torch has no read-only flag: do not write into ``d.table``;
+- a numpy object array or nested lists are **symbolic** (exact, see :mod:`exactmd.symbolic`)
+  only when at least one entry is a sympy object or a :class:`fractions.Fraction`; otherwise
+  every entry must be a real number (``int``, ``float``, ``bool``, :class:`decimal.Decimal`,
+  numpy scalars) and the table is converted to float64 and validated numerically (so
+  ``Decimal`` input is rounded to float64, and a table of ints such as ``[[1, 0], [0, 0]]`` is
+  numeric);
+- a sympy ``Array``/``Matrix`` is symbolic.
+
+Nested lists that are not rectangular are refused as ragged; any other non-number entry
+(a string, ``None``, a complex number) is refused with the index where it sits. Before a large
+table is copied (to another dtype or device, or out of a zero-stride view) the copy and the
+validation's temporaries are checked against the memory available, raising
+:class:`~exactmd.errors.MemoryPlanError` instead of allocating.
+
+Examples
+--------
+>>> d = as_distribution([[0.5, 0.0], [0.0, 0.5]])
+>>> d.shape, d.n
+((2, 2), 2)
+>>> as_distribution([0.5, 0.6])
+Traceback (most recent call last):
+...
+exactmd.errors.DistributionError: p: entries must sum to 1 within 1e-08; received a total of 1.1
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from exactmd._validate import check_axes
+from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.errors import DistributionError, MemoryPlanError, describe
+from exactmd.law.coerce import is_symbolic_input, object_to_float
+
+__all__ = [
+    "Distribution",
+    "as_distribution",
+    "TOTAL_ATOL",
+    "TOTAL_ATOL_FLOAT32",
+    "HALF_ATOL",
+    "PARAMETER_CACHE_KEYS",
+]
+
+TOTAL_ATOL = 1e-8
+TOTAL_ATOL_FLOAT32 = 1e-5
+#: Tolerance on the total of half-precision input (read into float64, then renormalised).
+HALF_ATOL = {"float16": 1e-3, "bfloat16": 1e-2}
+#: Tables needing fewer bytes than this for their copy and checks are not memory-checked.
+_CHECK_FITS_ABOVE = 64 * 2**20
+
+#: Cache entries that hold a model's parameters (plain numpy/Python values set by the loaders of
+#: :mod:`exactmd.models`, e.g. ``cache["markov_chain"] = (init, transition)``) rather than derived
+#: backend arrays; :meth:`Distribution.with_backend` keeps them.
+PARAMETER_CACHE_KEYS = ("model", "markov_chain")
+
+
+class Distribution:
+    """A validated joint law π on X_0 × … × X_{N-1}, held by one backend.
+
+    Build it with :func:`as_distribution` (which validates); the constructor trusts its input.
+    It caches derived tensors (the masked-marginal tensor, subset entropies), so reuse one
+    object when computing several measures of the same law.
+
+    Attributes
+    ----------
+    table
+        The joint probabilities, a backend-native array of shape ``(q_0, …, q_{N-1})``.
+    backend
+        The :class:`~exactmd.backends.Backend` holding ``table``.
+    names
+        Variable names, one per axis (``"X0"``, ``"X1"``, … by default).
+    state_names
+        For each axis, the names of its values (``(0, 1, …)`` by default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = as_distribution(np.full((2, 3), 1 / 6))
+    >>> d.shape, d.names
+    ((2, 3), ('X0', 'X1'))
+    >>> round(float(np.asarray(d).sum()), 12)
+    1.0
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        backend: Backend,
+        names: Sequence[str] | None = None,
+        state_names: Sequence[Sequence[Any]] | None = None,
+    ) -> None:
+        self.table = table
+        self.backend = backend
+        self.shape: tuple[int, ...] = tuple(int(s) for s in table.shape)
+        self.names: tuple[str, ...] = (
+            tuple(str(n) for n in names)
+            if names is not None
+            else tuple(f"X{i}" for i in range(len(self.shape)))
+        )
+        self.state_names: tuple[tuple[Any, ...], ...] = (
+            tuple(tuple(s) for s in state_names)
+            if state_names is not None
+            else tuple(tuple(range(q)) for q in self.shape)
+        )
+        if len(self.names) != len(self.shape):
+            raise DistributionError(
+                f"names: need one name per axis ({len(self.shape)}); received {describe(names)}"
+            )
+        for axis, (states, q) in enumerate(zip(self.state_names, self.shape, strict=True)):
+            if len(states) != q:
+                raise DistributionError(
+                    f"state_names: axis {axis} needs {q} state names; received {describe(states)}"
+                )
+        self.cache: dict[Any, Any] = {}
+
+    @property
+    def n(self) -> int:
+        """Number of variables N."""
+        return len(self.shape)
+
+    @property
+    def q(self) -> int:
+        """The largest alphabet size, also the mask token id of the denoiser contract."""
+        return max(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of joint outcomes, Π q_i."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = np.asarray(self.backend.to_numpy(self.table))
+        return arr if dtype is None else arr.astype(dtype)
+
+    def numpy(self) -> np.ndarray:
+        """The joint as a float64 numpy array."""
+        return np.asarray(self.backend.to_numpy(self.table), dtype=np.float64)
+
+    def with_backend(self, backend: Backend) -> Distribution:
+        """Return this law held by ``backend``.
+
+        The names, state names and the model parameters kept in the cache under
+        :data:`PARAMETER_CACHE_KEYS` carry over; the derived tensors of the cache (masked
+        tensor, subset entropies…) do not, since they belong to the old backend and dtype.
+
+        To the ``"symbolic"`` backend the table is read exactly (floats as the decimals they
+        print as) and validated by :func:`exactmd.symbolic.as_symbolic_distribution`, so its
+        total must be exactly 1. From it, a law with free symbols raises
+        :class:`~exactmd.errors.ValidationError`.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> d = as_distribution([0.25, 0.75])
+        >>> d.cache["model"] = {"name": "coin"}
+        >>> exact = d.with_backend(get_backend(name="symbolic"))
+        >>> exact.table.tolist(), exact.cache["model"]
+        ([1/4, 3/4], {'name': 'coin'})
+        """
+        if backend.name == self.backend.name and repr(backend) == repr(self.backend):
+            return self
+        out: Distribution
+        if backend.name == "symbolic":
+            from exactmd.symbolic.law import as_symbolic_distribution
+
+            out = as_symbolic_distribution(
+                np.asarray(self.backend.to_numpy(self.table)).astype(object),
+                names=self.names,
+                state_names=self.state_names,
+            )
+        else:
+            host = self.numpy() if self.backend.name == "symbolic" else None
+            out = Distribution(
+                backend.asarray(self.backend.to_numpy(self.table) if host is None else host),
+                backend,
+                self.names,
+                self.state_names,
+            )
+        for key in PARAMETER_CACHE_KEYS:
+            if key in self.cache:
+                out.cache[key] = copy.copy(self.cache[key])
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"Distribution(N={self.n}, shape={self.shape}, names={self.names}, "
+            f"backend={self.backend!r})"
+        )
+
+
+def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
+    """``p`` as a numpy array (not yet validated) and the name of its original dtype."""
+    if is_torch_tensor(p):
+        raw_dtype = str(p.dtype).replace("torch.", "")
+        t = p.detach()
+        if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: read half precision as float64
+            import torch
+
+            t = t.to(dtype=torch.float64)
+        return t.cpu().numpy(), raw_dtype
+    try:
+        host = np.asarray(p)
+    except (ValueError, TypeError) as exc:
+        raise DistributionError(
+            f"{name}: must be a rectangular array of probabilities (these nested lists are "
+            f"ragged); received {describe(p)} ({exc})"
+        ) from exc
+    raw_dtype = str(host.dtype)
+    if host.dtype == object:
+        host = object_to_float(host, p, name)
+    return host, raw_dtype
+
+
+def _check_fits(host: np.ndarray, be: Backend, name: str, copies: bool) -> None:
+    """Refuse, before allocating, a table whose copy and checks do not fit in memory."""
+    cells = int(np.prod(host.shape, dtype=np.float64))
+    per_cell = 1 + (0 if host.dtype == np.float64 else 8) + (be.itemsize if copies else 0)
+    needed = cells * per_cell
+    if needed < _CHECK_FITS_ABOVE:
+        return
+    usable = be.usable_memory()
+    if needed > usable:
+        raise MemoryPlanError(
+            f"{name}: validating and storing a table of shape {tuple(host.shape)} needs "
+            f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {usable / 2**30:.2f} GiB "
+            f"({usable} bytes) may be used on {be!r}"
+        )
+
+
+def as_distribution(
+    p: Any,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+    dtype: Any = None,
+    name: str = "p",
+) -> Distribution:
+    """Validate ``p`` and return it as a :class:`Distribution`.
+
+    Parameters
+    ----------
+    p
+        A probability table of shape ``(q_0, …, q_{N-1})``: numpy array, torch tensor, nested
+        lists, a :class:`Distribution` (returned as is unless another backend is asked for) or
+        a sympy array (see :mod:`exactmd.symbolic`).
+    backend, device, dtype
+        Backend choice; by default taken from the type of ``p`` (torch tensors stay on torch,
+        sympy input is symbolic). ``backend="symbolic"`` reads a numeric table exactly (floats
+        as the decimals they print as, so their total must be exactly 1); a symbolic law asked
+        for on ``"numpy"`` or ``"torch"`` is evaluated in floating point (free symbols raise).
+    name
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    Distribution
+
+    Raises
+    ------
+    DistributionError
+        On any broken rule; the message names ``name``, the rule and the value received.
+
+    Examples
+    --------
+    >>> as_distribution([[0.25, 0.25], [0.5, 0.0]]).shape
+    (2, 2)
+    >>> as_distribution([[0.25, 0.25], [0.5, -0.1]])
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.DistributionError: p: entries must be >= 0; received -0.1 at index (1, 1)
+    """
+    if is_symbolic_input(p):
+        from exactmd.symbolic.law import as_symbolic_distribution
+
+        p = as_symbolic_distribution(p, name=name)
+    if isinstance(p, Distribution):
+        if backend is None and device is None and dtype is None:
+            return p
+        target = get_backend(None, backend or p.backend.name, device=device, dtype=dtype)
+        return p.with_backend(target)
+    be = get_backend(p, backend, device=device, dtype=dtype)
+    if be.name == "symbolic":  # read the numeric table exactly, then validate it exactly
+        return _numeric_as_symbolic(p, name)
+    host, raw_dtype = _host_of(p, name)
+    if not (np.issubdtype(host.dtype, np.number) or host.dtype == bool):
+        raise DistributionError(
+            f"{name}: entries must be real numbers; received dtype {host.dtype}"
+        )
+    if np.iscomplexobj(host):
+        raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
+    check_axes(host.shape, name, host)
+    _check_fits(host, be, name, copies=True)  # the law is always a fresh copy (normalised)
+    atol = HALF_ATOL.get(raw_dtype, TOTAL_ATOL)
+    if raw_dtype == "float32" or be.dtype == "float32":
+        atol = max(atol, TOTAL_ATOL_FLOAT32)
+    total = _check_table(host, name, atol=atol)
+    if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: half precision is read as float64
+        host = host.astype(np.float64)
+    # the law is the table divided by its total, once, in the working precision: a fresh array
+    # that the Distribution owns (never a view of the caller's buffer), read-only on numpy
+    table = be.asarray(p if is_torch_tensor(p) and raw_dtype not in HALF_ATOL else host) / total
+    if isinstance(table, np.ndarray):
+        table.setflags(write=False)
+    return Distribution(table, be)
+
+
+def _numeric_as_symbolic(p: Any, name: str) -> Distribution:
+    """A numeric table (numpy, torch, lists) read exactly as a symbolic law."""
+    from exactmd.symbolic.law import as_symbolic_distribution
+
+    host = p.detach().cpu().numpy() if is_torch_tensor(p) else p
+    return as_symbolic_distribution(host, name=name)
+
+
+def _check_table(host: np.ndarray, name: str, atol: float = TOTAL_ATOL) -> float:
+    """Check finiteness, signs and the total (within ``atol``); return the total.
+
+    The caller (:func:`as_distribution`) has already run :func:`check_axes` on ``host``."""
+    values = host.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(values)):
+        bad = np.argwhere(~np.isfinite(values))[0]
+        raise DistributionError(
+            f"{name}: entries must be finite (no NaN or inf); received "
+            f"{values[tuple(bad)]} at index {tuple(int(b) for b in bad)}"
+        )
+    if np.any(values < 0):
+        bad = np.argwhere(values < 0)[0]
+        raise DistributionError(
+            f"{name}: entries must be >= 0; received {values[tuple(bad)]} at index "
+            f"{tuple(int(b) for b in bad)}"
+        )
+    total = float(values.sum(dtype=np.float64))
+    if abs(total - 1.0) > atol:
+        raise DistributionError(
+            f"{name}: entries must sum to 1 within {atol:g}; received a total of {total:.12g}"
+        )
+    return total

@@ -1,0 +1,231 @@
+"""The learning error E_learn of a denoiser, for every schedule kind (exact, no sampling).
+
+``E_learn = E[Σ_k Σ_{i∈z_k} KL(π(x_i | x_{z<k}) ‖ p(x_i | x_{z<k}))]`` with ``x ~ π`` and z drawn
+by the planner. Only the contexts matter: each level of revealed sets (see
+:mod:`exactmd.sampler._levels`) gets a weight per masked position, and the denoiser is called once
+per
+context of positive probability.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = np.full((2, 2), 0.25)
+>>> learning_error(p, [2], None)
+0.0
+"""
+
+from __future__ import annotations
+
+from math import comb
+from typing import Any
+
+import numpy as np
+
+from exactmd._progress import progress_bar
+from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
+from exactmd.denoisers.exact import PerturbedDenoiser
+from exactmd.errors import ScheduleError
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.sampler._levels import (
+    Level,
+    check_fits,
+    exact_rows,
+    full_level,
+    group_tokens,
+    masked_bytes,
+    single_level,
+)
+from exactmd.schedules.custom import is_core_schedule, schedule_method
+from exactmd.schedules.kinds import (
+    DeterministicSchedule,
+    ExchangeableSchedule,
+    RandomRevealSchedule,
+    Schedule,
+    as_schedule,
+)
+
+__all__ = ["learning_error", "plan_learning", "LEARNING_LONG_RUN"]
+
+_ROW_CHUNK = 2**20  # elements per chunk of conditional rows
+#: Contexts (states) from which E_learn counts as a long run (its bar may appear).
+LEARNING_LONG_RUN = 10**6
+
+
+def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.ndarray]]:
+    """Per level, a weight per masked position (index into the group's ``comps``) such that
+    ``E_learn = Σ_levels Σ_sets Σ_{x_S} π(x_S) Σ_j weight · KL_j``; the weights are for the
+    level's one group in the deterministic case and uniform over sets otherwise."""
+    n = d.n
+    out: list[tuple[Level, np.ndarray]] = []
+    if isinstance(sched, DeterministicSchedule):
+        done: tuple[int, ...] = ()
+        for block in sched.partition:
+            level = single_level(d.shape, done)
+            comps = level.groups[0].comps[0]
+            out.append((level, np.isin(comps, block).astype(np.float64)))
+            done = done + block
+        return out
+    if isinstance(sched, ExchangeableSchedule):
+        coeffs = {a: s / (n - a) for a, s in zip(sched.boundaries, sched.sizes)}
+    elif isinstance(sched, RandomRevealSchedule):
+        law = sched.revealed_count_law(n)
+        r = np.asarray(sched.reveal_probabilities)
+        c = (law[:-1, :] * r[:, None]).sum(axis=0)
+        coeffs = {a: float(c[a]) for a in range(n) if c[a] > 0}
+    else:
+        raise ScheduleError(f"schedule: unsupported schedule kind; received {sched!r}")
+    for a, coef in coeffs.items():
+        out.append((full_level(d.shape, a), np.full(n - a, coef / comb(n, a))))
+    return out
+
+
+def plan_learning(d: Distribution, levels: list[tuple[Level, np.ndarray]]) -> int:
+    """Peak bytes of :func:`learning_error` over ``levels``; raise if it cannot fit.
+
+    Counts the masked-marginal tensor (unless cached), the index arrays of the levels and,
+    for the largest chunk of contexts, the conditional rows and their temporaries (about 8
+    arrays of ``R · (N − a) · q`` entries) and the denoiser's output (3 arrays of
+    ``R · N · q``: as returned, on the host, checked).
+
+    Raises
+    ------
+    MemoryPlanError
+        Naming the bytes needed (with their parts) and the bytes available.
+    """
+    n, q, item = d.n, d.q, int(d.backend.itemsize)
+    index = chunk = 0
+    for level, _ in levels:
+        index = max(index, sum(8 * g.sets.shape[0] * (n + 2) for g in level.groups))
+        for g in level.groups:
+            m = n - level.a
+            rows = min(g.rows, max(1, _ROW_CHUNK // max(1, m * q)))
+            chunk = max(chunk, rows * q * (8 * m * max(item, 8) + 3 * n * 8))
+    parts = {"masked tensor": masked_bytes(d), "level indices": index, "context chunk": chunk}
+    return check_fits(d, "E_learn", parts)
+
+
+def learning_error(
+    p: Any,
+    schedule: Any,
+    denoiser: Any,
+    *,
+    backend: str | None = None,
+    device: Any = None,
+    progress: bool | None = None,
+) -> float:
+    """E_learn = E[Σ_k Σ_{i∈z_k} KL(π(x_i | x_{z<k}) ‖ p(x_i | x_{z<k}))], in nats.
+
+    The expectation is over ``x ~ π`` and the planner's ``z``. For exchangeable and random-reveal
+    schedules ``z_{<k}`` is a uniform set of its size, so only contexts matter:
+    ``E_learn = Σ_a c_a · mean_{|S|=a} Σ_{i∉S} E_{x_S}[KL_i]`` with ``c_a = s_k / (N − a_k)``
+    (exchangeable) or ``Σ_k P[a_{k−1} = a] r_k`` (random reveal). The denoiser is called only on
+    contexts with ``π(x_S) > 0``. Returns ``inf`` when it puts 0 where π does not.
+
+    Parameters
+    ----------
+    p, schedule
+        As in :func:`output_distribution`.
+    denoiser
+        A contract denoiser (numpy or torch callable, or
+        :func:`~exactmd.denoisers.exact.as_denoiser`). It has no default, so that a call names the
+        denoiser it measures; passing ``None`` explicitly means π's exact conditionals, the
+        same convention as :func:`output_distribution`, and then every KL term vanishes and
+        the result is exactly ``0.0`` (no denoiser call, no computation).
+    backend, device
+        Where to compute (default: the backend of ``p``).
+    progress
+        Progress bar over the contexts, as in :mod:`exactmd._progress` (``None``: only for
+        runs of at least :data:`LEARNING_LONG_RUN` contexts, after a delay).
+
+    Raises
+    ------
+    MemoryPlanError
+        Before allocating, when the bytes needed (:func:`plan_learning`) exceed those
+        available.
+    DenoiserError
+        Before any work, for a denoiser built for a law of another shape
+        (:func:`~exactmd.denoisers.exact.check_denoiser_law`); during the run, for a denoiser that
+        rejects valid tokens or breaks the output contract.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.full((2, 2), 0.25)
+    >>> wrong = lambda t: np.tile([0.9, 0.1], (t.shape[0], t.shape[1], 1))
+    >>> round(learning_error(p, [1, 1], wrong), 6)  # 2 KL(Bern(1/2) ‖ Bern(1/10))
+    1.021651
+    >>> learning_error(p, [1, 1], None)  # None: π's exact conditionals, so E_learn = 0
+    0.0
+    """
+    d = as_distribution(p, backend=backend, device=device)
+    if d.backend.name == "symbolic":  # exact expressions (issue 7)
+        from exactmd.symbolic import symbolic_learning_error
+
+        return symbolic_learning_error(d, schedule, denoiser)  # type: ignore[no-any-return]
+    sched = as_schedule(schedule, d.n)
+    if denoiser is None:  # π's own conditionals: every KL term is 0
+        return 0.0
+    if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
+        return float(schedule_method(sched, "learning_error")(d, denoiser))
+    check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
+    levels = _level_weights(d, sched)
+    plan_learning(d, levels)
+    total_rows = sum(g.rows for level, _ in levels for g in level.groups)
+    with progress_bar(
+        total_rows,
+        progress=progress,
+        cells=total_rows,
+        long_run=LEARNING_LONG_RUN,
+        desc="E_learn",
+        unit="context",
+    ) as bar:
+        total = _accumulate(d, levels, denoiser, bar)
+    return max(total, 0.0)
+
+
+def _log_rows(denoiser: Any, tokens: np.ndarray, d: Distribution) -> np.ndarray:
+    """``log`` of the denoiser's checked rows (float64, host), ``-inf`` at its zeros.
+
+    Our :class:`~exactmd.denoisers.exact.PerturbedDenoiser` gives its logs directly, so terms stay
+    finite where its probabilities underflow float64 (a small temperature); its probabilities
+    are still checked like any denoiser's.
+    """
+    rows = denoiser_rows(denoiser, tokens, d, d.backend)  # float64, on the host, checked
+    if isinstance(denoiser, PerturbedDenoiser) and denoiser.exact.dist.shape == d.shape:
+        return denoiser.log_probabilities(tokens)
+    with np.errstate(divide="ignore"):
+        return np.log(rows)
+
+
+def _accumulate(
+    d: Distribution, levels: list[tuple[Level, np.ndarray]], denoiser: Any, bar: Any
+) -> float:
+    """``Σ_levels Σ_contexts π(x_S) Σ_j weight_j KL_j`` (``inf`` when the denoiser misses)."""
+    be, total = d.backend, 0.0
+    for level, weights in levels:
+        live = weights > 0
+        for group in level.groups:
+            m = group.comps.shape[1]
+            step = max(1, _ROW_CHUNK // max(1, m * d.q))
+            for start in range(0, group.rows, step):
+                rows = np.arange(start, min(start + step, group.rows))
+                bar.update(len(rows))
+                cond, den = exact_rows(d, group, rows)
+                mass = np.asarray(be.to_numpy(den), dtype=np.float64)
+                keep = mass > 0
+                if not keep.any():
+                    continue
+                rows, mass = rows[keep], mass[keep]
+                exact = np.asarray(be.to_numpy(cond), dtype=np.float64)[keep][:, live]
+                tokens = group_tokens(d.shape, group, rows)
+                local = rows // group.size
+                log_model = np.take_along_axis(
+                    _log_rows(denoiser, tokens, d), group.comps[local][:, :, None], axis=1
+                )[:, live]
+                pos = exact > 0
+                if np.any(pos & np.isneginf(log_model)):
+                    return float("inf")
+                logs = np.log(np.where(pos, exact, 1.0)) - np.where(pos, log_model, 0.0)
+                kl = np.where(pos, exact * logs, 0.0).sum(axis=2)
+                total += float(mass @ (kl @ weights[live]))
+    return total

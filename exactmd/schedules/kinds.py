@@ -1,0 +1,349 @@
+"""Schedule objects: exchangeable sizes, deterministic ordered partitions, random reveal.
+
+A schedule with K steps reveals ``s_1, …, s_K`` positions (sizes sum to N). Three kinds:
+
+- :class:`ExchangeableSchedule` — fixed sizes, ``z_k`` uniform among the masked positions;
+- :class:`DeterministicSchedule` — a fixed ordered partition ``(z_1, …, z_K)`` of ``range(N)``;
+- :class:`RandomRevealSchedule` — MDLM's sampler on a time grid ``1 = t_0 > … > t_K = 0``:
+  each still-masked position is revealed at step k independently with probability
+  ``(t_{k−1} − t_k) / t_{k−1}``; the sizes are random, the positions exchangeable.
+
+:func:`as_schedule` turns the contract's plain forms into these objects and validates them.
+
+Examples
+--------
+>>> as_schedule([2, 1], 3)
+ExchangeableSchedule(sizes=(2, 1))
+>>> as_schedule([[2], [0, 1]], 3)
+DeterministicSchedule(partition=((2,), (0, 1)))
+>>> as_schedule([2, 2], 3)
+Traceback (most recent call last):
+...
+exactmd.errors.ScheduleError: schedule: sizes must sum to N=3; received sizes (2, 2) (sum 4)
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from math import comb
+from typing import Any
+
+import numpy as np
+
+from exactmd._validate import check_int, is_real
+from exactmd.backends import is_torch_tensor
+from exactmd.errors import ScheduleError, describe
+
+__all__ = [
+    "Schedule",
+    "ExchangeableSchedule",
+    "DeterministicSchedule",
+    "RandomRevealSchedule",
+    "as_schedule",
+]
+
+
+class Schedule:
+    """Base class of schedules. ``n`` is the number of positions (None until bound)."""
+
+    @property
+    def num_steps(self) -> int:  # pragma: no cover - abstract
+        """K, the number of steps."""
+        raise NotImplementedError
+
+    def validate(self, n: int) -> Schedule:  # pragma: no cover - abstract
+        """Check the schedule against N; return it."""
+        raise NotImplementedError
+
+
+def _int_like(value: Any) -> int:
+    """``value`` as an int: ints, numpy ints and integer-valued floats; no str, bool, 1.5."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if not real:
+        raise TypeError(f"not an integer: {value!r}")
+    if int(value) != value:
+        raise ValueError(f"not an integer: {value!r}")
+    return int(value)
+
+
+def _plain(value: Any) -> Any:
+    """A torch tensor or numpy array as (nested) Python lists; anything else as it is."""
+    if is_torch_tensor(value) or isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _block(block: Any) -> tuple[Any, ...]:
+    """One block of a partition as a tuple: a sequence, a numpy array or torch tensor, or a
+    set / frozenset (a block is a set in the theory; its positions are taken in sorted order)."""
+    block = _plain(block)
+    if isinstance(block, set | frozenset):
+        try:
+            return tuple(sorted(block))
+        except TypeError as exc:
+            raise TypeError(f"not a set of integers: {block!r}") from exc
+    if isinstance(block, str | bytes) or not isinstance(block, Sequence):
+        raise TypeError(f"not a block: {block!r}")
+    return tuple(block)
+
+
+def _check_sizes(sizes: Sequence[Any], n: int | None) -> tuple[int, ...]:
+    try:
+        values = tuple(_int_like(s) for s in sizes)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ScheduleError(
+            f"schedule: sizes must be positive integers; received {describe(sizes)}"
+        ) from exc
+    if not values:
+        raise ScheduleError("schedule: needs at least one step; received no sizes")
+    if any(s <= 0 for s in values):
+        raise ScheduleError(
+            f"schedule: every size must be >= 1 (no empty step); received sizes {values}"
+        )
+    if n is not None and sum(values) != n:
+        raise ScheduleError(
+            f"schedule: sizes must sum to N={n}; received sizes {values} (sum {sum(values)})"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class ExchangeableSchedule(Schedule):
+    """Fixed sizes; at each step the positions are uniform among the masked ones.
+
+    Parameters
+    ----------
+    sizes
+        ``(s_1, …, s_K)``, positive integers summing to N.
+    label
+        An optional name shown in reports (e.g. ``"cosine"``).
+
+    Examples
+    --------
+    >>> ExchangeableSchedule((2, 1)).boundaries
+    (0, 2, 3)
+    """
+
+    sizes: tuple[int, ...]
+    label: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", _check_sizes(self.sizes, None))
+
+    def __repr__(self) -> str:
+        tag = f", label={self.label!r}" if self.label else ""
+        return f"ExchangeableSchedule(sizes={self.sizes}{tag})"
+
+    @property
+    def n(self) -> int:
+        """N, the sum of the sizes."""
+        return sum(self.sizes)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def boundaries(self) -> tuple[int, ...]:
+        """``(a_0 = 0, a_1, …, a_K = N)``, the revealed counts after each step."""
+        return tuple(int(a) for a in np.concatenate([[0], np.cumsum(self.sizes)]))
+
+    def validate(self, n: int) -> ExchangeableSchedule:
+        # the sizes were checked and converted to ints by __post_init__: only the sum is left
+        if sum(self.sizes) != n:
+            raise ScheduleError(
+                f"schedule: sizes must sum to N={n}; received sizes {self.sizes} "
+                f"(sum {sum(self.sizes)})"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class DeterministicSchedule(Schedule):
+    """A fixed ordered partition ``(z_1, …, z_K)`` of ``range(N)``.
+
+    Examples
+    --------
+    >>> DeterministicSchedule(((1,), (0, 2))).sizes
+    (1, 2)
+    """
+
+    partition: tuple[tuple[int, ...], ...]
+    label: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            if isinstance(_plain(self.partition), set | frozenset):
+                raise TypeError("an ordered partition cannot be a set")
+            blocks = tuple(
+                tuple(_int_like(i) for i in _block(block)) for block in _plain(self.partition)
+            )
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ScheduleError(
+                f"schedule: a partition must be a sequence of sequences of ints (ordered blocks, "
+                f"each a sequence or set of positions); received {describe(self.partition)}"
+            ) from exc
+        if not blocks:
+            raise ScheduleError("schedule: a partition needs at least one block; received ()")
+        if any(len(b) == 0 for b in blocks):
+            raise ScheduleError(
+                f"schedule: every block must be non-empty; received {describe(blocks)}"
+            )
+        object.__setattr__(self, "partition", blocks)
+
+    def __repr__(self) -> str:
+        tag = f", label={self.label!r}" if self.label else ""
+        return f"DeterministicSchedule(partition={self.partition}{tag})"
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Block sizes ``(|z_1|, …, |z_K|)``."""
+        return tuple(len(b) for b in self.partition)
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.partition)
+
+    def validate(self, n: int) -> DeterministicSchedule:
+        flat = [i for b in self.partition for i in b]
+        seen: set[int] = set()
+        repeated = sorted({i for i in flat if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+        if repeated:
+            raise ScheduleError(
+                f"schedule: a partition must use each position once; position(s) {repeated} "
+                f"repeat in {describe(self.partition)}"
+            )
+        outside = sorted(i for i in flat if not 0 <= i < n)
+        if outside:
+            raise ScheduleError(
+                f"schedule: positions must lie in range(N) with N={n}; received {outside}"
+            )
+        missing = sorted(set(range(n)) - set(flat))
+        if missing:
+            raise ScheduleError(
+                f"schedule: a partition must cover range(N) with N={n}; position(s) {missing} "
+                f"are missing from {describe(self.partition)}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class RandomRevealSchedule(Schedule):
+    """MDLM's random-reveal sampler on a time grid ``1 = t_0 > t_1 > … > t_K = 0``.
+
+    At step k each still-masked position is revealed independently with probability
+    ``r_k = (t_{k−1} − t_k) / t_{k−1}``, so the number revealed by step k is
+    Binomial(N, 1 − t_k) and, given the sizes, the positions are exchangeable.
+
+    Examples
+    --------
+    >>> s = RandomRevealSchedule.from_noise(lambda t: t, 4)
+    >>> s.grid
+    (1.0, 0.75, 0.5, 0.25, 0.0)
+    >>> [round(r, 3) for r in s.reveal_probabilities]
+    [0.25, 0.333, 0.5, 1.0]
+    """
+
+    grid: tuple[float, ...]
+    label: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            items = list(_plain(self.grid))
+        except TypeError:
+            items = [self.grid]
+        real = all(is_real(t) and np.isfinite(float(t)) for t in items)
+        if not real or isinstance(self.grid, str | bytes):
+            raise ScheduleError(
+                f"grid: must be a sequence of times (finite real numbers, not strings or bools); "
+                f"received {describe(self.grid)}"
+            )
+        grid = tuple(float(t) for t in items)
+        if len(grid) < 2 or grid[0] != 1.0 or grid[-1] != 0.0:
+            raise ScheduleError(
+                f"grid: must start at t_0 = 1 and end at t_K = 0; received {describe(grid)}"
+            )
+        if any(not b < a for a, b in itertools.pairwise(grid)):
+            raise ScheduleError(
+                f"grid: times must be strictly decreasing; received {describe(grid)}"
+            )
+        object.__setattr__(self, "grid", grid)
+
+    @classmethod
+    def from_noise(
+        cls, alpha: Callable[[float], float], steps: int, label: str | None = None
+    ) -> RandomRevealSchedule:
+        """Grid ``t_k = alpha(1 − k/K)`` from a masking-probability function with
+        ``alpha(1) = 1`` and ``alpha(0) = 0`` (e.g. ``lambda t: t`` for MDLM's linear one)."""
+        steps = check_int(steps, "steps", error=ScheduleError)
+        grid = [float(alpha(1.0 - k / steps)) for k in range(steps + 1)]
+        grid[0], grid[-1] = float(round(grid[0], 12)), float(round(grid[-1], 12))
+        return cls(tuple(grid), label=label)
+
+    def __repr__(self) -> str:
+        tag = f", label={self.label!r}" if self.label else ""
+        grid = ", ".join(f"{t:.4g}" for t in self.grid)
+        return f"RandomRevealSchedule(grid=({grid}){tag})"
+
+    @property
+    def num_steps(self) -> int:
+        return len(self.grid) - 1
+
+    @property
+    def reveal_probabilities(self) -> tuple[float, ...]:
+        """``r_k = (t_{k−1} − t_k) / t_{k−1}`` for k = 1..K."""
+        g = self.grid
+        return tuple((g[k - 1] - g[k]) / g[k - 1] for k in range(1, len(g)))
+
+    def revealed_count_law(self, n: int) -> np.ndarray:
+        """``P[a_k = a]`` as an array ``(K + 1, N + 1)``: a_k is Binomial(N, 1 − t_k)."""
+        out = np.zeros((self.num_steps + 1, n + 1))
+        for k, t in enumerate(self.grid):
+            a = np.arange(n + 1)
+            out[k] = [comb(n, int(j)) * (1 - t) ** j * t ** (n - j) for j in a]
+        return out
+
+    def validate(self, n: int) -> RandomRevealSchedule:
+        return self
+
+
+def as_schedule(schedule: Any, n: int) -> Schedule:
+    """Turn a contract schedule argument into a validated :class:`Schedule` for N = ``n``.
+
+    A sequence of ints is an exchangeable schedule with those sizes; a sequence of blocks is a
+    deterministic ordered partition, each block a sequence, numpy array, torch tensor, set or
+    frozenset of positions (a block is a set in the theory); a :class:`Schedule` is validated
+    as is. numpy arrays and torch tensors are read as the lists they hold.
+
+    Examples
+    --------
+    >>> as_schedule([1, 2], 3).boundaries
+    (0, 1, 3)
+    >>> as_schedule([{2, 0}, frozenset({1})], 3)
+    DeterministicSchedule(partition=((0, 2), (1,)))
+    >>> as_schedule([[0], [0, 2]], 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ScheduleError: schedule: a partition must use each position once; ...repeat...
+    """
+    n = check_int(n, "n", error=ScheduleError, noun="an integer N")
+    if isinstance(schedule, Schedule):
+        return schedule.validate(n)
+    schedule = _plain(schedule)  # numpy arrays and torch tensors as lists (0-d: a number)
+    if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Sequence):
+        raise ScheduleError(
+            f"schedule: must be a sequence of sizes, an ordered partition (a sequence of "
+            f"blocks, each a sequence or set of positions) or a Schedule; received "
+            f"{describe(schedule)}"
+        )
+    items = [_plain(b) for b in schedule]
+    if items and all(
+        isinstance(b, Sequence | set | frozenset) and not isinstance(b, str | bytes) for b in items
+    ):
+        return DeterministicSchedule(tuple(_block(b) for b in items)).validate(n)
+    if any(isinstance(b, (float, np.floating)) and not float(b).is_integer() for b in items):
+        raise ScheduleError(f"schedule: sizes must be integers; received {describe(schedule)}")
+    return ExchangeableSchedule(tuple(items)).validate(n)
