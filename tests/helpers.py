@@ -33,7 +33,7 @@ def laws(draw: st.DrawFn, max_n: int = 5) -> np.ndarray:
 
 
 def xor_law() -> np.ndarray:
-    """XOR of two fair bits (DESIGN §2): ``x_2 = x_0 ^ x_1``."""
+    """XOR of two fair bits (docs/design.md, "Known answers"): ``x_2 = x_0 ^ x_1``."""
     p = np.zeros((2, 2, 2))
     for a, b in itertools.product((0, 1), repeat=2):
         p[a, b, a ^ b] = 0.25

@@ -196,7 +196,7 @@ def test_worst_case_bound_for_constant_size_partitions(p: np.ndarray, seed: int)
         assert bound <= worst_case_log_bound(d, k) + TOL
 
 
-# -- known answers (DESIGN §2) --------------------------------------------------------------
+# -- known answers (docs/design.md) --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -127,7 +127,7 @@ def test_torch_agrees_with_numpy(shape: tuple[int, ...]) -> None:
     np.testing.assert_allclose(information_profile(t), information_profile(p), atol=1e-10)
 
 
-# -- known answers (DESIGN §2) --------------------------------------------------------------
+# -- known answers (docs/design.md) --------------------------------------------------------------
 
 
 def test_xor_known_answers(backend: str, as_backend: Callable[[Any], Any]) -> None:

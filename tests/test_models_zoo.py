@@ -97,7 +97,7 @@ def test_block_copy_brute_force(blocks, q):
             ref[x] = q ** (-len(parts))
     np.testing.assert_allclose(d.numpy(), ref, atol=1e-16)
     if all(len(b) >= 2 for b in parts):
-        assert complexity(d) == pytest.approx(math.log(q), abs=1e-12)  # D = log q (DESIGN §2)
+        assert complexity(d) == pytest.approx(math.log(q), abs=1e-12)  # D = log q (docs/design.md)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])

@@ -1,6 +1,7 @@
 """Denoisers: the exact one, a perturbed one for tests, and the checked batched call.
 
-A denoiser follows the contract of DESIGN §3: it takes int tokens ``(B, N)`` whose masked
+A denoiser follows the contract of docs/design.md ("Denoiser contract"): it takes int tokens ``(B,
+N)`` whose masked
 positions hold ``q = max q_i`` and returns probabilities ``(B, N, q)``; rows of unmasked
 positions are ignored and values ``>= q_i`` must carry no mass.
 

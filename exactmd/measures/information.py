@@ -1,6 +1,7 @@
 """Information measures in nats: H, TC, DTC, D(π), the information profile f, KL.
 
-Conventions (DESIGN §1): natural logs; ``TC = Σ_i H(X_i) − H``; ``DTC = H − Σ_i H(X_i | X_{−i})``;
+Conventions (docs/design.md, "Information measures"): natural logs; ``TC = Σ_i H(X_i) − H``; ``DTC
+= H − Σ_i H(X_i | X_{−i})``;
 ``D(π) = (TC + DTC) / N``; ``f(i) = h̄(i) − h̄(i+1)`` with ``h̄(k)`` the mean entropy of the
 k-variable marginals.
 
@@ -14,7 +15,7 @@ returned as they are. f and H are not clamped: f is ``<= 0`` and H ``>= 0`` by c
 
 Examples
 --------
-XOR of two fair bits (DESIGN §2):
+XOR of two fair bits (docs/design.md, "Known answers"):
 
 >>> import math
 >>> import numpy as np

@@ -13,7 +13,7 @@ with nothing in between is ``C(N−1−g, k−2)`` (whatever s is), so
     C(N, k) h̄(k) = Σ_s H(μ_s) C(N−1−s, k−1) + Σ_{g≥1} A(g) C(N−1−g, k−2),
     A(g) = Σ_{s=0}^{N−1−g} c_s(g),
 
-and ``f(i) = h̄(i) − h̄(i+1)`` (DESIGN §1), differenced term by term (see
+and ``f(i) = h̄(i) − h̄(i+1)`` (docs/design.md, "Information profile"), differenced term by term (see
 :func:`markov_profile`). Cost ``O(N q³ + N²)`` time and ``O(N q + N)`` memory: N = 1024 takes
 about 0.1 s. Binomial ratios are formed in log space, so nothing overflows; f is accurate to
 about 1e-11 at N = 1024 (tested against closed forms for f(0), f(N−1) and Σ f).

@@ -1,4 +1,5 @@
-"""Adaptive planners: ``z_k`` chosen from the revealed values (DESIGN §1), computed exactly.
+"""Adaptive planners: ``z_k`` chosen from the revealed values (docs/design.md, "The sampler"),
+computed exactly.
 
 An :class:`AdaptiveSchedule` has fixed sizes ``s_1..s_K`` and a *planner*
 ``planner(tokens, size, probs)`` that, at each state, receives

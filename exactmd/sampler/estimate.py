@@ -1,7 +1,8 @@
 """Estimating the information profile f from samples and a denoiser (π unknown).
 
 ``f(i) = E[log p(x_{σ(i+1)} | x_{σ(1..i)})]`` with ``x ~ π`` and σ a uniform permutation
-(DESIGN §1). Given samples ``x^(1..M)`` and, for each, ``R = n_orders`` independent uniform
+(docs/design.md, "Information profile"). Given samples ``x^(1..M)`` and, for each, ``R = n_orders``
+independent uniform
 permutations, the estimator is the average of the log-probabilities that the denoiser gives to
 the sampled value of position ``σ(i+1)`` when the positions ``σ(1..i)`` are unmasked:
 

@@ -1,6 +1,7 @@
 """A reference Monte Carlo run of the factorized sampler, vectorised over samples.
 
-:func:`sample` runs the algorithm itself (DESIGN §1): at step k it picks ``z_k`` among the
+:func:`sample` runs the algorithm itself (docs/design.md, "The sampler"): at step k it picks
+``z_k`` among the
 masked positions as the planner does (uniform ``s_k``-subset, the planned block, or each masked
 position independently with probability ``r_k``), calls the denoiser once on the current tokens
 and draws every ``x_i``, ``i ∈ z_k``, independently from its row. Its empirical law

@@ -1,6 +1,7 @@
 """The sampler's exact output law p_alg and the learning error E_learn.
 
-**p_alg without permutations** (DESIGN §4). After k steps the sampler's state is the revealed
+**p_alg without permutations** (docs/design.md, "p_alg as a recursion over levels"). After k steps
+the sampler's state is the revealed
 set S and its values x_S. Its law is carried level by level (see :mod:`exactmd.sampler._levels`): a
 step
 adding ``s`` positions sends state ``(S, x_S)`` to ``(S ∪ z, x_{S∪z})`` with probability

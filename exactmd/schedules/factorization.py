@@ -1,6 +1,7 @@
 """The factorization error E_fact and its bounds.
 
-- Exchangeable sizes: ``E_fact = Σ_{i<N} f(i) − Σ_k s_{k+1} f(a_k)`` (DESIGN §1).
+- Exchangeable sizes: ``E_fact = Σ_{i<N} f(i) − Σ_k s_{k+1} f(a_k)`` (docs/design.md, "Exchangeable
+  identity and bounds").
 - Deterministic partition: ``E_fact = Σ_k [Σ_{i∈z_k} H(X_i | X_{z<k}) − H(X_{z_k} | X_{z<k})]``.
 - Random reveal: the exchangeable formula averaged over the Binomial law of the revealed counts,
   ``E_fact = −H − Σ_k Σ_a P[a_k = a] (N − a) r_{k+1} f(a)``.

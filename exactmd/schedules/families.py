@@ -1,7 +1,8 @@
 """α-schedules: exchangeable schedules from a reveal curve α: [0, 1] → [0, 1].
 
 A function α, non-decreasing with ``α(0) = 0`` and ``α(1) = 1``, gives the K-step exchangeable
-schedule with boundaries ``a_k = ⌈N α(k/K)⌉`` (DESIGN §1, scaling limit): α(t) is the fraction of
+schedule with boundaries ``a_k = ⌈N α(k/K)⌉`` (docs/design.md, "Scaling limit and the square-root
+rule"): α(t) is the fraction of
 positions revealed after a fraction t of the steps. The named families:
 
 =================  =====================================  ===========================
@@ -208,7 +209,7 @@ def cosine(n: int, steps: int) -> ExchangeableSchedule:
     """MaskGIT's cosine schedule: the masked fraction after a fraction t of the steps is
     ``cos(πt/2)``, so ``α(t) = 1 − cos(πt/2)``.
 
-    The boundaries follow DESIGN's ``a_k = ⌈N α(k/K)⌉``; MaskGIT's own code rounds the masked
+    The boundaries follow the design's ``a_k = ⌈N α(k/K)⌉``; MaskGIT's own code rounds the masked
     count up instead, i.e. reveals ``⌊N α(k/K)⌋``, which can differ by one position.
 
     Examples

@@ -1,6 +1,7 @@
 """Exact optimal exchangeable schedules by dynamic programming on the boundaries a_k.
 
-For an exchangeable schedule with boundaries ``0 = a_0 < a_1 < … < a_K = N`` (DESIGN §1)
+For an exchangeable schedule with boundaries ``0 = a_0 < a_1 < … < a_K = N`` (docs/design.md,
+"Optimal schedules")
 
     E_fact = Σ_{i<N} f(i) − Σ_k (a_{k+1} − a_k) f(a_k) = Σ_k c(a_k, a_{k+1}),
     c(a, b) = Σ_{i=a}^{b−1} (f(i) − f(a)),
@@ -31,7 +32,8 @@ Distribution, e.g. ``optimal_error(as_distribution([0.3, 0.7]), 1)``: the bare a
 **Any profile.** The DP is exact for every finite f: no sign, monotonicity or convexity is
 required or checked, so synthetic profiles (e.g. ``f(i) = (i / N) ** 2``, or a decreasing one)
 can be explored freely. Only the profile of an actual law has the properties the theory's
-statements use (DESIGN §1): f non-decreasing (conditioning does not increase entropy), f <= 0
+statements use (docs/design.md, "Information profile"): f non-decreasing (conditioning does not
+increase entropy), f <= 0
 (entropies of discrete laws are >= 0), ``f(N−1) − f(0) = D(π)`` and ``Σ f = −H``; the bounds
 ``E_fact <= (max s_k − 1) D(π)`` and ``E_fact >= 0``, and the shape of the optimal sizes
 (non-increasing for convex f, non-decreasing for concave f) assume a non-decreasing f. For a

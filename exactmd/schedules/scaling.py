@@ -1,4 +1,5 @@
-"""The scaling theory of optimal schedules (DESIGN §1), computed from a discrete profile f.
+"""The scaling theory of optimal schedules (docs/design.md, "Scaling limit and the square-root
+rule"), computed from a discrete profile f.
 
 **Normalisation.** A profile f of length N is written ``f(i) = f(0) + D f̄(i/N)`` with
 ``D = f(N−1) − f(0)`` (= D(π) for a law's profile), so that ``f̄(0) = 0`` and ``f̄(1) = 1``:

@@ -1,4 +1,4 @@
-"""The identities of the theory (DESIGN §1), evaluated exactly and simplified.
+"""The identities of the theory (docs/design.md, "Mathematics"), evaluated exactly and simplified.
 
 Each function returns a dict ``{identity: simplified difference}``; every value is ``0`` when
 the identity is proved for the law at hand (see :func:`~exactmd.symbolic.measures.simplify_exact`
@@ -103,7 +103,8 @@ def profile_increment_form(profile: Sequence[Any], sizes: Sequence[int]) -> Any:
 
 
 def verify_identities(law: Any, sizes: Sequence[Sequence[int]] | None = None) -> dict[str, Any]:
-    """Evaluate the identities of DESIGN §1 for ``law``; each value is the simplified difference.
+    """Evaluate the identities of docs/design.md ("Mathematics") for ``law``; each value is the
+    simplified difference.
 
     Parameters
     ----------

@@ -4,7 +4,8 @@ The subset entropies come from the numeric code path run on the symbolic backend
 masked-marginal tensor of :func:`exactmd.enumeration.masked.masked_tensor` (numpy ``matmul`` on
 object
 arrays), ``-m log m`` on every cell and the same Kronecker reduction
-(:func:`exactmd.enumeration.masked.kron_apply`). Everything else is the formulas of DESIGN §1
+(:func:`exactmd.enumeration.masked.kron_apply`). Everything else is the formulas of docs/design.md
+("Mathematics")
 applied to that
 ``(2,)*N`` object array.
 

@@ -184,7 +184,8 @@ def schedules(
 
 
 def classic_laws(max_n: int = 4) -> st.SearchStrategy[np.ndarray]:
-    """The laws of the design notes: XOR of two fair bits, block copy, independent products."""
+    """The laws of docs/design.md ("Known answers"): XOR of two fair bits, block copy, independent
+    products."""
     max_n = check_int(max_n, "max_n")
 
     def xor(_: Any) -> np.ndarray:

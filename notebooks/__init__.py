@@ -1,1 +1,0 @@
-"""Makes ``notebooks/conftest.py`` import as ``notebooks.conftest``, not a second ``conftest``."""
