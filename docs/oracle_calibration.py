@@ -27,7 +27,7 @@ from exactmd.testing.examples import BUGS, factorized_sample
 from exactmd.testing.goodness import goodness_of_fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from conftest import random_law
+from helpers import random_law
 
 ALPHAS = (1e-3, 1e-2, 5e-2)
 

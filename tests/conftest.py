@@ -1,4 +1,4 @@
-"""Shared fixtures: the one parametrised backend fixture and random laws with zeros."""
+"""Shared fixtures: the one parametrised backend fixture and a factory of random laws."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import random_law
 
 
 def _torch_available() -> bool:
@@ -39,20 +40,6 @@ def as_backend(backend: str) -> Callable[[Any], Any]:
     import torch
 
     return lambda x: torch.as_tensor(np.asarray(x, dtype=np.float64))
-
-
-def random_law(
-    shape: tuple[int, ...], seed: int = 0, zeros: float = 0.3, alpha: float = 1.0
-) -> np.ndarray:
-    """A Dirichlet random joint with about a fraction ``zeros`` of exact zeros."""
-    rng = np.random.default_rng(seed)
-    p = rng.dirichlet(np.full(int(np.prod(shape)), alpha)).reshape(shape)
-    if zeros > 0:
-        mask = rng.random(shape) < zeros
-        if mask.all():
-            mask.flat[0] = False
-        p = np.where(mask, 0.0, p)
-    return p / p.sum()
 
 
 @pytest.fixture

@@ -12,14 +12,27 @@ import itertools
 import math
 
 import numpy as np
-from conftest import random_law
 from hypothesis import strategies as st
 
-__all__ = ["TOL", "LOG2", "laws", "xor_law", "block_copy", "compositions"]
+__all__ = ["TOL", "LOG2", "random_law", "laws", "xor_law", "block_copy", "compositions"]
 
 #: Agreement required between exact paths and the brute force (float64 rounding only).
 TOL = 1e-12
 LOG2 = math.log(2)
+
+
+def random_law(
+    shape: tuple[int, ...], seed: int = 0, zeros: float = 0.3, alpha: float = 1.0
+) -> np.ndarray:
+    """A Dirichlet random joint with about a fraction ``zeros`` of exact zeros."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(int(np.prod(shape)), alpha)).reshape(shape)
+    if zeros > 0:
+        mask = rng.random(shape) < zeros
+        if mask.all():
+            mask.flat[0] = False
+        p = np.where(mask, 0.0, p)
+    return p / p.sum()
 
 
 @st.composite

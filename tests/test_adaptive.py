@@ -8,8 +8,7 @@ from functools import reduce
 
 import numpy as np
 import pytest
-from conftest import random_law
-from helpers import block_copy, compositions, laws
+from helpers import block_copy, compositions, laws, random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.backends import NumpyBackend, get_backend, is_torch_tensor
 from exactmd.enumeration.conditionals import exact_conditionals
@@ -256,6 +256,7 @@ class _MetaBackend:
         return MetaBackend(device="meta", dtype=dtype)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_every_torch_path_keeps_to_the_law_s_device(dtype: str) -> None:
     from exactmd.enumeration.plan import MemoryPlan

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_its_table_and_every_answer_agrees(tmp_path: Path) -> None:
     cmd = [sys.executable, str(ROOT / "benchmarks" / "run.py"), "8", "10", "--quick",
            "--no-peers", "--out-dir", str(tmp_path)]  # fmt: skip

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 from brute import brute_deterministic_error, brute_kl
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sampler_brute import brute_learning_error, brute_output

@@ -10,7 +10,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.denoisers.calls import denoiser_rows, evaluate_denoiser
 from exactmd.denoisers.exact import as_denoiser, exact_denoiser, perturbed_denoiser

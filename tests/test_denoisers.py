@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from brute import brute_conditional
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.denoisers.calls import check_denoiser_output, denoiser_law_shape, evaluate_denoiser
 from exactmd.denoisers.exact import DENOISER_ATOL, as_denoiser, exact_denoiser, perturbed_denoiser

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.backends import get_backend
 from exactmd.errors import DistributionError, ValidationError

@@ -19,8 +19,7 @@ from brute import (
     brute_exchangeable_error,
     brute_total_correlation,
 )
-from conftest import random_law
-from helpers import laws, xor_law
+from helpers import laws, random_law, xor_law
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sampler_brute import brute_output, sequences

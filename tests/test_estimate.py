@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.errors import DenoiserError, ValidationError

@@ -16,8 +16,7 @@ from brute import (
     brute_random_reveal_error,
     brute_total_correlation,
 )
-from conftest import random_law
-from helpers import LOG2, TOL, block_copy, compositions, laws, xor_law
+from helpers import LOG2, TOL, block_copy, compositions, laws, random_law, xor_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

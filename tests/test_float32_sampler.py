@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from sampler_brute import brute_output
 
 from exactmd.denoisers.exact import perturbed_denoiser

@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 import exactmd
 import exactmd.backends

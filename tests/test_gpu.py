@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.masked import masked_tensor, subset_entropies

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from brute import brute_conditional, brute_entropy_of, brute_marginal, brute_subset_entropies
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.backends import NumpyBackend
 from exactmd.enumeration.conditionals import ZERO_CONTEXT_POLICY, exact_conditionals

@@ -20,8 +20,7 @@ from brute import (
     brute_subset_entropies,
     brute_total_correlation,
 )
-from conftest import random_law
-from helpers import LOG2, TOL, block_copy, laws, xor_law
+from helpers import LOG2, TOL, block_copy, laws, random_law, xor_law
 from hypothesis import given, settings
 
 from exactmd.errors import DistributionError, ValidationError

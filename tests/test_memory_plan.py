@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.backends import Backend, NumpyBackend, get_backend
 from exactmd.enumeration.masked import masked_tensor, subset_entropies
@@ -145,6 +145,7 @@ def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
     assert one.bytes_needed == expected - 3**17 * 8
 
 
+@pytest.mark.slow
 def test_naive_baseline_estimate_and_benchmark_guards() -> None:
     import subprocess
     import sys
@@ -311,6 +312,7 @@ def test_rlimit_as_gives_a_memory_plan_error_not_a_crash() -> None:
 @pytest.mark.parametrize(
     "shape", [(2,) * 12, (3,) * 8, (4,) * 6, (2, 3, 4, 5, 6, 2, 3), (6,) * 6, (2, 5, 3, 7)]
 )
+@pytest.mark.slow
 def test_numpy_plans_cover_what_numpy_allocates(shape: tuple[int, ...]) -> None:
     """tracemalloc's peak stays within the plan (plus 64 KiB of Python objects) for the
     masked tensor and for streamed entropies with default and small chunks: numpy's copies of

@@ -335,6 +335,7 @@ def test_load_example_returns_fresh_copies_in_any_order_and_backend(backend):
         load_example("cancer", order=["Xray"])
 
 
+@pytest.mark.slow
 def test_bif_grammar_is_built_once_and_reads_as_pgmpy():
     from pgmpy.readwrite import BIFReader
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from scipy import stats
 
 from exactmd.denoisers.exact import perturbed_denoiser

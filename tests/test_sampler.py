@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sampler_brute import brute_learning_error, brute_output, exact_brute_denoiser
@@ -327,6 +327,7 @@ def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exact", [True, False])
 @pytest.mark.parametrize("schedule", [[3, 3, 3], [[4, 0, 8], [1, 2, 3], [5, 6, 7]], GRID])
 def test_planned_bytes_cover_what_numpy_allocates(schedule, exact):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from sampler_brute import brute_output
 
 from exactmd.errors import ValidationError

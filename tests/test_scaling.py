@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

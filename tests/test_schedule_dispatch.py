@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.denoisers.exact import perturbed_denoiser
 from exactmd.errors import ScheduleError

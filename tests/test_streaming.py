@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +96,7 @@ def test_deterministic_marginals_give_exact_zero_up_to_tiny() -> None:
     assert np.abs(h).max() < 1e-290  # the tiny shift of the zero handling only
 
 
+@pytest.mark.slow
 def test_information_profile_streams_when_full_does_not_fit(
     monkeypatch: pytest.MonkeyPatch, backend: str, as_backend: Callable[[Any], Any]
 ) -> None:

@@ -390,6 +390,7 @@ def test_parametric_families_closed_forms() -> None:
 # -- rational inputs against the 50-digit reference ---------------------------------------------
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(law=rational_laws(), data=st.data())
 def test_rational_laws_match_a_50_digit_brute_force(law: Any, data: Any) -> None:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_testing_power import brute_conditional, brute_p_alg_partition

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -208,6 +208,7 @@ CALIBRATION = [
 ]
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, database=None, derandomize=True)
 @given(st.sampled_from(CALIBRATION), st.integers(0, 50))
 def test_samples_of_the_law_are_rejected_at_about_alpha(case: tuple, seed: int) -> None:

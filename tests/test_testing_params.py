@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.denoisers.exact import exact_denoiser
 from exactmd.errors import ValidationError

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 
 from exactmd.denoisers.exact import exact_denoiser, perturbed_denoiser
 from exactmd.errors import ValidationError

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import random_law
+from helpers import random_law
 from test_testing_power import brute_conditional, brute_p_alg, brute_p_alg_random_reveal
 
 torch = pytest.importorskip("torch")
