@@ -38,6 +38,9 @@ __all__ = [
     "check_int",
     "check_real",
     "check_seed",
+    "check_steps",
+    "as_integer",
+    "to_integer",
     "is_real",
 ]
 
@@ -75,8 +78,9 @@ def check_int(
 ) -> int:
     """Return ``value`` as an int in ``minimum..maximum``, or raise ``error`` naming ``name``.
 
-    Integers are Python ints and any :class:`numbers.Integral` (numpy integers included);
-    bools are refused, as are floats, even integral ones.
+    **The one rule for integers** everywhere in exactmd: Python and numpy integers, and real
+    numbers with an integral value (``2.0``, ``np.float32(3)``), are accepted; bools, strings,
+    non-integral or non-finite floats and arrays with axes are refused.
 
     Parameters
     ----------
@@ -105,14 +109,70 @@ def check_int(
     ...
     exactmd.errors.ValidationError: steps: must be an integer in 1..3; received 4
     """
-    good = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if good:
-        x = int(value)
-        good = x >= minimum and (maximum is None or x <= maximum)
-    if not good:
+    x = as_integer(value)
+    good = x is not None and x >= minimum and (maximum is None or x <= maximum)
+    if not good or x is None:
         rule = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
         raise error(f"{name}: must be {noun} {rule}; received {describe(value)}")
-    return int(value)
+    return x
+
+
+def as_integer(value: Any) -> int | None:
+    """``value`` as an int under the one rule for integers (see :func:`check_int`), else None.
+
+    Examples
+    --------
+    >>> as_integer(3), as_integer(2.0), as_integer(np.int64(4))
+    (3, 2, 4)
+    >>> as_integer(2.5), as_integer(True), as_integer("2")
+    (None, None, None)
+    """
+    if not is_real(value):
+        return None
+    if isinstance(value, np.ndarray):
+        value = value[()]
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    x = float(value)
+    return int(x) if math.isfinite(x) and x.is_integer() else None
+
+
+def to_integer(value: Any) -> int:
+    """:func:`as_integer`, raising ``TypeError`` instead of returning None (for callers that
+    turn it into their own error, e.g. a partition's positions).
+
+    Examples
+    --------
+    >>> to_integer(np.int32(2))
+    2
+    """
+    x = as_integer(value)
+    if x is None:
+        raise TypeError(f"not an integer: {value!r}")
+    return x
+
+
+def check_steps(
+    steps: Any, n: int, name: str = "steps", error: type[ValidationError] = ValidationError
+) -> int:
+    """The number of steps K of a schedule for N = ``n`` positions: an integer with
+    ``1 <= K <= N`` (the one rule for integers, :func:`check_int`), or ``error`` naming ``name``.
+
+    Examples
+    --------
+    >>> check_steps(2.0, 4)
+    2
+    >>> check_steps(5, 4)
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: steps: must be an integer K with 1 <= K <= N=4; received 5
+    """
+    k = as_integer(steps)
+    if k is None or not 1 <= k <= n:
+        raise error(
+            f"{name}: must be an integer K with 1 <= K <= N={n}; received {describe(steps)}"
+        )
+    return k
 
 
 def is_real(value: Any) -> bool:
@@ -259,12 +319,9 @@ def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = True) -> Any
     """
     if isinstance(seed, np.random.Generator) or (seed is None and allow_none):
         return seed
-    if (
-        isinstance(seed, numbers.Integral)
-        and not isinstance(seed, bool | np.bool_)
-        and int(seed) >= 0
-    ):
-        return int(seed)
+    k = as_integer(seed)
+    if k is not None and k >= 0:
+        return k
     what = "None, an integer" if allow_none else "an integer"
     raise ValidationError(
         f"{name}: must be {what} >= 0 or a numpy.random.Generator; received {describe(seed)}"

@@ -139,10 +139,10 @@ def test_k_equals_n_and_one() -> None:
         (lambda: from_alpha(lambda t: "x", 4, 2), "alpha: must map"),  # type: ignore
         (
             lambda: from_alpha(lambda t: t, 4, 5),
-            r"steps: K must be <= N=4 \(every step .*\); received K=5",
+            r"steps: must be an integer K with 1 <= K <= N=4; received 5",
         ),
         (lambda: from_alpha(lambda t: t, 0, 1), "n: must be an integer >= 1; received 0"),
-        (lambda: from_alpha(lambda t: t, 4, 2.0), "steps: must be an integer"),  # type: ignore
+        (lambda: from_alpha(lambda t: t, 4, 2.5), "steps: must be an integer"),  # type: ignore
         (lambda: named_schedule("nope", 4, 2), "name: must be one of"),
         (lambda: from_alpha(lambda t: t, 4, 2, collisions="x"), "collisions: must be one of"),
         (

@@ -61,7 +61,7 @@ CASES = [
     (lambda v: samples_needed(P, P[::-1], alpha=v), "alpha", LEVEL, [0, 1, True, "0.1"]),
     (lambda v: samples_needed(P, P[::-1], power=v), "power", LEVEL, [0, 1, 1.5, math.nan]),
     (lambda v: samples_needed(P, P[::-1], min_expected=v), "min_expected", POSITIVE, [0]),
-    (lambda v: factorized_sample(DEN, P.shape, [2, 1], v), "m", COUNT, [0, -1, 2.0]),
+    (lambda v: factorized_sample(DEN, P.shape, [2, 1], v), "m", COUNT, [0, -1, 2.5]),
     (lambda v: llada_step_sizes(v, 1), "n", COUNT, [0]),
     (lambda v: llada_step_sizes(3, v), "steps", "must be an integer in 1..3", [0, 4]),
 ]

@@ -21,9 +21,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from exactmd._validate import check_steps
 from exactmd.backends import get_backend
 from exactmd.enumeration.plan import MemoryPlan, plan_subset_entropies
-from exactmd.errors import ScheduleError, describe
+from exactmd.errors import ScheduleError
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.measures.information import (
     complexity,
@@ -82,11 +83,7 @@ def _check_steps(steps: Sequence[int] | None, n: int) -> list[int]:
         return _default_steps(n)
     out = []
     for k in steps:
-        if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= n:
-            raise ScheduleError(
-                f"steps: each K must be an integer with 1 <= K <= N={n}; received {describe(k)}"
-            )
-        out.append(int(k))
+        out.append(check_steps(k, n, "steps", ScheduleError))
     return sorted(set(out))
 
 

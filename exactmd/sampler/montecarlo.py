@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_seed
+from exactmd._validate import as_integer, check_seed
 from exactmd.backends import get_backend
 from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import ExactDenoiser
@@ -41,9 +41,10 @@ __all__ = ["sample", "empirical_law"]
 
 
 def _check_count(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    count = as_integer(n)  # the one rule for integers (2.0 is 2)
+    if count is None or count < 0:
         raise ValidationError(f"n: must be an integer >= 0 (number of samples); received {n!r}")
-    return int(n)
+    return count
 
 
 def sample(

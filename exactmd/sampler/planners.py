@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import to_integer
 from exactmd.errors import ScheduleError, describe
-from exactmd.schedules.kinds import _int_like
 
 __all__ = [
     "most_confident_planner",
@@ -72,7 +72,7 @@ def planner_choices(out: Any, tokens: np.ndarray, size: int, q: int, planner_nam
     merged: dict[tuple[int, ...], float] = {}
     for subset, weight in items:
         try:
-            z = tuple(sorted(_int_like(i) for i in subset))
+            z = tuple(sorted(to_integer(i) for i in subset))
         except (TypeError, ValueError, OverflowError):
             z = ()
         if len(z) != size or len(set(z)) != size or not set(z) <= set(masked):

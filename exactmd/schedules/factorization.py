@@ -19,12 +19,11 @@ Examples
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
-from exactmd._validate import as_float_array
+from exactmd._validate import as_float_array, check_steps
 from exactmd.enumeration.masked import subset_entropy
 from exactmd.errors import ScheduleError, describe
 from exactmd.law.distribution import Distribution, as_distribution
@@ -227,7 +226,4 @@ def worst_case_log_bound(p: Any, steps: int) -> Any:
 
 
 def _check_steps(steps: Any, n: int) -> int:
-    real = isinstance(steps, numbers.Real) and not isinstance(steps, (bool, np.bool_))
-    if not real or not 1 <= steps <= n or int(steps) != steps:
-        raise ScheduleError(f"steps: must be an integer K with 1 <= K <= N={n}; received {steps!r}")
-    return int(steps)
+    return check_steps(steps, n, "steps", ScheduleError)

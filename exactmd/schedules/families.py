@@ -51,7 +51,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from exactmd._validate import check_choice, check_int, check_real
+from exactmd._validate import check_choice, check_int, check_real, check_steps
 from exactmd.errors import ScheduleError, describe
 from exactmd.schedules.kinds import ExchangeableSchedule
 
@@ -77,12 +77,7 @@ COLLISIONS = ("push", "drop", "raise")
 
 def _check_n_steps(n: Any, steps: Any) -> tuple[int, int]:
     n = check_int(n, "n", error=ScheduleError)
-    steps = check_int(steps, "steps", error=ScheduleError)
-    if steps > n:
-        raise ScheduleError(
-            f"steps: K must be <= N={n} (every step reveals >= 1 position); received K={steps}"
-        )
-    return n, steps
+    return n, check_steps(steps, n, "steps", ScheduleError)
 
 
 def alpha_boundaries(

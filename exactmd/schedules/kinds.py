@@ -25,7 +25,6 @@ exactmd.errors.ScheduleError: schedule: sizes must sum to N=3; received sizes (2
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from math import comb
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int, is_real
+from exactmd._validate import check_int, is_real, to_integer
 from exactmd.backends import is_torch_tensor
 from exactmd.errors import ScheduleError, describe
 
@@ -59,16 +58,6 @@ class Schedule:
         raise NotImplementedError
 
 
-def _int_like(value: Any) -> int:
-    """``value`` as an int: ints, numpy ints and integer-valued floats; no str, bool, 1.5."""
-    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-    if not real:
-        raise TypeError(f"not an integer: {value!r}")
-    if int(value) != value:
-        raise ValueError(f"not an integer: {value!r}")
-    return int(value)
-
-
 def _plain(value: Any) -> Any:
     """A torch tensor or numpy array as (nested) Python lists; anything else as it is."""
     if is_torch_tensor(value) or isinstance(value, np.ndarray):
@@ -92,7 +81,7 @@ def _block(block: Any) -> tuple[Any, ...]:
 
 def _check_sizes(sizes: Sequence[Any], n: int | None) -> tuple[int, ...]:
     try:
-        values = tuple(_int_like(s) for s in sizes)
+        values = tuple(to_integer(s) for s in sizes)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ScheduleError(
             f"schedule: sizes must be positive integers; received {describe(sizes)}"
@@ -179,7 +168,7 @@ class DeterministicSchedule(Schedule):
             if isinstance(_plain(self.partition), set | frozenset):
                 raise TypeError("an ordered partition cannot be a set")
             blocks = tuple(
-                tuple(_int_like(i) for i in _block(block)) for block in _plain(self.partition)
+                tuple(to_integer(i) for i in _block(block)) for block in _plain(self.partition)
             )
         except (TypeError, ValueError, OverflowError) as exc:
             raise ScheduleError(

@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd._validate import check_steps
 from exactmd.backends import is_torch_tensor
 from exactmd.errors import MemoryPlanError, ScheduleError, describe
 from exactmd.law.distribution import Distribution
@@ -137,15 +138,7 @@ def step_costs(profile: Any) -> FloatArray:
 
 
 def _check_steps(steps: Any, n: int, name: str = "steps") -> int:
-    if (
-        isinstance(steps, bool)
-        or not isinstance(steps, (int, np.integer))
-        or not 1 <= int(steps) <= n
-    ):
-        raise ScheduleError(
-            f"{name}: must be an integer K with 1 <= K <= N={n}; received {steps!r}"
-        )
-    return int(steps)
+    return check_steps(steps, n, name, ScheduleError)
 
 
 @dataclass(frozen=True)
