@@ -46,6 +46,7 @@ import numpy as np
 
 from exactmd._validate import check_choice, check_int, check_real
 from exactmd.backends import Backend, get_backend, is_torch_tensor, to_host
+from exactmd.denoisers.chains import HMMDenoiser, MarkovChainDenoiser, chain_denoiser
 from exactmd.enumeration.conditionals import check_tokens, exact_conditionals
 from exactmd.errors import DenoiserError, describe
 from exactmd.law.distribution import Distribution, as_distribution
@@ -104,12 +105,17 @@ def _device(be: Backend) -> Any:
     return getattr(be, "device", None)
 
 
-def exact_denoiser(p: Any) -> ExactDenoiser:
+def exact_denoiser(p: Any) -> ExactDenoiser | MarkovChainDenoiser | HMMDenoiser:
     """The exact denoiser of π: ``tokens -> π(x_i = v | unmasked tokens)``.
 
     numpy tokens give a numpy array and torch tokens a torch tensor on the tokens' device,
     float64, shape ``(B, N, q)``. Unmasked positions get the one-hot of their value; contexts
     of probability zero give the uniform law on ``X_i``.
+
+    A parameter-only chain law (:class:`~exactmd.models.chains.MarkovChainLaw`,
+    :class:`~exactmd.models.chains.HMMLaw`, from ``markov_chain(..., table=False)`` or
+    ``hmm(..., table=False)``) gets its denoiser without enumeration, at any N
+    (:mod:`exactmd.denoisers.chains`); any other law is enumerated.
 
     Examples
     --------
@@ -118,6 +124,9 @@ def exact_denoiser(p: Any) -> ExactDenoiser:
     >>> den(np.array([[3, 3]])).round(3).tolist()
     [[[0.5, 0.5, 0.0], [0.333, 0.333, 0.333]]]
     """
+    chain = chain_denoiser(p)
+    if chain is not None:
+        return chain
     return ExactDenoiser(as_distribution(p))
 
 

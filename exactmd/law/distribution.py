@@ -298,6 +298,8 @@ def as_distribution(
     ...
     exactmd.errors.DistributionError: p: entries must be >= 0; received -0.1 at index (1, 1)
     """
+    if getattr(p, "holds_table", True) is False:  # a parameter-only law (models.chains)
+        raise _table_free_refusal(p, name)
     if is_symbolic_input(p):
         from exactmd.symbolic.law import as_symbolic_distribution
 
@@ -331,6 +333,23 @@ def as_distribution(
     if isinstance(table, np.ndarray):
         table.setflags(write=False)
     return Distribution(table, be)
+
+
+def _table_free_refusal(p: Any, name: str) -> MemoryPlanError:
+    """The refusal of a law that holds its parameters and no table (``holds_table = False``,
+    e.g. :class:`exactmd.models.chains.MarkovChainLaw`), before anything is allocated: it
+    names the shape, the bytes the float64 table would take, and what works without it."""
+    q, n = int(getattr(p, "q", 0)), int(getattr(p, "n", 0))
+    bits = n * np.log2(max(q, 1)) + 3
+    size = f"{8 * q**n} bytes" if bits < 64 else f"2^{bits:.6g} bytes"
+    works = ", ".join(getattr(p, "without_table", ()))
+    kind = getattr(p, "kind", type(p).__name__)
+    return MemoryPlanError(
+        f"{name}: a {kind} law of N = {n} variables holds its parameters, not its table of "
+        f"shape ({q},) * {n} ({size} in float64); functions that need the table refuse it. "
+        f"Without the table: {works}; for a table, build the law with table=True when it "
+        f"fits; received {describe(p)}"
+    )
 
 
 def _numeric_as_symbolic(p: Any, name: str) -> Distribution:

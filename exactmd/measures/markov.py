@@ -42,6 +42,7 @@ from exactmd.backends import get_backend
 from exactmd.errors import MemoryPlanError, ModelError, describe
 from exactmd.law.distribution import TOTAL_ATOL, Distribution
 from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
+from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.typing import FloatArray
 
 __all__ = [
@@ -115,6 +116,14 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
             )
         n = init.n if n is None else n
         init, transition = init.cache["markov_chain"]
+    if transition is None and isinstance(init, HMMLaw):
+        raise ModelError(
+            "init: an HMM's observations are not a Markov chain (no closed-form profile); "
+            f"estimate it with exactmd.estimate_profile; received {describe(init)}"
+        )
+    if transition is None and isinstance(init, MarkovChainLaw):
+        n = init.n if n is None else n
+        init, transition = init.init, init.transition
     if transition is None and init is not None and hasattr(init, "transition"):
         chain = init
         transition = chain.transition
@@ -225,8 +234,9 @@ def markov_mean_entropies(init: Any, transition: Any = None, n: Any = None) -> F
     init
         The law of X_0 (None: the stationary law of ``transition``). Or, with ``transition``
         None: a law built by :func:`exactmd.models.markov_chain` (its parameters are read, the
-        table is not used), a ``"markov:n=…,q=…,stay=…"`` model string (any n, nothing is
-        enumerated), or an object with attributes ``transition``, ``n`` and ``init`` /
+        table is not used; a :class:`~exactmd.models.chains.MarkovChainLaw` from
+        ``table=False`` works at any N), a ``"markov:n=…,q=…,stay=…"`` model string (any n,
+        nothing is enumerated), or an object with attributes ``transition``, ``n`` and ``init`` /
         ``initial`` / ``stationary``.
     transition
         The q×q transition matrix P (rows sum to 1).

@@ -11,6 +11,8 @@ imports numpy only; pgmpy and networkx are imported when a function needs them.
 - :func:`ising`, :func:`potts` — laws on networkx graphs;
 - :func:`markov_chain`, :func:`hmm`, :func:`block_copy`, :func:`parity`,
   :func:`random_xorsat`, :func:`iid`, :func:`random_joint`, :func:`mixture` — the zoo;
+- :class:`MarkovChainLaw`, :class:`HMMLaw` — chains held by their parameters, at any N (what
+  ``markov_chain(..., table=False)`` and ``hmm(..., table=False)`` return; no q^N table);
 - :func:`from_spec` — model strings such as ``"ising:n=8,coupling=0.4,graph=cycle"``.
 
 Examples
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 from exactmd.models import zoo
 from exactmd.models._base import ModelSizeError
+from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.models.files import EXAMPLES, example_path, load, load_example, read_model
 from exactmd.models.graphs import ising, potts
 from exactmd.models.pgmpy_models import contract_factors, from_pgmpy
@@ -47,5 +50,7 @@ __all__ = [
     "available_models",
     "markov_spec_parameters",
     "ModelSizeError",
+    "MarkovChainLaw",
+    "HMMLaw",
 ]
 __all__ += zoo.__all__  # the zoo's names, listed once in exactmd.models.zoo

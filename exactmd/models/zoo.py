@@ -7,6 +7,15 @@ parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 :func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
 :func:`markov_chain_parameters`. ``with_backend`` conversions keep these parameter entries
 (:data:`exactmd.law.distribution.PARAMETER_CACHE_KEYS`) and drop the backend-specific arrays.
+
+**Chains at any N.** :func:`markov_chain` and :func:`hmm` take ``table=``: ``True`` (the
+default) enumerates the q^N table as every builder does, and refuses it when it would not fit
+(:class:`~exactmd.models._base.ModelSizeError`, with a hint); ``False`` returns the
+parameter-only law (:class:`~exactmd.models.chains.MarkovChainLaw`,
+:class:`~exactmd.models.chains.HMMLaw`) at any N, whose exact denoiser, ``markov_profile`` and
+draws need no table, and which :func:`exactmd.as_distribution` (so every function that needs
+the table) refuses with a :class:`~exactmd.errors.MemoryPlanError`. The default stays ``True``
+so that a call returns one type whatever the machine's memory.
 """
 
 from __future__ import annotations
@@ -14,11 +23,11 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
-from exactmd._validate import check_seed
+from exactmd._validate import check_flag, check_seed
 from exactmd.backends import get_backend
 from exactmd.errors import ModelError, ValidationError, describe
 from exactmd.law.distribution import Distribution, as_distribution
@@ -34,6 +43,7 @@ from exactmd.models._base import (
     resolve_backend,
     stochastic_matrix,
 )
+from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.models.pgmpy_models import contract_factors
 
 __all__ = [
@@ -75,13 +85,77 @@ def _chain(init: Any, transition: Any) -> tuple[np.ndarray, np.ndarray]:
     return p0, t
 
 
+_TABLE_HINT = (
+    "; pass table=False for the parameter-only law (no q^N table: exact_denoiser, "
+    "markov_profile for a chain, estimate_profile and law.sample work at any N)"
+)
+
+
+def _plan_table(q: int, n: int, backend: Any, copies: float, note: str = "") -> None:
+    """:func:`plan_repeat` with the hint that ``table=False`` needs no table."""
+    try:
+        plan_repeat(q, n, backend, copies, "n", note)
+    except ModelSizeError as exc:
+        raise ModelSizeError(f"{exc}{_TABLE_HINT}") from exc
+
+
+@overload
 def markov_chain(
-    init: Any, transition: Any, n: int, *, backend: str | None = None, device: Any = None
-) -> Distribution:
+    init: Any,
+    transition: Any,
+    n: int,
+    *,
+    table: Literal[True] = ...,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution: ...
+@overload
+def markov_chain(
+    init: Any,
+    transition: Any,
+    n: int,
+    *,
+    table: Literal[False],
+    backend: str | None = None,
+    device: Any = None,
+) -> MarkovChainLaw: ...
+@overload
+def markov_chain(
+    init: Any,
+    transition: Any,
+    n: int,
+    *,
+    table: bool,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution | MarkovChainLaw: ...
+def markov_chain(
+    init: Any,
+    transition: Any,
+    n: int,
+    *,
+    table: bool = True,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution | MarkovChainLaw:
     """A homogeneous Markov chain X_0 → X_1 → … → X_{n-1} on q states.
 
     π(x) = init[x_0] Π_{t=1}^{n-1} T[x_{t-1}, x_t]; axis t is X_t. The parameters are kept:
     ``markov_chain_parameters(dist) == (init, transition)``.
+
+    Parameters
+    ----------
+    init, transition
+        The law of X_0 (q entries) and the q × q transition matrix.
+    n
+        The number of variables.
+    table
+        ``True``: the enumerated :class:`~exactmd.law.distribution.Distribution` (refused
+        when q^n cells do not fit); ``False``: a
+        :class:`~exactmd.models.chains.MarkovChainLaw` holding the parameters only, at any n
+        (module notes).
+    backend, device
+        Where the table lives (``table=True`` only).
 
     Examples
     --------
@@ -90,15 +164,19 @@ def markov_chain(
     0.405
     >>> markov_chain_parameters(d)[1].tolist()
     [[0.9, 0.1], [0.1, 0.9]]
+    >>> markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], 1024, table=False)
+    MarkovChainLaw(q=2, n=1024)
     """
     p0, t = _chain(init, transition)
     q = p0.size
     n = positive_int(n, "n")
-    plan_repeat(q, n, resolve_backend(backend, device), 2.0, "n")
-    table = p0.copy()
+    if not check_flag(table, "table", ModelError):
+        return MarkovChainLaw(p0, t, n)
+    _plan_table(q, n, resolve_backend(backend, device), 2.0)
+    joint = p0.copy()
     for _ in range(n - 1):
-        table = table[..., None] * t
-    d = _done(table, {"name": "markov_chain", "init": p0, "transition": t, "n": n}, backend, device)
+        joint = joint[..., None] * t
+    d = _done(joint, {"name": "markov_chain", "init": p0, "transition": t, "n": n}, backend, device)
     d.cache["markov_chain"] = (p0, t)
     return d
 
@@ -126,31 +204,71 @@ def markov_chain_parameters(dist: Distribution) -> tuple[np.ndarray, np.ndarray]
     return init, transition
 
 
+@overload
 def hmm(
     init: Any,
     transition: Any,
     emission: Any,
     n: int,
     *,
+    table: Literal[True] = ...,
     backend: str | None = None,
     device: Any = None,
-) -> Distribution:
+) -> Distribution: ...
+@overload
+def hmm(
+    init: Any,
+    transition: Any,
+    emission: Any,
+    n: int,
+    *,
+    table: Literal[False],
+    backend: str | None = None,
+    device: Any = None,
+) -> HMMLaw: ...
+@overload
+def hmm(
+    init: Any,
+    transition: Any,
+    emission: Any,
+    n: int,
+    *,
+    table: bool,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution | HMMLaw: ...
+def hmm(
+    init: Any,
+    transition: Any,
+    emission: Any,
+    n: int,
+    *,
+    table: bool = True,
+    backend: str | None = None,
+    device: Any = None,
+) -> Distribution | HMMLaw:
     """The law of the observations Y_0..Y_{n-1} of a hidden Markov model.
 
     π(y) = Σ_h init[h_0] E[h_0, y_0] Π_{t=1}^{n-1} T[h_{t-1}, h_t] E[h_t, y_t], with the hidden
     chain on q_h states (``transition`` q_h × q_h) and ``emission`` q_h × q_o; axis t is Y_t.
+    ``table=False`` returns an :class:`~exactmd.models.chains.HMMLaw` holding the parameters
+    only, at any n (module notes; see :func:`markov_chain`).
 
     Examples
     --------
     >>> d = hmm([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0], [0.0, 1.0]], 2)
     >>> d.numpy().tolist()  # y_0 = h_0 = 0, y_1 uniform
     [[0.5, 0.5], [0.0, 0.0]]
+    >>> hmm([1.0, 0.0], [[0.5, 0.5], [0.5, 0.5]], [[0.9, 0.1], [0.2, 0.8]], 1024, table=False)
+    HMMLaw(q=2, q_hidden=2, n=1024)
     """
     p0, t = _chain(init, transition)
     qh = p0.size
     e = stochastic_matrix(emission, "emission", rows=qh)
     qo = e.shape[1]
     n = positive_int(n, "n")
+    if not check_flag(table, "table", ModelError):
+        return HMMLaw(p0, t, e, n)
     # the joint is of the n observations; the forward pass builds the table (Y_0..Y_{n-1},
     # H_{n-1}) of qo^n · qh cells, and its step before, so the peak is about 2 qh joints
     # (the size of that table is given as a power of 2 while qo^n would be a huge integer)
@@ -160,7 +278,7 @@ def hmm(
         f" (the n = {_big(n)} observations Y_0..Y_{{n-1}}; the build also holds an intermediate "
         f"table over (Y_0..Y_{{n-1}}, H_{{n-1}}) of {hidden} cells)"
     )
-    plan_repeat(qo, n, resolve_backend(backend, device), 2.0 * qh, "n", note)
+    _plan_table(qo, n, resolve_backend(backend, device), 2.0 * qh, note)
     alpha = (p0[:, None] * e).T  # (y_0, h_0)
     for _ in range(n - 1):
         alpha = (alpha @ t)[..., None, :] * e.T  # (y.., h_t) -> (y.., y_t, h_t)
