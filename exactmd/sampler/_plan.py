@@ -48,12 +48,8 @@ from exactmd.sampler._levels import (
     masked_bytes,
     table_chunk_entries,
 )
-from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
-    Schedule,
-)
+from exactmd.schedules.custom import schedule_method
+from exactmd.schedules.kinds import LevelProgram, Schedule, revealed_count
 
 __all__ = [
     "SamplerPlan",
@@ -148,33 +144,37 @@ def sampler_plan(
     e = level_states(d.shape)
     n, q, item = d.n, d.q, be.itemsize
     plans = 0
-    if isinstance(sched, DeterministicSchedule):
+    program: LevelProgram = schedule_method(sched, "level_program")(n)
+    fixed = isinstance(program.final, tuple)  # one fixed revealed set per step (a partition)
+    if fixed:
         sizes: list[int] = [1]
-        done: tuple[int, ...] = ()
-        for block in sched.partition:
-            done = done + block
-            sizes.append(prod(d.shape[i] for i in done))
+        for (move,) in program.steps:
+            assert isinstance(move.target, tuple)  # a fixed set (see LevelProgram)
+            sizes.append(prod(d.shape[i] for i in move.target))
         work = sum(sizes[1:])
         peak = max(
             item * (sa * (1 + n * q) + 4 * sb) + 24 * sb for sa, sb in itertools.pairwise(sizes)
         )
         targets = [(len(d.shape), sb) for sb in sizes[1:]]  # a bound on each target's size
         plans = 2 * 8 * (1 + n * n)  # one location and at most n x n offsets
-    elif isinstance(sched, ExchangeableSchedule):
-        steps = list(itertools.pairwise(sched.boundaries))
+    elif not program.keeps_levels:  # all the mass moves from one full level to the next
+        steps = [(revealed_count(m.source), revealed_count(m.target)) for (m,) in program.steps]
         work = sum(e[b] * comb(b, b - a) for a, b in steps)
         peak = max(item * (e[a] * (1 + (n - a) * q) + 4 * e[b]) + 24 * e[b] for a, b in steps)
         targets = [(b, e[b]) for _, b in steps]
         # int64 gather plans of one step (one location per set and pattern, and b x s
         # offset columns), built on the host and copied to the device
         plans = max(2 * 8 * comb(n, b) * (comb(b, b - a) + b * (b - a)) for a, b in steps)
-    else:
-        assert isinstance(sched, RandomRevealSchedule)
+    else:  # the state spreads over every level (random reveal)
         work = 0
-        for k, rk in enumerate(sched.reveal_probabilities):
-            sources = range(1) if k == 0 else range(n)  # before step 1 only level 0 is occupied
-            step_targets = (lambda a: [n]) if rk >= 1 else (lambda a: range(a + 1, n + 1))
-            work += sum(e[b] * comb(b, b - a) for a in sources for b in step_targets(a))
+        for k, moves in enumerate(program.steps):
+            work += sum(
+                e[revealed_count(move.target)]
+                * comb(revealed_count(move.target), revealed_count(move.new))
+                for move in moves
+                # the moves the engine makes: before step 1 only level 0 is occupied
+                if move.new and move.weight > 0 and (k > 0 or move.source == 0)
+            )
         peak = item * sum(e[a] * (3 + (n - a) * q) for a in range(n + 1)) + 24 * max(e)
         # int64 gather plans (one location per set and pattern, and the target columns) for
         # every level pair, kept between steps, plus the host copy of the largest
@@ -188,7 +188,7 @@ def sampler_plan(
     widest_chunk = max(min(total, max(chunk, _largest_group(d.shape, b))) for b, total in targets)
     arrays = CHUNK_ARRAYS + (1 if q > min(d.shape) else 0)
     parts["chunk temporaries"] = arrays * item * widest_chunk
-    if isinstance(sched, DeterministicSchedule):
+    if fixed:
         widest = max(sa * n * q for sa in sizes[:-1])
     else:
         widest = max(e[a] * (n - a) * q for a in range(n))  # entries of the largest row table
@@ -196,7 +196,7 @@ def sampler_plan(
         parts["masked tensor"] = masked_bytes(d)
         # exact_table's chunk (index, gathered, conditional and mask arrays) and its per-group
         # constants (uniform rows and valid-value mask, one entry per set, position and value)
-        sets = 1 if isinstance(sched, DeterministicSchedule) else max(comb(n, a) for a in range(n))
+        sets = 1 if fixed else max(comb(n, a) for a in range(n))
         parts["temporaries"] = _TMP_ARRAYS * 8 * min(entries, widest) + 2 * 8 * sets * n * q
     else:
         # a batch of denoiser output (DEFAULT_BATCH_ELEMENTS entries), with room for the

@@ -24,7 +24,6 @@ import numpy as np
 from exactmd._progress import progress_bar
 from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import PerturbedDenoiser
-from exactmd.errors import ScheduleError
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.sampler._levels import (
     Level,
@@ -36,13 +35,7 @@ from exactmd.sampler._levels import (
     single_level,
 )
 from exactmd.schedules.custom import is_core_schedule, schedule_method
-from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
-    Schedule,
-    as_schedule,
-)
+from exactmd.schedules.kinds import Schedule, as_schedule, revealed_count
 
 __all__ = ["learning_error", "plan_learning", "LEARNING_LONG_RUN"]
 
@@ -57,25 +50,14 @@ def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.nda
     level's one group in the deterministic case and uniform over sets otherwise."""
     n = d.n
     out: list[tuple[Level, np.ndarray]] = []
-    if isinstance(sched, DeterministicSchedule):
-        done: tuple[int, ...] = ()
-        for block in sched.partition:
-            level = single_level(d.shape, done)
+    for cw in schedule_method(sched, "context_weights")(n):  # the kind's reveal probabilities
+        if cw.positions is not None:  # a fixed set: the positions revealed from it
+            level = single_level(d.shape, cw.revealed)
             comps = level.groups[0].comps[0]
-            out.append((level, np.isin(comps, block).astype(np.float64)))
-            done = done + block
-        return out
-    if isinstance(sched, ExchangeableSchedule):
-        coeffs = {a: s / (n - a) for a, s in zip(sched.boundaries, sched.sizes)}
-    elif isinstance(sched, RandomRevealSchedule):
-        law = sched.revealed_count_law(n)
-        r = np.asarray(sched.reveal_probabilities)
-        c = (law[:-1, :] * r[:, None]).sum(axis=0)
-        coeffs = {a: float(c[a]) for a in range(n) if c[a] > 0}
-    else:
-        raise ScheduleError(f"schedule: unsupported schedule kind; received {sched!r}")
-    for a, coef in coeffs.items():
-        out.append((full_level(d.shape, a), np.full(n - a, coef / comb(n, a))))
+            out.append((level, np.isin(comps, cw.positions).astype(np.float64)))
+        else:  # every set of a size: the coefficient spread evenly over them
+            a = revealed_count(cw.revealed)
+            out.append((full_level(d.shape, a), np.full(n - a, cw.coefficient / comb(n, a))))
     return out
 
 
@@ -144,7 +126,7 @@ def learning_error(
         available.
     DenoiserError
         Before any work, for a denoiser built for a law of another shape
-        (:func:`~exactmd.denoisers.exact.check_denoiser_law`); during the run, for a denoiser that
+        (:func:`~exactmd.denoisers.calls.check_denoiser_law`); during the run, for a denoiser that
         rejects valid tokens or breaks the output contract.
 
     Examples

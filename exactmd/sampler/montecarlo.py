@@ -31,9 +31,6 @@ from exactmd.errors import MemoryPlanError, ValidationError, describe
 from exactmd.law.distribution import as_distribution
 from exactmd.schedules.custom import schedule_method
 from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
     as_schedule,
 )
 
@@ -108,21 +105,9 @@ def sample(
     tokens = np.full((count, big_n), q, dtype=np.int64)
     if count == 0:
         return tokens
+    reveal_step = schedule_method(sched, "reveal")  # every kind says which positions it reveals
     for k in range(sched.num_steps):
-        masked = tokens == q
-        if isinstance(sched, ExchangeableSchedule):
-            keys = np.where(masked, rng.random((count, big_n)), np.inf)
-            chosen = np.argsort(keys, axis=1, kind="stable")[:, : sched.sizes[k]]
-            reveal = np.zeros_like(masked)
-            reveal[np.arange(count)[:, None], chosen] = True
-        elif isinstance(sched, DeterministicSchedule):
-            reveal = np.zeros_like(masked)
-            reveal[:, list(sched.partition[k])] = True
-        elif isinstance(sched, RandomRevealSchedule):
-            r = sched.reveal_probabilities[k]
-            reveal = masked & (rng.random((count, big_n)) < r) if r < 1 else masked.copy()
-        else:  # a kind with its own planner, e.g. adaptive: it looks at the current tokens
-            reveal = schedule_method(sched, "reveal")(k, tokens, d, den, rng)
+        reveal = reveal_step(k, tokens, d, den, rng)
         rows = np.nonzero(reveal.any(axis=1))[0]
         if rows.size == 0:
             continue

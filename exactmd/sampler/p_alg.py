@@ -33,8 +33,6 @@ True
 
 from __future__ import annotations
 
-import itertools
-from math import comb
 from typing import Any
 
 import numpy as np
@@ -55,9 +53,8 @@ from exactmd.sampler._levels import (
 from exactmd.sampler._plan import SamplerPlan, sampler_plan
 from exactmd.schedules.custom import is_core_schedule, schedule_method
 from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
+    LevelProgram,
+    Revealed,
     Schedule,
     as_schedule,
 )
@@ -230,54 +227,60 @@ class _Engine:
         target += view
 
 
+def _level(shape: tuple[int, ...], revealed: Revealed) -> Level:
+    """The level of a program's revealed sets: all sets of a size, or one fixed set (the
+    empty set is level 0 either way)."""
+    if isinstance(revealed, tuple):
+        return single_level(shape, revealed) if revealed else full_level(shape, 0)
+    return full_level(shape, revealed)
+
+
+def _patterns(target: Level, new: int | tuple[int, ...]) -> Patterns:
+    """The engine's patterns of a move: a count, or the new positions' ranks in the target."""
+    if isinstance(new, tuple):
+        return tuple(int(np.searchsorted(target.groups[0].sets[0], i)) for i in new)
+    return new
+
+
 def _run(
     d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar, plan: SamplerPlan
 ) -> Any:
-    eng = _Engine(d, denoiser, bar, plan, keep_plans=isinstance(sched, RandomRevealSchedule))
-    be, n = d.backend, d.n
-    start = full_level(d.shape, 0)
-    one = be.asarray(np.ones(1))
-    if isinstance(sched, DeterministicSchedule):
-        level, probs = start, [one]
-        done: tuple[int, ...] = ()
-        for block in sched.partition:
-            target = single_level(d.shape, tuple(sorted(done + block)))
-            new_at = tuple(int(np.searchsorted(target.groups[0].sets[0], i)) for i in sorted(block))
-            acc: list[Any] = [None]
-            eng.advance(level, probs, target, acc, new_at, 1.0)
-            eng.cache.clear()  # each level is a source once: free its conditional tables
-            level, probs, done = target, acc, done + block
-        return probs[0]
-    if isinstance(sched, ExchangeableSchedule):
-        level, probs = start, [one]
-        for a, b in itertools.pairwise(sched.boundaries):
-            target = full_level(d.shape, b)
-            acc = [None] * len(target.groups)
-            eng.advance(level, probs, target, acc, b - a, 1.0 / comb(n - a, b - a))
-            eng.cache.clear()  # as the memory plan assumes, one level's tables at a time
-            level, probs = target, acc
-        return probs[0]
-    assert isinstance(sched, RandomRevealSchedule)
-    levels = [full_level(d.shape, a) for a in range(n + 1)]
-    state: list[list[Any]] = [[one]] + [[None] * len(lv.groups) for lv in levels[1:]]
-    for rk in sched.reveal_probabilities:
-        new: list[list[Any]] = [[None] * len(lv.groups) for lv in levels]
-        for a in range(n + 1):
-            if all(p is None for p in state[a]):
+    """Run the schedule's level program (:meth:`level_program` of the kind)."""
+    program: LevelProgram = schedule_method(sched, "level_program")(d.n)
+    eng = _Engine(d, denoiser, bar, plan, keep_plans=program.keeps_levels)
+    be = d.backend
+    levels: dict[Revealed, Level] = {}
+
+    def level(revealed: Revealed) -> Level:
+        if revealed not in levels:
+            levels[revealed] = _level(d.shape, revealed)
+        return levels[revealed]
+
+    start: Revealed = () if isinstance(program.final, tuple) else 0
+    state: dict[Revealed, list[Any]] = {start: [be.asarray(np.ones(1))]}
+    for moves in program.steps:
+        new: dict[Revealed, list[Any]] = {}
+        for move in moves:
+            source = state.get(move.source)
+            if source is None or all(p is None for p in source) or move.weight <= 0:
                 continue
-            stay = (1.0 - rk) ** (n - a)
-            if stay > 0:
-                for g, p in enumerate(state[a]):
+            target = level(move.target)
+            acc = new.setdefault(move.target, [None] * len(target.groups))
+            if move.new == 0:  # the mass stays on its level, scaled
+                for g, p in enumerate(source):
                     if p is not None:
-                        new[a][g] = p * stay if new[a][g] is None else new[a][g] + p * stay
-            for b in range(a + 1, n + 1):
-                w = rk ** (b - a) * (1.0 - rk) ** (n - b)
-                if w > 0:
-                    eng.advance(levels[a], state[a], levels[b], new[b], b - a, w)
-        for _, cond in eng.cache.values():
-            cond.checked = None  # drop the reference to this step's state
+                        acc[g] = p * move.weight if acc[g] is None else acc[g] + p * move.weight
+                continue
+            patterns = _patterns(target, move.new)
+            eng.advance(level(move.source), source, target, acc, patterns, move.weight)
+        if program.keeps_levels:
+            for _, cond in eng.cache.values():
+                cond.checked = None  # drop the reference to this step's state
+        else:
+            eng.cache.clear()  # each level is a source once: free its conditional tables
         state = new
-    return state[n][0] if state[n][0] is not None else be.zeros((d.size,))
+    final = state.get(program.final)
+    return final[0] if final is not None and final[0] is not None else be.zeros((d.size,))
 
 
 def output_distribution(
@@ -330,7 +333,7 @@ def output_distribution(
         Before allocating, when the states of two levels would not fit in memory.
     DenoiserError
         Before any work, for a denoiser built for a law of another shape
-        (:func:`~exactmd.denoisers.exact.check_denoiser_law`); during the run, for a denoiser that
+        (:func:`~exactmd.denoisers.calls.check_denoiser_law`); during the run, for a denoiser that
         rejects valid tokens or breaks the output contract.
 
     Examples

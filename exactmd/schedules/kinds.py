@@ -37,12 +37,74 @@ from exactmd.backends import is_torch_tensor
 from exactmd.errors import ScheduleError, describe
 
 __all__ = [
+    "LevelMove",
+    "LevelProgram",
+    "ContextWeight",
+    "Revealed",
+    "revealed_count",
     "Schedule",
     "ExchangeableSchedule",
     "DeterministicSchedule",
     "RandomRevealSchedule",
     "as_schedule",
 ]
+
+
+#: A revealed set in a level program: its size (any set of that size, for the kinds whose
+#: positions are exchangeable) or the set itself, sorted (for a fixed partition).
+Revealed = int | tuple[int, ...]
+
+
+def revealed_count(revealed: Revealed | int) -> int:
+    """How many positions a :data:`Revealed` (or a move's ``new``) stands for.
+
+    Examples
+    --------
+    >>> revealed_count(3), revealed_count((0, 4))
+    (3, 2)
+    """
+    return len(revealed) if isinstance(revealed, tuple) else int(revealed)
+
+
+@dataclass(frozen=True)
+class LevelMove:
+    """Mass of the sampler's state moving from the revealed sets ``source`` to ``target``.
+
+    ``new`` is how many positions are revealed (every pattern of that many among the masked
+    ones, each with probability ``weight``) or which ones (a tuple, probability ``weight``);
+    ``new == 0`` means the state stays where it is, scaled by ``weight``.
+    """
+
+    source: Revealed
+    target: Revealed
+    new: int | tuple[int, ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class LevelProgram:
+    """What a schedule kind does, as moves between levels of revealed sets, step by step.
+
+    The exact engine (:func:`exactmd.sampler.p_alg.output_distribution`), its memory plan and
+    the test oracle consume this and never look at the kind. ``keeps_levels`` says that the
+    state spreads over every level and lives across steps (random reveal); otherwise each
+    step moves all the mass from one level to the next.
+    """
+
+    steps: tuple[tuple[LevelMove, ...], ...]
+    final: Revealed
+    keeps_levels: bool = False
+
+
+@dataclass(frozen=True)
+class ContextWeight:
+    """For E_learn: the contexts on ``revealed`` sets weigh ``coefficient`` per masked position
+    (spread evenly over the sets of that size), or, for a fixed set, ``positions`` are the
+    ones revealed from it (weight 1 each)."""
+
+    revealed: Revealed
+    coefficient: float = 1.0
+    positions: tuple[int, ...] | None = None
 
 
 class Schedule:
@@ -140,6 +202,38 @@ class ExchangeableSchedule(Schedule):
         """``(a_0 = 0, a_1, …, a_K = N)``, the revealed counts after each step."""
         return tuple(int(a) for a in np.concatenate([[0], np.cumsum(self.sizes)]))
 
+    def level_program(self, n: int) -> LevelProgram:
+        """Step k moves every state of level ``a_k`` to level ``a_{k+1}``, each pattern of
+        ``s_{k+1}`` new positions with probability ``1 / C(N − a_k, s_{k+1})``.
+
+        Examples
+        --------
+        >>> ExchangeableSchedule((2, 1)).level_program(3).steps[0]
+        (LevelMove(source=0, target=2, new=2, weight=0.3333333333333333),)
+        """
+        steps = tuple(
+            (LevelMove(a, b, b - a, 1.0 / comb(n - a, b - a)),)
+            for a, b in itertools.pairwise(self.boundaries)
+        )
+        return LevelProgram(steps, final=n)
+
+    def context_weights(self, n: int) -> list[ContextWeight]:
+        """A masked position is revealed from level ``a_k`` with probability
+        ``s_{k+1} / (N − a_k)``."""
+        return [ContextWeight(a, s / (n - a)) for a, s in zip(self.boundaries, self.sizes)]
+
+    def reveal(
+        self, step: int, tokens: np.ndarray, d: Any, denoiser: Any, rng: np.random.Generator
+    ) -> np.ndarray:
+        """``s_{step+1}`` positions uniform among each row's masked ones (bool ``(B, N)``)."""
+        masked = tokens == d.q
+        count, big_n = tokens.shape
+        keys = np.where(masked, rng.random((count, big_n)), np.inf)
+        chosen = np.argsort(keys, axis=1, kind="stable")[:, : self.sizes[step]]
+        reveal = np.zeros_like(masked)
+        reveal[np.arange(count)[:, None], chosen] = True
+        return reveal
+
     def validate(self, n: int) -> ExchangeableSchedule:
         # the sizes were checked and converted to ints by __post_init__: only the sum is left
         if sum(self.sizes) != n:
@@ -195,6 +289,34 @@ class DeterministicSchedule(Schedule):
     @property
     def num_steps(self) -> int:
         return len(self.partition)
+
+    def level_program(self, n: int) -> LevelProgram:
+        """Step k moves the state on ``z_1 ∪ … ∪ z_k`` to ``z_1 ∪ … ∪ z_{k+1}``, revealing
+        ``z_{k+1}`` (probability 1)."""
+        steps: list[tuple[LevelMove, ...]] = []
+        done: tuple[int, ...] = ()
+        for block in self.partition:
+            target = tuple(sorted(done + block))
+            steps.append((LevelMove(tuple(sorted(done)), target, tuple(sorted(block)), 1.0),))
+            done = done + block
+        return LevelProgram(tuple(steps), final=tuple(range(n)))
+
+    def context_weights(self, n: int) -> list[ContextWeight]:
+        """From ``z_1 ∪ … ∪ z_k`` (in the order revealed) the positions ``z_{k+1}``."""
+        out: list[ContextWeight] = []
+        done: tuple[int, ...] = ()
+        for block in self.partition:
+            out.append(ContextWeight(done, positions=block))
+            done = done + block
+        return out
+
+    def reveal(
+        self, step: int, tokens: np.ndarray, d: Any, denoiser: Any, rng: np.random.Generator
+    ) -> np.ndarray:
+        """The block ``z_{step+1}`` in every row (bool ``(B, N)``)."""
+        reveal = np.zeros(tokens.shape, dtype=bool)
+        reveal[:, list(self.partition[step])] = True
+        return reveal
 
     def validate(self, n: int) -> DeterministicSchedule:
         flat = [i for b in self.partition for i in b]
@@ -294,6 +416,38 @@ class RandomRevealSchedule(Schedule):
             a = np.arange(n + 1)
             out[k] = [comb(n, int(j)) * (1 - t) ** j * t ** (n - j) for j in a]
         return out
+
+    def level_program(self, n: int) -> LevelProgram:
+        """At step k each level ``a`` keeps ``(1 − r_k)^{N−a}`` of its mass and sends, to each
+        level ``b > a``, each pattern of ``b − a`` new positions with probability
+        ``r_k^{b−a} (1 − r_k)^{N−b}``; the state lives on every level (``keeps_levels``)."""
+        steps = []
+        for rk in self.reveal_probabilities:
+            moves = []
+            for a in range(n + 1):
+                moves.append(LevelMove(a, a, 0, (1.0 - rk) ** (n - a)))
+                moves.extend(
+                    LevelMove(a, b, b - a, rk ** (b - a) * (1.0 - rk) ** (n - b))
+                    for b in range(a + 1, n + 1)
+                )
+            steps.append(tuple(moves))
+        return LevelProgram(tuple(steps), final=n, keeps_levels=True)
+
+    def context_weights(self, n: int) -> list[ContextWeight]:
+        """A masked position is revealed from level a with probability
+        ``Σ_k P[a_{k−1} = a] r_k``."""
+        law = self.revealed_count_law(n)
+        r = np.asarray(self.reveal_probabilities)
+        c = (law[:-1, :] * r[:, None]).sum(axis=0)
+        return [ContextWeight(a, float(c[a])) for a in range(n) if c[a] > 0]
+
+    def reveal(
+        self, step: int, tokens: np.ndarray, d: Any, denoiser: Any, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Each masked position independently with probability ``r_{step+1}``."""
+        masked = tokens == d.q
+        r = self.reveal_probabilities[step]
+        return masked & (rng.random(tokens.shape) < r) if r < 1 else masked.copy()
 
     def validate(self, n: int) -> RandomRevealSchedule:
         return self

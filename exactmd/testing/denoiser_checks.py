@@ -12,7 +12,7 @@
 
 Denoisers follow the contract: int tokens ``(B, N)`` with mask ``q = max q_i`` →
 probabilities ``(B, N, q)``, numpy or torch. They are called through
-:func:`exactmd.denoisers.exact.evaluate_denoiser`, which batches the calls, gives a
+:func:`exactmd.denoisers.calls.evaluate_denoiser`, which batches the calls, gives a
 ``torch.nn.Module`` torch tokens, and checks every row (a malformed output raises
 :class:`~exactmd.errors.DenoiserError`); wrap a denoiser with
 :func:`exactmd.denoisers.exact.as_denoiser` to choose the token type, device or batch size.
@@ -41,7 +41,8 @@ from exactmd._validate import check_int, check_seed
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.masked import marginal, masked_tensor
 from exactmd.law.distribution import Distribution, as_distribution
-from exactmd.schedules.kinds import DeterministicSchedule, RandomRevealSchedule, as_schedule
+from exactmd.schedules.custom import schedule_method
+from exactmd.schedules.kinds import as_schedule, revealed_count
 from exactmd.testing._checks import check_flag
 
 __all__ = [
@@ -81,7 +82,7 @@ class DenoiserReport:
         Up to five ``(tokens, position, expected row, received row, error)``, worst first.
     zero_contexts : int
         How many of the checked contexts have probability 0 (checked against the uniform law
-        of :data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`; 0 unless asked for).
+        of :data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`; 0 unless asked for).
     """
 
     contexts: int
@@ -167,7 +168,7 @@ def denoiser_report(
     1..N of masked positions, uniform positions; duplicates removed) with ``seed``.
 
     With ``check_zero_contexts``, contexts of probability 0 are checked as well, against the
-    uniform law on ``X_i`` (:data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`, what
+    uniform law on ``X_i`` (:data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`, what
     :func:`~exactmd.denoisers.exact.exact_denoiser` returns there): all of them in the exhaustive
     case, else up to ``max_contexts`` more, drawn uniformly among the masked layouts.
 
@@ -291,15 +292,11 @@ def learning_error_breakdown(
     d = _host_law(p)
     n = d.n
     sched = as_schedule(schedule, n)
-    if isinstance(sched, DeterministicSchedule):
-        prefixes = [
-            tuple(sorted(i for b in sched.partition[:k] for i in b)) for k in range(sched.num_steps)
-        ]
-        kl = _subset_kl(d, prefixes, denoiser)
-        steps = [
-            float(sum(kl[prefixes[k]][i] for i in sched.partition[k]))
-            for k in range(sched.num_steps)
-        ]
+    program = schedule_method(sched, "level_program")(n)  # the kind's moves between levels
+    if isinstance(program.final, tuple):  # one fixed revealed set per step (a partition)
+        moves = [move for (move,) in program.steps]
+        kl = _subset_kl(d, [m.source for m in moves], denoiser)
+        steps = [float(sum(kl[m.source][i] for i in m.new)) for m in moves]
         per_step = np.asarray(steps, dtype=np.float64)
         return LearningErrorBreakdown(float(per_step.sum()), per_step, None)
     subsets = [s for a in range(n) for s in itertools.combinations(range(n), a)]
@@ -308,18 +305,20 @@ def learning_error_breakdown(
     for s in subsets:
         g[len(s)] += kl[s].sum()
     g /= np.array([comb(n, a) * (n - a) for a in range(n)], dtype=np.float64)
-    if isinstance(sched, RandomRevealSchedule):
-        law = sched.revealed_count_law(n)[:, :n]  # P[a_k = a], a < N
-        rates = sched.reveal_probabilities
-        gn = g * (n - np.arange(n))
-        with np.errstate(invalid="ignore"):
-            per_step = np.array(
-                [
-                    float(np.sum(np.where(law[k] > 0, law[k] * rates[k] * gn, 0.0)))
-                    for k in range(sched.num_steps)
-                ]
-            )
-    else:
-        bounds = np.concatenate([[0], np.cumsum(sched.sizes)])  # type: ignore[attr-defined]
-        per_step = np.array([s * g[bounds[k]] for k, s in enumerate(sched.sizes)])  # type: ignore[attr-defined]
+    # P[a_k = a] pushed through the program's moves; a step from level a reveals, on average,
+    # Σ_b weight · C(N − a, b − a) · (b − a) positions, each with the mean KL g[a]
+    occupied = np.zeros(n + 1)
+    occupied[0] = 1.0
+    per_step = np.zeros(len(program.steps))
+    for k, step in enumerate(program.steps):
+        after = np.zeros(n + 1)
+        for m in step:
+            a, b = revealed_count(m.source), revealed_count(m.target)
+            if occupied[a] == 0 or m.weight == 0:  # no mass moves (and 0 · inf KL is not NaN)
+                continue
+            patterns = comb(n - a, b - a)
+            after[b] += occupied[a] * m.weight * patterns
+            if b > a:
+                per_step[k] += occupied[a] * m.weight * patterns * (b - a) * g[a]
+        occupied = after
     return LearningErrorBreakdown(float(per_step.sum()), per_step, g)
