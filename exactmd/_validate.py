@@ -34,6 +34,9 @@ __all__ = [
     "as_float_array",
     "check_axes",
     "check_choice",
+    "check_level",
+    "check_order",
+    "check_shape",
     "check_flag",
     "check_int",
     "check_real",
@@ -295,10 +298,10 @@ def check_flag(value: Any, name: str, error: type[ValidationError] = ValidationE
     >>> check_flag(1, "native")
     Traceback (most recent call last):
     ...
-    exactmd.errors.ValidationError: native: must be True or False; received 1
+    exactmd.errors.ValidationError: native: must be a bool (True or False); received 1
     """
     if not isinstance(value, bool | np.bool_):
-        raise error(f"{name}: must be True or False; received {describe(value)}")
+        raise error(f"{name}: must be a bool (True or False); received {describe(value)}")
     return bool(value)
 
 
@@ -325,6 +328,53 @@ def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = True) -> Any
     what = "None, an integer" if allow_none else "an integer"
     raise ValidationError(
         f"{name}: must be {what} >= 0 or a numpy.random.Generator; received {describe(seed)}"
+    )
+
+
+def check_level(value: Any, name: str = "alpha") -> float:
+    """A significance level: a real number in the open interval (0, 1)."""
+    x = float(value[()] if isinstance(value, np.ndarray) else value) if is_real(value) else None
+    if x is None or not 0.0 < x < 1.0:
+        raise ValidationError(
+            f"{name}: must be a real number in the open interval (0, 1); received {describe(value)}"
+        )
+    return x
+
+
+def check_shape(value: Any, name: str = "shape") -> tuple[int, ...]:
+    """Alphabet sizes: a non-empty sequence of integers >= 1."""
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        sizes = ()
+    good = bool(sizes) and all((as_integer(q) or 0) >= 1 for q in sizes)
+    if not good:
+        raise ValidationError(
+            f"{name}: must be a non-empty sequence of integers >= 1; received {describe(value)}"
+        )
+    return tuple(to_integer(q) for q in sizes)
+
+
+def check_order(value: Any, name: str = "order") -> int | str | None:
+    """The ``order`` of a test of fit: ``"auto"``, ``None`` or ``"joint"`` (the joint), or an
+    integer k >= 1 (the k-variable marginals; k <= N is checked once the law is known).
+
+    Examples
+    --------
+    >>> check_order(np.int64(2)), check_order("auto"), check_order(None)
+    (2, 'auto', None)
+    >>> check_order(1.5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    exactmd.errors.ValidationError: order: must be 'auto', None/'joint' or an ...; received 1.5
+    """
+    if value is None or (isinstance(value, str) and value in ("auto", "joint")):
+        return value
+    k = as_integer(value)  # the one rule for integers
+    if k is not None and k >= 1:
+        return k
+    raise ValidationError(
+        f"{name}: must be 'auto', None/'joint' or an integer >= 1; received {describe(value)}"
     )
 
 

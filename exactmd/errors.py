@@ -14,6 +14,8 @@ __all__ = [
     "DenoiserError",
     "MemoryPlanError",
     "ModelError",
+    "ModelSizeError",
+    "NoPowerError",
     "describe",
 ]
 
@@ -44,6 +46,20 @@ class MemoryPlanError(ValidationError):
 
 class ModelError(ValidationError):
     """A graphical model or model file is malformed, missing or too large to enumerate."""
+
+
+class ModelSizeError(ModelError, MemoryPlanError):
+    """A model's joint table is too large to enumerate in the memory available.
+
+    It is both a :class:`ModelError` and a :class:`MemoryPlanError`, raised before anything is
+    allocated.
+    """
+
+
+class NoPowerError(ValidationError):
+    """A statistical test was asked for where it cannot reject: too few samples for any
+    p-value to reach alpha, a law with a single possible outcome, or an alternative identical
+    to the law. The message names the argument, the rule and the value received."""
 
 
 def describe(value: object, limit: int = 80) -> str:

@@ -26,8 +26,8 @@ Examples
 
 from __future__ import annotations
 
+from exactmd.errors import ModelSizeError
 from exactmd.models import zoo
-from exactmd.models._base import ModelSizeError
 from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.models.files import EXAMPLES, example_path, load, load_example, read_model
 from exactmd.models.graphs import ising, potts

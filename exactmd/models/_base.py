@@ -18,11 +18,10 @@ import numpy as np
 
 from exactmd._validate import as_float_array, check_int, check_real
 from exactmd.backends import Backend, get_backend
-from exactmd.errors import DistributionError, MemoryPlanError, ModelError, describe
+from exactmd.errors import DistributionError, ModelError, ModelSizeError, describe
 from exactmd.law.distribution import TOTAL_ATOL, Distribution, as_distribution
 
 __all__ = [
-    "ModelSizeError",
     "resolve_backend",
     "plan_cells",
     "plan_build",
@@ -38,14 +37,6 @@ __all__ = [
     "quiet_pgmpy",
     "one_line",
 ]
-
-
-class ModelSizeError(ModelError, MemoryPlanError):
-    """A model's joint table is too large to enumerate in the memory available.
-
-    It is both a :class:`~exactmd.errors.ModelError` and a
-    :class:`~exactmd.errors.MemoryPlanError`, raised before anything is allocated.
-    """
 
 
 #: The most axes a joint may have: numpy arrays hold at most 64 dimensions.
@@ -102,7 +93,7 @@ def plan_cells(
     >>> plan_cells((2,) * 64, get_backend(name="numpy"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    exactmd.models._base.ModelSizeError: model: the joint of 64 variables has 1.845e+19 cells ...
+    exactmd.errors.ModelSizeError: model: the joint of 64 variables has 1.845e+19 cells ...
     """
     available = backend.usable_memory() if max_bytes is None else int(max_bytes)
     bits = math.fsum(math.log2(max(int(q), 1)) for q in shape)  # a 0 axis: refused later
@@ -191,7 +182,7 @@ def plan_repeat(q: int, n: int, backend: Backend, copies: float, name: str, note
     >>> plan_repeat(2, 10**20, get_backend(name="numpy"), 2.0, "n")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    exactmd.models._base.ModelSizeError: n: the joint of 1e+20 variables has 2^1e+20 cells ...
+    exactmd.errors.ModelSizeError: n: the joint of 1e+20 variables has 2^1e+20 cells ...
     """
     numpy = get_backend(name="numpy")
     _refuse_bits(n, n * math.log2(max(int(q), 1)), numpy, copies, name, note, numpy.usable_memory())

@@ -266,7 +266,7 @@ def from_pgmpy(
         A model that is not a pgmpy discrete model, a cyclic or incomplete network (a missing
         CPD or factor; the check of ``model.check_model()``), a CPD whose columns do not sum to
         1 within :data:`CPD_ATOL`, negative or non-finite factor values, a partition function
-        of 0, a bad ``order``; and :class:`~exactmd.models._base.ModelSizeError` (also a
+        of 0, a bad ``order``; and :class:`~exactmd.errors.ModelSizeError` (also a
         ``MemoryPlanError``) for a joint too large to enumerate, before allocating it.
 
     Examples

@@ -2,7 +2,7 @@
 
 Every builder returns a validated :class:`~exactmd.law.distribution.Distribution` (numpy by
 default; ``backend="torch"``/``device=`` move the result), checks the memory a joint needs
-before allocating it (:class:`~exactmd.models._base.ModelSizeError` otherwise), and records its
+before allocating it (:class:`~exactmd.errors.ModelSizeError` otherwise), and records its
 parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 :func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
 :func:`markov_chain_parameters`. ``with_backend`` conversions keep these parameter entries
@@ -10,7 +10,7 @@ parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
 
 **Chains at any N.** :func:`markov_chain` and :func:`hmm` take ``table=``: ``True`` (the
 default) enumerates the q^N table as every builder does, and refuses it when it would not fit
-(:class:`~exactmd.models._base.ModelSizeError`, with a hint); ``False`` returns the
+(:class:`~exactmd.errors.ModelSizeError`, with a hint); ``False`` returns the
 parameter-only law (:class:`~exactmd.models.chains.MarkovChainLaw`,
 :class:`~exactmd.models.chains.HMMLaw`) at any N, whose exact denoiser, ``markov_profile`` and
 draws need no table, and which :func:`exactmd.as_distribution` (so every function that needs

@@ -34,7 +34,7 @@ Examples
 
 from __future__ import annotations
 
-from exactmd.testing._checks import NoPowerError
+from exactmd.errors import NoPowerError
 from exactmd.testing.asserts import (
     assert_denoiser_matches,
     assert_profile_close,

@@ -28,10 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int, check_seed
+from exactmd._validate import (
+    check_flag,
+    check_int,
+    check_level,
+    check_order,
+    check_real,
+    check_seed,
+)
 from exactmd.backends import to_host
-from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import NoPowerError, check_flag, check_level, check_order, check_real
+from exactmd.errors import NoPowerError, ValidationError, describe
 from exactmd.testing.denoiser_checks import DenoiserReport, denoiser_report
 from exactmd.testing.goodness import (
     GoodnessOfFit,
@@ -96,7 +102,7 @@ def assert_samples_match(
 
     A test that cannot fail is refused rather than passed: when even the most extreme
     samples (all M at the least likely outcome) would not reach ``alpha``, or ``law`` has a
-    single possible outcome, :class:`~exactmd.testing._checks.NoPowerError` says so and how
+    single possible outcome, :class:`~exactmd.errors.NoPowerError` says so and how
     many samples would be needed. The power against a given wrong law is
     :func:`~exactmd.testing.power.samples_needed`.
 
@@ -159,7 +165,7 @@ def _assert_fit(
     """Run the goodness-of-fit test; raise its report when it rejects at ``alpha``, and
     :class:`NoPowerError` when it passes only because it could not reject."""
     alpha = _check_alpha(alpha)
-    min_expected = check_real(min_expected, "min_expected", positive=True)
+    min_expected = check_real(min_expected, "min_expected", minimum=0.0, open_min=True)
     result = goodness_of_fit(
         samples, law, order=order, min_expected=min_expected, mc_draws=mc_draws, seed=seed
     )
@@ -198,7 +204,7 @@ def assert_sampler_matches(
 
     The exact law is ``p_alg = exactmd.output_distribution(p, schedule, denoiser)`` (the
     exact denoiser when ``denoiser`` is None); the test is :func:`assert_samples_match`,
-    refusals included (:class:`~exactmd.testing._checks.NoPowerError` when no sample of this
+    refusals included (:class:`~exactmd.errors.NoPowerError` when no sample of this
     size could fail). When you have the denoiser itself, :func:`assert_denoiser_matches` is
     the stronger test: it needs no samples (see ``docs/oracle.md``, "Power").
 
@@ -217,7 +223,7 @@ def assert_sampler_matches(
     from exactmd.sampler.p_alg import output_distribution
 
     _check_alpha(alpha)  # before the exact computation
-    check_real(min_expected, "min_expected", positive=True)
+    check_real(min_expected, "min_expected", minimum=0.0, open_min=True)
     order = check_order(order)
     check_int(mc_draws, "mc_draws")
     check_int(seed, "seed", minimum=0)
@@ -245,7 +251,7 @@ def assert_denoiser_matches(
     Contexts of probability 0 have no conditional under π, so by default they are not
     checked (a trained model may return anything there). With ``check_zero_contexts=True``
     they are checked against the documented policy
-    :data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`
+    :data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`
     (the uniform law on ``X_i``), which :func:`~exactmd.denoisers.exact.exact_denoiser` and
     :class:`~exactmd.denoisers.torch_module.ExactDenoiserModule` follow: use it to test an exact
     denoiser of your own.
@@ -261,7 +267,7 @@ def assert_denoiser_matches(
     >>> report.contexts, report.zero_contexts, report.max_abs_error
     (5, 1, 0.0)
     """
-    atol = check_real(atol, "atol")
+    atol = check_real(atol, "atol", minimum=0.0)
     check_int(max_contexts, "max_contexts")
     check_seed(seed)
     check_zero_contexts = check_flag(check_zero_contexts, "check_zero_contexts")
@@ -314,8 +320,8 @@ def assert_profile_close(
     from exactmd.measures.information import information_profile
 
     if atol is not None:
-        atol = check_real(atol, "atol")
-    rtol = check_real(rtol, "rtol")
+        atol = check_real(atol, "atol", minimum=0.0)
+    rtol = check_real(rtol, "rtol", minimum=0.0)
     _check_alpha(alpha)
     exact = information_profile(p)
     n = exact.size

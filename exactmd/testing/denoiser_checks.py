@@ -37,13 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int, check_seed
+from exactmd._validate import check_flag, check_int, check_seed
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.masked import marginal, masked_tensor
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.schedules.custom import schedule_method
 from exactmd.schedules.kinds import as_schedule, revealed_count
-from exactmd.testing._checks import check_flag
 
 __all__ = [
     "DenoiserReport",

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int
+from exactmd._validate import check_int, check_real, check_shape
 from exactmd.backends import to_host
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.errors import ValidationError, describe
@@ -53,7 +53,6 @@ from exactmd.schedules.kinds import (
     RandomRevealSchedule,
     as_schedule,
 )
-from exactmd.testing._checks import check_real, check_shape
 
 __all__ = [
     "BUGS",
@@ -256,7 +255,7 @@ def llada_generate(
     import torch
 
     batch = check_int(batch, "batch")
-    temperature = check_real(temperature, "temperature")
+    temperature = check_real(temperature, "temperature", minimum=0.0)
     sizes = llada_step_sizes(n, steps)
     if remasking not in ("low_confidence", "random"):
         raise ValidationError(

@@ -4,7 +4,7 @@ The test, in order:
 
 1. **The law** is validated (:func:`exactmd.as_distribution`, as ``law``: no NaN, inf or
    negative entries, total 1). A law with a single possible outcome is refused
-   (:class:`~exactmd.testing._checks.NoPowerError`): no test of fit has anything to test
+   (:class:`~exactmd.errors.NoPowerError`): no test of fit has anything to test
    once the impossible outcomes are checked (compare the samples with that outcome).
 2. **Impossible outcomes.** A sample whose exact probability is 0 (below ``zero_atol``), or
    that holds a value outside its alphabet (for example the mask id left in place), fails at
@@ -55,10 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int
+from exactmd._validate import check_int, check_order, check_real
 from exactmd.backends import to_host
-from exactmd.errors import ValidationError, describe
-from exactmd.testing._checks import NoPowerError, check_order, check_real
+from exactmd.errors import NoPowerError, ValidationError, describe
 from exactmd.testing.multinomial import MC_DRAWS, smallest_pvalue, table_test
 
 __all__ = [
@@ -183,7 +182,7 @@ class GoodnessOfFit:
     min_pvalue : float
         The smallest p-value this test could return with these M samples (for marginals, with
         the Bonferroni factor). When it exceeds alpha the test cannot reject, and the
-        assertions refuse it (:class:`~exactmd.testing._checks.NoPowerError`).
+        assertions refuse it (:class:`~exactmd.errors.NoPowerError`).
     """
 
     pvalue: float
@@ -431,8 +430,8 @@ def goodness_of_fit(
     GoodnessOfFit
     """
     order = check_order(order)
-    min_expected = check_real(min_expected, "min_expected", positive=True)
-    zero_atol = check_real(zero_atol, "zero_atol")
+    min_expected = check_real(min_expected, "min_expected", minimum=0.0, open_min=True)
+    zero_atol = check_real(zero_atol, "zero_atol", minimum=0.0)
     mc_draws = check_int(mc_draws, "mc_draws")
     seed = check_int(seed, "seed", minimum=0)
     table = as_law(law)

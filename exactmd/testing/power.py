@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.errors import ValidationError
-from exactmd.testing._checks import NoPowerError, check_level, check_order, check_real
+from exactmd._validate import check_level, check_order, check_real
+from exactmd.errors import NoPowerError, ValidationError
 from exactmd.testing.goodness import ZERO_ATOL, as_law, plan_tables
 from exactmd.testing.multinomial import pool_cells
 
@@ -168,7 +168,7 @@ def samples_needed(
     """
     alpha = check_level(alpha, "alpha")
     power = check_level(power, "power")
-    min_expected = check_real(min_expected, "min_expected", positive=True)
+    min_expected = check_real(min_expected, "min_expected", minimum=0.0, open_min=True)
     order = check_order(order)
     p = as_law(law, "law")
     a = as_law(alternative, "alternative")
