@@ -4,7 +4,7 @@ Both follow the denoiser contract (docs/design.md, "Denoiser contract"): int tok
 whose masked positions hold the mask id q → float64 probabilities ``(B, N, q)``; numpy tokens
 give numpy, torch tokens give torch on the tokens' device. Unmasked positions get the one-hot
 of their value and contexts of probability 0 the uniform law
-(:data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`), as for the enumerated denoiser.
+(:data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`), as for the enumerated denoiser.
 
 **Markov chain** (:class:`MarkovChainDenoiser`). Given the revealed set S, the masked ``X_i``
 depends only on its nearest revealed neighbours ``l < i < r``:
@@ -84,6 +84,21 @@ class _Ops:
             return self.t.gather(a, 1, idx)
         return np.take_along_axis(a, idx, axis=1)
 
+    def pad_mask(self, tok: Any, q: int) -> Any:
+        """``tok`` with a column of ``q`` before and after: ``(B, N + 2)``."""
+        if self.torch:
+            col = self.t.full((tok.shape[0], 1), q, dtype=tok.dtype, device=self.device)
+            return self.t.cat([col, tok, col], dim=1)
+        col = np.full((tok.shape[0], 1), q, dtype=tok.dtype)
+        return np.concatenate([col, tok, col], axis=1)
+
+    def shift_right(self, a: Any, fill: int) -> Any:
+        """``a`` shifted one column to the right, ``fill`` in column 0."""
+        if self.torch:
+            col = self.t.full((a.shape[0], 1), fill, dtype=a.dtype, device=self.device)
+            return self.t.cat([col, a[:, :-1]], dim=1)
+        return np.concatenate([np.full((a.shape[0], 1), fill, dtype=a.dtype), a[:, :-1]], axis=1)
+
     def any_rows(self, a: Any) -> Any:
         return a.any(dim=1) if self.torch else a.any(axis=1)
 
@@ -162,14 +177,17 @@ class _ChainBase:
         raise NotImplementedError
 
     @staticmethod
-    def _finish(ops: _Ops, tok: Any, prob: Any, zero: Any, q: int) -> Any:
-        """Normalise the masked rows (uniform where the context has probability 0) and put
-        the one-hot of the value at unmasked positions."""
+    def _finish(ops: _Ops, tok: Any, prob: Any, zero: Any, q: int, onehot: bool = True) -> Any:
+        """Normalise the masked rows (uniform where the context has probability 0) and, with
+        ``onehot``, put the one-hot of the value at unmasked positions (else ``prob`` holds
+        it there already)."""
+        w = ops.t.where if ops.torch else np.where
         total = prob.sum(-1, keepdim=True) if ops.torch else prob.sum(axis=-1, keepdims=True)
-        zero = zero[:, None, None] | (total == 0)
-        safe = ops.t.where(total > 0, total, 1.0) if ops.torch else np.where(total > 0, total, 1.0)
-        rows = prob / safe
-        rows = ops.t.where(zero, 1.0 / q, rows) if ops.torch else np.where(zero, 1.0 / q, rows)
+        masked = (tok == q)[:, :, None]
+        uniform = (zero[:, None, None] & masked) | (total == 0)
+        rows = w(uniform, 1.0 / q, prob / w(total > 0, total, 1.0))
+        if not onehot:
+            return rows
         values = ops.arange(q)
         onehot = tok[:, :, None] == values[None, None, :]
         revealed = (tok != q)[:, :, None]
@@ -193,65 +211,61 @@ class MarkovChainDenoiser(_ChainBase):
     def __init__(self, law: MarkovChainLaw) -> None:
         super().__init__()
         self.law = law
-        _plan((law.n + 1) * law.q * law.q * 2 + law.n * law.q, "law")
-        self._powers, self._marginals = self._build()
+        _plan(2 * (law.n + 1) * (law.q + 1) * law.q, "law")
+        self._left, self._right = self._build()
 
     def __repr__(self) -> str:
         return f"MarkovChainDenoiser(q={self.law.q}, n={self.law.n})"
 
     def _build(self) -> tuple[FloatArray, FloatArray]:
+        """The left and right factors as two tables of rows over v, indexed by
+        ``g · (q + 1) + a`` for a gap g = 0..N and a neighbour's value a, a = q meaning none:
+        left ``P^g[a, ·]`` (``μ P^{g−1}`` for a = q, the first factor of position g − 1),
+        right ``P^g[·, a]`` (all ones for a = q). With g = 0 at a revealed position both are
+        the one-hot of its value, so revealed rows come out one-hot."""
         law = self.law
         q, n, p = law.q, law.n, law.transition
-        powers = np.empty((n + 1, q, q))
-        powers[0] = np.eye(q)
-        for g in range(1, n + 1):
-            powers[g] = powers[g - 1] @ p
-        marginals = law.init @ powers[:n]  # (N, q): μ P^i
-        return powers, np.asarray(marginals, dtype=np.float64)
+        left = np.zeros((n + 1, q + 1, q))
+        right = np.ones((n + 1, q + 1, q))
+        power, marginal = np.eye(q), law.init.copy()
+        for g in range(n + 1):
+            left[g, :q] = power
+            right[g, :q] = power.T
+            if g:
+                left[g, q] = marginal
+                marginal = marginal @ p
+            power = power @ p
+        return left.reshape(-1, q), right.reshape(-1, q)
 
     def _host_constants(self) -> tuple[np.ndarray, ...]:
-        # P^g, its transpose (for the right factor P^g[v, b] as a row over v), μ P^i
-        return self._powers, np.ascontiguousarray(self._powers.transpose(0, 2, 1)), self._marginals
+        return self._left, self._right, self._left.reshape(-1)
 
     def __call__(self, tokens: Any) -> Any:
         law = self.law
         n, q = law.n, law.q
         tok = _tokens(tokens, n, q)
         ops = _Ops(tok)
-        powers, powers_t, marginals = self._constants(ops)
+        left_tab, right_tab, left_flat = self._constants(ops)
         b = tok.shape[0]
         if b == 0:
             return ops.empty_like_rows(0, n, q)
-        pos = (
-            ops.arange(n)[None, :].expand(b, n)
-            if ops.torch
-            else np.broadcast_to(np.arange(n), (b, n))
-        )
+        pos = ops.arange(n)[None, :]
         revealed = tok != q
         w = ops.t.where if ops.torch else np.where
         left = ops.cummax(w(revealed, pos, -1))  # the last revealed <= i (< i when i is masked)
         right = ops.rev_cummin(w(revealed, pos, n))  # the first revealed >= i
-        # the neighbours' values (0 where there is none: that factor is replaced below)
-        x_left = w(left >= 0, ops.take(tok, ops.clip_min(left, 0)), 0)
-        x_right = w(right < n, ops.take(tok, w(right < n, right, 0)), 0)
-        # left factor: P^{i-l}[x_l, ·], or μ P^i without a left neighbour
-        lf = powers[pos - left, x_left]  # (B, N, q); with l = -1 the index i + 1 <= N is valid
-        lf = w((left >= 0)[:, :, None], lf, marginals[None, :, :])
-        # right factor: P^{r-i}[·, x_r], or 1 without a right neighbour (r = N: P^{N-i} unused)
-        rf = powers_t[right - pos, x_right]
-        rf = w((right < n)[:, :, None], rf, 1.0)
-        # the context's probability is 0 iff a link between consecutive revealed values is 0
-        before = ops.cummax(w(revealed, pos, -1))
-        prev = (
-            ops.t.cat([ops.t.full((b, 1), -1, device=ops.device), before[:, :-1]], dim=1)
-            if ops.torch
-            else np.concatenate([np.full((b, 1), -1), before[:, :-1]], axis=1)
-        )
-        x_prev = w(prev >= 0, ops.take(tok, ops.clip_min(prev, 0)), 0)
-        x_here = w(revealed, tok, 0)
-        link = w(prev >= 0, powers[pos - prev, x_prev, x_here], marginals[pos, x_here])
+        # the tokens between two mask columns: index j + 1 is position j, 0 and N + 1 "none"
+        padded = ops.pad_mask(tok, q)
+        # π(x_i | x_S) ∝ P^{i−l}[x_l, ·] P^{r−i}[·, x_r] (module notes), one gather each
+        lf = left_tab[(pos - left) * (q + 1) + ops.take(padded, left + 1)]
+        rf = right_tab[(right - pos) * (q + 1) + ops.take(padded, right + 1)]
+        # the context's probability is 0 iff a link between consecutive revealed values is 0:
+        # (P^{j−l})[x_l, x_j], or (μ P^j)[x_j] for the first revealed j
+        prev = ops.shift_right(left, -1)  # the last revealed < j
+        here = w(revealed, tok, 0)
+        link = left_flat[((pos - prev) * (q + 1) + ops.take(padded, prev + 1)) * q + here]
         zero = ops.any_rows(revealed & (link == 0))
-        return self._finish(ops, tok, lf * rf, zero, q)
+        return self._finish(ops, tok, lf * rf, zero, q, onehot=False)
 
 
 class HMMDenoiser(_ChainBase):

@@ -13,8 +13,21 @@ error is ``std(g_b(i)) / √M`` (sample standard deviation, ddof = 1). More orde
 reduce the part of the variance that comes from σ, not the part that comes from x.
 
 Cost: ``M · R · len(ranks)`` denoiser rows of N tokens, sent in batches of at most
-:data:`~exactmd.denoisers.exact.DEFAULT_BATCH_ELEMENTS` output entries (``B · N · q``). Pass
-``ranks`` to estimate f at a few i only.
+:data:`~exactmd.denoisers.exact.DEFAULT_BATCH_ELEMENTS` output entries (``B · N · q``, one row
+at least), so ``(B, N, q)`` is never held for more than one batch: at N = 1024 and a vocabulary
+of 50,257 that is one row per call. Of each output only the row of the target position
+``σ(i+1)`` is used, so only that row is taken (on the output's device) and checked against the
+contract; the rest of the batch's output is dropped at once. Pass ``ranks`` (the i to
+estimate), or ``grid`` for that many evenly spaced i (:func:`rank_grid`), to estimate f at a
+few i only: at N = 1024 a grid of 64 points costs 1/16 of the full profile.
+
+**How many samples.** The error of f̂(i) is ``stderr(i) ≈ sd(i) / √M``, where ``sd(i)`` is the
+standard deviation of one sample's term g_b(i) (read it off a pilot run): to divide the error
+by c, take c² times the samples. :meth:`ProfileEstimate.samples_for` applies this rule to a
+pilot estimate, and :meth:`ProfileEstimate.interval` gives the normal confidence intervals
+``f̂ ± z · stderr``. With the exact denoiser of a 4-state chain at N = 1024, the 95% intervals
+from M = 100 samples cover the exact f at close to the nominal rate (measured over seeds in
+tests/test_chains.py).
 
 Examples
 --------
@@ -31,14 +44,16 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int, check_seed
-from exactmd.backends import get_backend, to_host
+from exactmd._validate import check_int, check_real, check_seed
+from exactmd.backends import get_backend, is_torch_tensor, to_host
 from exactmd.denoisers.calls import (
     _token_kind,
     check_denoiser_output,
@@ -50,7 +65,7 @@ from exactmd.denoisers.exact import DEFAULT_BATCH_ELEMENTS
 from exactmd.errors import DenoiserError, MemoryPlanError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
 
-__all__ = ["ProfileEstimate", "estimate_profile"]
+__all__ = ["ProfileEstimate", "estimate_profile", "rank_grid"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,33 @@ class ProfileEstimate:
     ranks: IntArray
     n_samples: int
     n_orders: int
+
+    def interval(self, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+        """The normal confidence intervals ``f̂ ± z · stderr`` at ``level``: (lower, upper).
+
+        Examples
+        --------
+        >>> est = ProfileEstimate(np.array([-1.0]), np.array([0.1]), np.array([0]), 100, 1)
+        >>> [round(float(v[0]), 4) for v in est.interval(0.95)]
+        [-1.196, -0.804]
+        """
+        level = check_real(level, "level", minimum=0.0, maximum=1.0, open_min=True, open_max=True)
+        z = NormalDist().inv_cdf(0.5 + level / 2.0)
+        return self.profile - z * self.stderr, self.profile + z * self.stderr
+
+    def samples_for(self, stderr: float) -> int:
+        """The samples M that bring every standard error down to ``stderr``: the rule
+        ``stderr ∝ 1/√M`` applied to this estimate's largest one, at the same n_orders.
+
+        Examples
+        --------
+        >>> est = ProfileEstimate(np.array([-1.0]), np.array([0.1]), np.array([0]), 100, 1)
+        >>> est.samples_for(0.01)  # 10 times smaller: 100 times the samples
+        10000
+        """
+        target = check_real(stderr, "stderr", minimum=0.0, open_min=True)
+        worst = float(np.max(self.stderr))
+        return max(2, math.ceil(self.n_samples * (worst / target) ** 2 - 1e-9))
 
     def __repr__(self) -> str:
         return (
@@ -107,9 +149,60 @@ def _as_input(denoiser: Any, tokens: IntArray) -> Any:
     return private_tokens(tokens, kind, device)
 
 
-def _call(denoiser: Any, tokens: IntArray, shape: tuple[int, ...], offset: int) -> FloatArray:
+def _target_rows(
+    denoiser: Any, tokens: IntArray, target: IntArray, shape: tuple[int, ...], offset: int
+) -> FloatArray:
+    """The checked float64 rows ``(B, q)`` of the denoiser's output at the target positions.
+
+    Only these rows are used, so only they are taken from the output (on its device) and
+    checked, by :func:`check_denoiser_output` on a two-position view: the target, masked,
+    with its alphabet, beside an unmasked position of the full alphabet (ignored). A failure
+    is reported by the check of the whole output, which names the row and its tokens."""
     out = invoke(contract_callable(denoiser), _as_input(denoiser, tokens))
-    return check_denoiser_output(out, tokens, shape, "denoiser", offset)
+    b, n = tokens.shape
+    q = max(shape)
+    dims = tuple(int(s) for s in getattr(out, "shape", ()))
+    if dims != (b, n, q):  # lists, or a wrong shape: the full check says what is wrong
+        full = check_denoiser_output(out, tokens, shape, "denoiser", offset)
+        return np.asarray(full[np.arange(b), target], dtype=np.float64)
+    sizes = np.asarray(shape, dtype=np.int64)[target]
+    checked = np.empty((b, q))
+    for size in np.unique(sizes).tolist():
+        sel = np.flatnonzero(sizes == size)
+        if is_torch_tensor(out):
+            import torch
+
+            idx = torch.as_tensor(sel, device=out.device)
+            view = out[idx, torch.as_tensor(target[sel], device=out.device)]
+            pair: Any = torch.stack([view, torch.zeros_like(view)], dim=1)
+        else:
+            view = np.asarray(out)[sel, target[sel]]
+            pair = np.stack([view, np.zeros_like(view)], axis=1)
+        tok = np.tile(np.array([[q, 0]], dtype=np.int64), (len(sel), 1))
+        try:
+            checked[sel] = check_denoiser_output(pair, tok, (int(size), q), "denoiser")[:, 0]
+        except DenoiserError:
+            check_denoiser_output(out, tokens, shape, "denoiser", offset)  # names the row
+            raise
+    return checked
+
+
+def rank_grid(n: int, points: int) -> IntArray:
+    """``points`` ranks spread evenly over ``0..n−1``, both ends included (every rank once
+    when ``points >= n``).
+
+    Examples
+    --------
+    >>> rank_grid(1024, 5).tolist()
+    [0, 256, 512, 767, 1023]
+    >>> rank_grid(3, 10).tolist()
+    [0, 1, 2]
+    """
+    size = check_int(n, "n")
+    count = check_int(points, "points")
+    if count == 1:
+        return np.zeros(1, dtype=np.int64)
+    return np.unique(np.round(np.linspace(0, size - 1, min(count, size))).astype(np.int64))
 
 
 def _ranks(ranks: Any, n: int) -> IntArray:
@@ -162,6 +255,7 @@ def estimate_profile(
     *,
     shape: Sequence[int] | None = None,
     ranks: Sequence[int] | None = None,
+    grid: int | None = None,
     batch_size: int | None = None,
 ) -> ProfileEstimate:
     """Estimate f by random orders on samples, with any contract denoiser (module notes).
@@ -174,7 +268,8 @@ def estimate_profile(
         A contract denoiser: int tokens ``(B, N)`` with mask ``q = max q_i`` → probabilities
         ``(B, N, q)``; numpy callables get numpy tokens, a ``torch.nn.Module`` or an
         :func:`~exactmd.denoisers.exact.as_denoiser` wrapper with ``tokens="torch"`` gets tensors.
-        Every output is checked (:func:`~exactmd.denoisers.exact.check_denoiser_output`).
+        The rows the estimate uses are checked
+        (:func:`~exactmd.denoisers.calls.check_denoiser_output`; module notes).
     n_orders
         R, independent uniform permutations per sample.
     seed
@@ -184,6 +279,8 @@ def estimate_profile(
         output on one unmasked sample.
     ranks
         The i at which to estimate f (default all of 0..N−1).
+    grid
+        Instead of ``ranks``: that many i spread evenly over 0..N−1 (:func:`rank_grid`).
     batch_size
         Rows per denoiser call (default: ``B · N · q <= DEFAULT_BATCH_ELEMENTS``).
 
@@ -223,7 +320,15 @@ def estimate_profile(
         )
     q_i = _alphabets(x, denoiser, shape)
     q = max(q_i)
-    rk = np.arange(n) if ranks is None else _ranks(ranks, n)
+    if ranks is not None and grid is not None:
+        raise ValidationError(
+            f"grid: give ranks or grid, not both; received ranks={describe(ranks)} and "
+            f"grid={describe(grid)}"
+        )
+    if grid is not None:
+        rk = rank_grid(n, check_int(grid, "grid"))
+    else:
+        rk = np.arange(n) if ranks is None else _ranks(ranks, n)
     rng = np.random.default_rng(check_seed(seed))
     orders = rng.permuted(np.tile(np.arange(n), (m * reps, 1)), axis=1)  # (M·R, N)
     owner = np.repeat(np.arange(m), reps)
@@ -244,8 +349,8 @@ def estimate_profile(
         values = x[owner[pr]]
         tokens = np.where(inverse[pr] < ri[:, None], values, q)
         target = orders[pr, ri]
-        out = _call(denoiser, tokens, q_i, start)
-        prob = out[np.arange(len(pr)), target, values[np.arange(len(pr)), target]]
+        rows = _target_rows(denoiser, tokens, target, q_i, start)
+        prob = rows[np.arange(len(pr)), values[np.arange(len(pr)), target]]
         if np.any(prob <= 0):
             r = int(np.argmax(prob <= 0))
             raise DenoiserError(
