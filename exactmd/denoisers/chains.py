@@ -89,8 +89,8 @@ class _Ops:
         if self.torch:
             col = self.t.full((tok.shape[0], 1), q, dtype=tok.dtype, device=self.device)
             return self.t.cat([col, tok, col], dim=1)
-        col = np.full((tok.shape[0], 1), q, dtype=tok.dtype)
-        return np.concatenate([col, tok, col], axis=1)
+        pad = np.full((tok.shape[0], 1), q, dtype=tok.dtype)
+        return np.concatenate([pad, tok, pad], axis=1)
 
     def shift_right(self, a: Any, fill: int) -> Any:
         """``a`` shifted one column to the right, ``fill`` in column 0."""
@@ -189,11 +189,11 @@ class _ChainBase:
         if not onehot:
             return rows
         values = ops.arange(q)
-        onehot = tok[:, :, None] == values[None, None, :]
+        hot = tok[:, :, None] == values[None, None, :]
         revealed = (tok != q)[:, :, None]
         if ops.torch:
-            return ops.t.where(revealed, onehot.to(rows.dtype), rows)
-        return np.where(revealed, onehot.astype(np.float64), rows)
+            return ops.t.where(revealed, hot.to(rows.dtype), rows)
+        return np.where(revealed, hot.astype(np.float64), rows)
 
 
 class MarkovChainDenoiser(_ChainBase):
