@@ -8,7 +8,7 @@ positions are ignored and values ``>= q_i`` must carry no mass.
 - :func:`exact_denoiser` returns π's own conditionals
   (:func:`exactmd.enumeration.masked.exact_conditionals`);
   contexts of probability zero get the uniform law
-  (:data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`).
+  (:data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`).
 - :func:`perturbed_denoiser` tempers and mixes them with a fixed pseudo-random law per context: a
   deterministic, imperfect denoiser for tests and notebooks.
 - :func:`as_denoiser` wraps any callable (numpy or torch) to fix the token type and batch size;

@@ -15,7 +15,7 @@ a trained masked-diffusion model can call it unchanged:
   values ``>= q_i``, the mask column, padding) get the finite logit :data:`NEG_LOGIT`
   ``= -1e6``, MDLM's ``neg_infinity``: ``softmax`` gives exactly 0 there in float32 and
   float64, while ``log_softmax`` and KL terms stay finite (no ``0 · inf = nan``).
-- Contexts of probability 0 follow :data:`exactmd.enumeration.masked.ZERO_CONTEXT_POLICY` (uniform).
+- Contexts of probability 0 follow :data:`exactmd.enumeration.ZERO_CONTEXT_POLICY` (uniform).
 
 The law is held as a float64 buffer, on the law's device (a law on a torch backend) or the
 CPU (numpy, symbolic), so ``.to(device)`` and ``.double()`` / ``.float()`` behave as

@@ -93,7 +93,7 @@ def conditional(p: Any, i: int, given: Mapping[int, int] | None = None) -> np.nd
     """π(x_i = · | x_S = given) as a float64 vector of length q_i (object for a symbolic law).
 
     On a context of probability zero it is uniform
-    (:data:`~exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`).
+    (:data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`).
 
     Examples
     --------

@@ -89,7 +89,7 @@ def entropy_axes_(be: Backend, y: Any, qs: Sequence[int]) -> Any:
     """Apply the entropy reduction ``B_j`` to axes ``1..len(qs)`` of ``y`` in place.
 
     Afterwards slot ``q_j - 1`` of axis ``j + 1`` holds the sum over the value slots
-    (``b_j = 1``) and slot ``q_j`` the masked slot (``b_j = 0``); :func:`_extract` reads them.
+    (``b_j = 1``) and slot ``q_j`` the masked slot (``b_j = 0``); ``_extract`` reads them.
     """
     for j in range(len(qs)):
         q = qs[j]

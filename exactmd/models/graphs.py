@@ -4,7 +4,7 @@ The log-weight of every configuration is accumulated edge by edge by broadcastin
 exponentiated after subtracting its maximum and normalised exactly (so strong couplings do not
 overflow). Couplings and fields are finite real numbers (Python or numpy scalars; a bool, a
 string, NaN or inf is a :class:`~exactmd.errors.ModelError` naming the parameter); when the
-log-weights could exceed the float64 range (|J| near 1e308) they are accumulated in units of the
+log-weights could exceed the float64 range (J near ±1e308) they are accumulated in units of the
 largest parameter and scaled back after the maximum is subtracted, so the law returned is the
 correct near-deterministic one and never NaN. Axis ``i`` is the ``i``-th node of
 ``graph.nodes`` and ``names`` are ``str(node)``.

@@ -2,7 +2,7 @@
 
 :func:`check_bound` computes the three terms exactly (no Monte Carlo): KL from
 :func:`~exactmd.sampler.p_alg.output_distribution`, E_learn from
-:func:`~exactmd.sampler.p_alg.learning_error` and E_fact from
+:func:`~exactmd.sampler.learning.learning_error` and E_fact from
 :func:`~exactmd.schedules.factorization.factorization_error`, and returns a :class:`BoundReport`.
 
 Examples

@@ -76,7 +76,7 @@ def exact_masked_tensor(d: Distribution) -> np.ndarray:
     """The masked-marginal tensor as an object array, its all-masked corner set to exactly 1.
 
     The corner holds the total of the table, which validation proved to be 1 but which sympy
-    may not have written as ``1`` (e.g. for :func:`~exactmd.symbolic.law.ising_pair`).
+    may not have written as ``1`` (e.g. for :func:`~exactmd.symbolic.families.ising_pair`).
     """
     key = "symbolic_masked"
     if key not in d.cache:

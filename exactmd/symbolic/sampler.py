@@ -8,7 +8,7 @@ produced by letting each position pick its reveal step k independently with prob
 
 The exact denoiser is ``π(x_i = v | x_c) = M[x_c, x_i := v] / M[x_c]`` from the masked-marginal
 tensor; on a context that is *exactly* of probability 0 it is uniform on ``X_i``
-(:data:`exactmd.enumeration.masked.ZERO_CONTEXT_POLICY`). A context probability that is not
+(:data:`exactmd.enumeration.ZERO_CONTEXT_POLICY`). A context probability that is not
 identically 0
 is treated as positive.
 
