@@ -39,7 +39,8 @@ import numpy as np
 
 from exactmd._validate import as_float_array
 from exactmd.backends import get_backend
-from exactmd.errors import MemoryPlanError, ModelError, describe
+from exactmd.backends._memory import require_fits
+from exactmd.errors import ModelError, describe
 from exactmd.law.distribution import TOTAL_ATOL, Distribution
 from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
 from exactmd.models.chains import HMMLaw, MarkovChainLaw
@@ -144,14 +145,9 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
         )
     p = _transition(transition)
     n = positive_int(n, "n")
-    needed = 8 * n * (3 * p.shape[0] + 4)  # the marginals, row entropies and profile arrays
-    usable = get_backend(name="numpy").usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"n: the exact profile of a chain of N = {n} needs {needed / 2**30:.3g} GiB "
-            f"({needed} bytes) of arrays but only {usable / 2**30:.3g} GiB ({usable} bytes) may "
-            f"be used"
-        )
+    # the marginals, row entropies and profile arrays
+    what = f"n: the exact profile of a chain of N = {n}"
+    require_fits(8 * n * (3 * p.shape[0] + 4), get_backend(name="numpy"), what)
     if init is None:
         return stationary_distribution(p), p, int(n)
     mu = as_float_array(init, "init", "a probability vector", ModelError)

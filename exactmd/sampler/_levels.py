@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import on_cuda
-from exactmd.backends.base import MEMORY_SAFETY_FRACTION
+from exactmd.backends._memory import require_fits
 from exactmd.enumeration.conditionals import row_major_strides
 from exactmd.enumeration.masked import masked_build_bytes, masked_tensor
-from exactmd.errors import MemoryPlanError, ValidationError
+from exactmd.errors import ValidationError
 from exactmd.law.distribution import Distribution
 
 __all__ = [
@@ -384,13 +384,4 @@ def check_fits(dist: Distribution, what: str, parts: dict[str, int]) -> int:
     >>> check_fits(as_distribution([0.5, 0.5]), "demo", {"states": 16, "tables": 8})
     24
     """
-    needed = int(sum(parts.values()))
-    available = dist.backend.usable_memory()
-    if needed > available:
-        detail = ", ".join(f"{k} {v} bytes" for k, v in parts.items())
-        raise MemoryPlanError(
-            f"p: {what} needs about {needed / 2**30:.2f} GiB ({needed} bytes: {detail}) but "
-            f"only {available / 2**30:.2f} GiB ({available} bytes) may be used on "
-            f"{dist.backend!r} ({MEMORY_SAFETY_FRACTION:.0%} of its available memory)"
-        )
-    return needed
+    return require_fits(sum(parts.values()), dist.backend, f"p: {what}", parts)

@@ -54,6 +54,7 @@ import numpy as np
 
 from exactmd._validate import check_int, check_real, check_seed
 from exactmd.backends import get_backend, is_torch_tensor, to_host
+from exactmd.backends._memory import require_fits
 from exactmd.denoisers.calls import (
     _token_kind,
     check_denoiser_output,
@@ -62,7 +63,7 @@ from exactmd.denoisers.calls import (
     private_tokens,
 )
 from exactmd.denoisers.exact import DEFAULT_BATCH_ELEMENTS
-from exactmd.errors import DenoiserError, MemoryPlanError, ValidationError, describe
+from exactmd.errors import DenoiserError, ValidationError, describe
 from exactmd.typing import FloatArray, IntArray
 
 __all__ = ["ProfileEstimate", "estimate_profile", "rank_grid"]
@@ -310,14 +311,9 @@ def estimate_profile(
     if not callable(denoiser):
         raise DenoiserError(f"denoiser: must be callable; received {describe(denoiser)}")
     reps = check_int(n_orders, "n_orders")
-    needed = 4 * 8 * m * reps * n  # the orders, their inverse and two index temporaries
-    usable = get_backend(name="numpy").usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"n_orders: {reps} orders for each of {m} samples of N = {n} need "
-            f"{needed / 2**30:.3g} GiB ({needed} bytes) of index arrays but only "
-            f"{usable / 2**30:.3g} GiB ({usable} bytes) may be used"
-        )
+    # the orders, their inverse and two index temporaries
+    what = f"n_orders: {reps} orders for each of {m} samples of N = {n}"
+    require_fits(4 * 8 * m * reps * n, get_backend(name="numpy"), what)
     q_i = _alphabets(x, denoiser, shape)
     q = max(q_i)
     if ranks is not None and grid is not None:

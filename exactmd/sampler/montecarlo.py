@@ -25,9 +25,10 @@ import numpy as np
 
 from exactmd._validate import as_integer, check_seed
 from exactmd.backends import get_backend
+from exactmd.backends._memory import require_fits
 from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import ExactDenoiser
-from exactmd.errors import MemoryPlanError, ValidationError, describe
+from exactmd.errors import ValidationError, describe
 from exactmd.law.distribution import as_distribution
 from exactmd.schedules.custom import schedule_method
 from exactmd.schedules.kinds import (
@@ -88,14 +89,8 @@ def sample(
     d = as_distribution(p, backend=backend, device=device)
     sched = as_schedule(schedule, d.n)
     count = _check_count(n)
-    needed = 3 * 8 * count * d.n  # the tokens and two temporaries of the same size
-    usable = get_backend(name="numpy").usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"n: {count} samples of N = {d.n} need {needed / 2**30:.3g} GiB ({needed} bytes) "
-            f"of token arrays but only {usable / 2**30:.3g} GiB ({usable} bytes) may be used; "
-            f"draw them in batches"
-        )
+    # the tokens and two temporaries of the same size, on the host
+    require_fits(3 * 8 * count * d.n, get_backend(name="numpy"), f"n: {count} samples of N = {d.n}")
     seed = check_seed(seed)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     den = denoiser if denoiser is not None else ExactDenoiser(d)
