@@ -14,7 +14,10 @@ Rows (all float64):
 - a batch of conditional queries on a random Bayesian network: exactmd's batched
   ``exact_conditionals`` beside pgmpy's VariableElimination (one query at a time);
 - the exact sampler law, when ``benchmarks/bench_sampler.py`` provides
-  ``rows(device: str, quick: bool) -> list[dict]``.
+  ``rows(device: str, quick: bool) -> list[dict]``;
+- on the CPU, the schedule tools (``benchmarks/bench_schedules.py``) and f̂ estimated at
+  N = 1024 with an exact chain denoiser, 1,000 samples on a 64-point grid
+  (``benchmarks/bench_estimate.py``).
 
 Every answer is checked against exactmd's before it is timed (column "max abs diff"). The
 table is printed and written to ``benchmarks/results/<machine>-<device>.md`` and ``.json``.
@@ -245,6 +248,8 @@ def run(
         done()
         if args.device == "cpu":  # numpy only: nothing to learn from it on a GPU run
             rows += module_rows("bench_schedules", args.device, args.quick)
+            done()
+            rows += module_rows("bench_estimate", args.device, args.quick)
             done()
     return info, rows
 

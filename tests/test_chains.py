@@ -305,3 +305,68 @@ def test_estimate_profile_with_the_chain_denoiser_at_n_1024():
     f = exactmd.markov_profile(law)[ranks]
     assert np.all(np.isfinite(est.profile)) and np.all(est.stderr > 0)
     assert np.all(np.abs(est.profile - f) < 6 * est.stderr)
+
+
+@pytest.mark.slow
+def test_the_95_percent_intervals_cover_the_exact_profile_over_seeds():
+    # measured (benchmarks/bench_estimate.py's chain, M = 100, 64-point grid, 100 seeds):
+    # 0.937 ± 0.003, a little under 95% (log p is skewed at small M); here a loose bound
+    trans = [
+        [0.85, 0.05, 0.05, 0.05],
+        [0.1, 0.7, 0.1, 0.1],
+        [0.05, 0.05, 0.6, 0.3],
+        [0.2, 0, 0.2, 0.6],
+    ]
+    law = markov_chain(np.full(4, 0.25), trans, _N, table=False)
+    den = exactmd.exact_denoiser(law)
+    f = exactmd.markov_profile(law)
+    hits = []
+    for seed in range(20):
+        est = exactmd.estimate_profile(law.sample(100, seed=100 + seed), den, seed=seed, grid=16)
+        low, high = est.interval(0.95)
+        hits.append((low <= f[est.ranks]) & (f[est.ranks] <= high))
+    rate = float(np.mean(hits))
+    assert 0.85 <= rate <= 0.995, rate
+
+
+def test_estimate_grid_intervals_and_sample_rule():
+    law = markov_chain(*_chain(2, 3, zeros=0.0), 50, table=False)
+    x = law.sample(40, seed=0)
+    den = exactmd.exact_denoiser(law)
+    est = exactmd.estimate_profile(x, den, seed=1, grid=6)
+    assert est.ranks.tolist() == [0, 10, 20, 29, 39, 49]
+    same = exactmd.estimate_profile(x, den, seed=1, ranks=est.ranks.tolist())
+    np.testing.assert_allclose(est.profile, same.profile, atol=1e-12)
+    low, high = est.interval(0.95)
+    np.testing.assert_allclose((high - low) / 2, 1.959963984540054 * est.stderr, rtol=1e-12)
+    assert est.samples_for(float(est.stderr.max()) / 2) == 160
+    with pytest.raises(exactmd.errors.ValidationError, match="grid: give ranks or grid"):
+        exactmd.estimate_profile(x, den, ranks=[0], grid=4)
+    with pytest.raises(exactmd.errors.ValidationError, match="grid"):
+        exactmd.estimate_profile(x, den, grid=0)
+    with pytest.raises(exactmd.errors.ValidationError, match="level"):
+        est.interval(1.5)
+
+
+def test_estimate_checks_only_the_rows_it_uses_and_names_a_bad_row():
+    law = markov_chain(*_chain(2, 3, zeros=0.0), 8, table=False)
+    x = law.sample(10, seed=0)
+    den = exactmd.exact_denoiser(law)
+
+    def broken(tokens: np.ndarray) -> np.ndarray:
+        out = den(tokens).copy()
+        out[:, :, 0] += 0.5  # rows no longer sum to 1
+        return out
+
+    with pytest.raises(
+        exactmd.errors.DenoiserError, match=r"denoiser: row \d+ \(tokens .*sum to 1"
+    ):
+        exactmd.estimate_profile(x, broken, seed=0, ranks=[3])
+    torch = pytest.importorskip("torch")
+    as_torch = exactmd.as_denoiser(den, tokens="torch")
+    ref = exactmd.estimate_profile(x, den, seed=0)
+    got = exactmd.estimate_profile(x, as_torch, seed=0)
+    np.testing.assert_allclose(got.profile, ref.profile, atol=1e-12)
+    low = exactmd.as_denoiser(lambda t: den(t).to(torch.float32), tokens="torch")
+    f32 = exactmd.estimate_profile(x, low, seed=0)
+    np.testing.assert_allclose(f32.profile, ref.profile, atol=1e-5)
