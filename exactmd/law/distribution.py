@@ -58,6 +58,7 @@ import numpy as np
 
 from exactmd._validate import check_axes
 from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.backends._memory import require_fits
 from exactmd.errors import DistributionError, MemoryPlanError, describe
 from exactmd.law.coerce import is_symbolic_input, object_to_float
 
@@ -240,20 +241,13 @@ def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
     return host, raw_dtype
 
 
-def _check_fits(host: np.ndarray, be: Backend, name: str, copies: bool) -> None:
-    """Refuse, before allocating, a table whose copy and checks do not fit in memory."""
+def _check_fits(host: np.ndarray, be: Backend, name: str) -> None:
+    """Refuse, before allocating, a table whose checks and normalised copy do not fit."""
     cells = int(np.prod(host.shape, dtype=np.float64))
-    per_cell = 1 + (0 if host.dtype == np.float64 else 8) + (be.itemsize if copies else 0)
-    needed = cells * per_cell
-    if needed < _CHECK_FITS_ABOVE:
-        return
-    usable = be.usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"{name}: validating and storing a table of shape {tuple(host.shape)} needs "
-            f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {usable / 2**30:.2f} GiB "
-            f"({usable} bytes) may be used on {be!r}"
-        )
+    needed = cells * (1 + (0 if host.dtype == np.float64 else 8) + be.itemsize)
+    if needed >= _CHECK_FITS_ABOVE:
+        what = f"{name}: validating and storing a table of shape {tuple(host.shape)}"
+        require_fits(needed, be, what)
 
 
 def as_distribution(
@@ -320,7 +314,7 @@ def as_distribution(
     if np.iscomplexobj(host):
         raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
     check_axes(host.shape, name, host)
-    _check_fits(host, be, name, copies=True)  # the law is always a fresh copy (normalised)
+    _check_fits(host, be, name)  # the law is always a fresh copy (normalised)
     atol = HALF_ATOL.get(raw_dtype, TOTAL_ATOL)
     if raw_dtype == "float32" or be.dtype == "float32":
         atol = max(atol, TOTAL_ATOL_FLOAT32)
