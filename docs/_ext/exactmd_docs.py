@@ -1,7 +1,8 @@
 """Sphinx glue for the exactmd site (local extension, loaded by ``docs/conf.py``).
 
-- **API pages from ``__all__``.** At ``config-inited`` (before the sources are listed) every public name (``exactmd.__all__``
-  and each subpackage's ``__all__``) is given a page: one page per namespace is written to
+- **API pages from ``__all__``.** At ``config-inited`` (before the sources are listed)
+  every public name (``exactmd.__all__`` and each subpackage's ``__all__``) is given a
+  page: one page per namespace is written to
   ``docs/api/generated/`` (not committed), and autosummary writes one stub per name. A name is
   documented once, at the top level when it is there, otherwise in the first subpackage that
   lists it; the other namespaces that list it link to that page. So the reference can never
@@ -216,10 +217,17 @@ def namespace_page(ns: str, names: list[str], canonical: dict[str, str]) -> str:
     public_mods = [m for m in mods if not m.rsplit(".", 1)[1].startswith("_")]
     private_mods = [m for m in mods if m.rsplit(".", 1)[1].startswith("_")]
     for heading, group, blurb in (
-        ("Modules", public_mods, "The modules behind this namespace, with the helpers they define "
-         "beyond the names above (import the public names from the namespace)."),
-        ("Internals", private_mods, "Private modules: documented because docstrings cite them; "
-         "not part of the API."),
+        (
+            "Modules",
+            public_mods,
+            "The modules behind this namespace, with the helpers they define "
+            "beyond the names above (import the public names from the namespace).",
+        ),
+        (
+            "Internals",
+            private_mods,
+            "Private modules: documented because docstrings cite them; not part of the API.",
+        ),
     ):
         if not group:
             continue
@@ -234,8 +242,14 @@ def namespace_page(ns: str, names: list[str], canonical: dict[str, str]) -> str:
                 and id(value) in documented
             )
             sub = f"``{mod}``"
-            lines += [sub, "^" * len(sub), "", f".. automodule:: {mod}", "   :members:",
-                      "   :show-inheritance:"]
+            lines += [
+                sub,
+                "^" * len(sub),
+                "",
+                f".. automodule:: {mod}",
+                "   :members:",
+                "   :show-inheritance:",
+            ]
             if exclude:
                 lines.append(f"   :exclude-members: {', '.join(exclude)}")
             lines.append("")
@@ -301,10 +315,11 @@ def _lookup(dotted: str) -> Any:
 
 def _documented(app: Sphinx) -> dict[int, list[str]]:
     """``{id(object): documented names}`` for every documented object."""
-    env = app.env
-    cached = getattr(env, "_exactmd_by_id", None)
+    # kept on the application (one build, one process), never on the pickled environment
+    cached = getattr(app, "_exactmd_by_id", None)
     if cached is not None:
         return cached
+    env = app.env
     by_id: dict[int, list[str]] = {}
     py = env.domains["py"]
     for name, _dispname, typ, _doc, _anchor, _prio in py.get_objects():
@@ -313,7 +328,7 @@ def _documented(app: Sphinx) -> dict[int, list[str]]:
         obj = _lookup(name)
         if obj is not None:
             by_id.setdefault(id(obj), []).append(name)
-    env._exactmd_by_id = by_id  # type: ignore[attr-defined]
+    app._exactmd_by_id = by_id  # type: ignore[attr-defined]
     return by_id
 
 
@@ -354,7 +369,9 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
         if isinstance(obj, types.ModuleType):
             name = obj.__name__
             if name in py.modules and name != target:
-                return py.resolve_xref(env, node["refdoc"], app.builder, "mod", name, node, contnode)
+                return py.resolve_xref(
+                    env, node["refdoc"], app.builder, "mod", name, node, contnode
+                )
             continue
         last = candidate.rsplit(".", 1)[1]
         names = [n for n in by_id.get(id(obj), []) if n != target]
@@ -363,7 +380,9 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
         names.sort(key=lambda n: (n.rsplit(".", 1)[1] != last, n.count("."), n))
         for documented in names:
             for typ in (node.get("reftype", "obj"), "obj"):
-                new = py.resolve_xref(env, node["refdoc"], app.builder, typ, documented, node, contnode)
+                new = py.resolve_xref(
+                    env, node["refdoc"], app.builder, typ, documented, node, contnode
+                )
                 if new is not None:
                     return new
     if "." not in target:
@@ -377,14 +396,22 @@ def resolve_alias(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
         if len(found) == 1:
             documented = next(iter(found.values()))
             for typ in (node.get("reftype", "obj"), "obj"):
-                new = py.resolve_xref(env, node["refdoc"], app.builder, typ, documented, node, contnode)
+                new = py.resolve_xref(
+                    env, node["refdoc"], app.builder, typ, documented, node, contnode
+                )
                 if new is not None:
                     return new
     return None
 
 
 def factory_defaults(
-    app: Sphinx, what: str, name: str, obj: Any, options: Any, signature: str | None, ret: str | None
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: Any,
+    options: Any,
+    signature: str | None,
+    ret: str | None,
 ) -> tuple[str | None, str | None] | None:
     """``autodoc-process-signature``: a dataclass field's ``=<factory>`` default as ``=...``.
 
@@ -438,7 +465,9 @@ def _link_table() -> dict[str, str]:
     return table
 
 
-def link_code_in_design(app: Sphinx, relative_path: Path, parent_docname: str, content: list[str]) -> None:
+def link_code_in_design(
+    app: Sphinx, relative_path: Path, parent_docname: str, content: list[str]
+) -> None:
     """``include-read``: in design.md (and oracle.md), link inline code naming a public object."""
     if relative_path.name not in ("design.md", "oracle.md"):
         return
@@ -475,8 +504,7 @@ def mathjax_source() -> Path:
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            "MathJax is bundled from the 'django-static-mathjax' package: "
-            "pip install -e '.[docs]'"
+            "MathJax is bundled from the 'django-static-mathjax' package: pip install -e '.[docs]'"
         )
     root = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
     if not (root / "tex-chtml.js").is_file():

@@ -144,7 +144,7 @@ def streamed_subset_entropies(
     be
         A backend with in-place kernels (``be.inplace``).
     plan
-        From :func:`plan_subset_entropies` (with ``cached=True`` when ``masked`` is given).
+        From :func:`~.plan.plan_subset_entropies` (with ``cached=True`` when ``masked`` is given).
     masked
         The masked tensor when already in memory; its rows are read instead of rebuilt.
     progress
