@@ -306,7 +306,7 @@ plt.show()
 # ## 5. A Markov chain at $N = 1024$
 #
 # No table of $2^{1024}$ entries is needed: for a Markov chain the entropy of any subset
-# depends only on its first element and its gaps, and `exactmd.measures.markov` sums over
+# depends only on its first element and its gaps, and `exactmd.markov_profile` sums over
 # subsets in closed form, giving the exact profile in milliseconds. We first check it
 # against full enumeration at $N = 12$, then design schedules at $N = 1024$.
 
