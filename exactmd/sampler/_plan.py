@@ -49,7 +49,8 @@ from exactmd.sampler._levels import (
     table_chunk_entries,
 )
 from exactmd.schedules.custom import schedule_method
-from exactmd.schedules.kinds import LevelProgram, Schedule, revealed_count
+from exactmd.schedules.kinds import Schedule
+from exactmd.schedules.program import LevelProgram, revealed_count
 
 __all__ = [
     "SamplerPlan",

@@ -35,7 +35,8 @@ from exactmd.sampler._levels import (
     single_level,
 )
 from exactmd.schedules.custom import is_core_schedule, schedule_method
-from exactmd.schedules.kinds import Schedule, as_schedule, revealed_count
+from exactmd.schedules.kinds import Schedule, as_schedule
+from exactmd.schedules.program import revealed_count
 
 __all__ = ["learning_error", "plan_learning", "LEARNING_LONG_RUN"]
 

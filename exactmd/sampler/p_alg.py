@@ -52,12 +52,8 @@ from exactmd.sampler._levels import (
 )
 from exactmd.sampler._plan import SamplerPlan, sampler_plan
 from exactmd.schedules.custom import is_core_schedule, schedule_method
-from exactmd.schedules.kinds import (
-    LevelProgram,
-    Revealed,
-    Schedule,
-    as_schedule,
-)
+from exactmd.schedules.kinds import Schedule, as_schedule
+from exactmd.schedules.program import LevelProgram, Revealed
 
 __all__ = [
     "output_distribution",

@@ -3,6 +3,8 @@ and the scaling theory.
 
 - :mod:`exactmd.schedules.kinds` — :class:`ExchangeableSchedule`,
   :class:`DeterministicSchedule`, :class:`RandomRevealSchedule` and :func:`as_schedule`;
+- :mod:`exactmd.schedules.program` — level programs: what each kind does, as moves between
+  levels of revealed sets (the engine, its plan, E_learn and Monte Carlo read these);
 - :mod:`exactmd.schedules.custom` — the hook through which other kinds (adaptive planners)
   plug in;
 - :mod:`exactmd.schedules.families` — named size families (linear, cosine, loglinear, …) and
@@ -27,8 +29,14 @@ from exactmd.schedules.kinds import as_schedule as as_schedule
 from exactmd.schedules.optimum import optimal_curve as optimal_curve
 from exactmd.schedules.optimum import optimal_error as optimal_error
 from exactmd.schedules.optimum import optimal_schedule as optimal_schedule
+from exactmd.schedules.program import ContextWeight as ContextWeight
+from exactmd.schedules.program import LevelMove as LevelMove
+from exactmd.schedules.program import LevelProgram as LevelProgram
 
 __all__ = [
+    "ContextWeight",
+    "LevelMove",
+    "LevelProgram",
     "DeterministicSchedule",
     "ExchangeableSchedule",
     "RandomRevealSchedule",

@@ -42,7 +42,8 @@ from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.masked import marginal, masked_tensor
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.schedules.custom import schedule_method
-from exactmd.schedules.kinds import as_schedule, revealed_count
+from exactmd.schedules.kinds import as_schedule
+from exactmd.schedules.program import revealed_count
 
 __all__ = [
     "DenoiserReport",
