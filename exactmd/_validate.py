@@ -43,6 +43,7 @@ __all__ = [
     "check_seed",
     "check_steps",
     "as_integer",
+    "as_real",
     "to_integer",
     "is_real",
 ]
@@ -196,6 +197,20 @@ def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
+def as_real(value: Any) -> float | None:
+    """``value`` as a Python float under the one rule for real scalars (:func:`is_real`),
+    else None.
+
+    Examples
+    --------
+    >>> as_real(np.float32(0.5)), as_real(np.array(2)), as_real(True), as_real("1")
+    (0.5, 2.0, None, None)
+    """
+    if not is_real(value):
+        return None
+    return float(value[()] if isinstance(value, np.ndarray) else value)
+
+
 def check_real(
     value: Any,
     name: str,
@@ -241,7 +256,7 @@ def check_real(
     ...
     exactmd.errors.ValidationError: noise: must be a finite real number in [0, 1]; received '0.5'
     """
-    x = float(value[()] if isinstance(value, np.ndarray) else value) if is_real(value) else None
+    x = as_real(value)
     ok = x is not None and not math.isnan(x) and (math.isfinite(x) or not finite)
     if ok and x is not None and minimum is not None:
         ok = x > minimum if open_min else x >= minimum
@@ -333,7 +348,7 @@ def check_seed(seed: Any, name: str = "seed", *, allow_none: bool = True) -> Any
 
 def check_level(value: Any, name: str = "alpha") -> float:
     """A significance level: a real number in the open interval (0, 1)."""
-    x = float(value[()] if isinstance(value, np.ndarray) else value) if is_real(value) else None
+    x = as_real(value)
     if x is None or not 0.0 < x < 1.0:
         raise ValidationError(
             f"{name}: must be a real number in the open interval (0, 1); received {describe(value)}"
