@@ -16,6 +16,7 @@ __all__ = [
     "ModelError",
     "ModelSizeError",
     "NoPowerError",
+    "TieError",
     "describe",
 ]
 
@@ -54,6 +55,12 @@ class ModelSizeError(ModelError, MemoryPlanError):
     It is both a :class:`ModelError` and a :class:`MemoryPlanError`, raised before anything is
     allocated.
     """
+
+
+class TieError(ValidationError):
+    """A sampler's selection has a tie of positive probability (two candidates with equal
+    scores where only some can be kept), whose resolution the public code leaves to
+    ``torch.topk``; pass ``ties="split"`` to split such ties uniformly instead."""
 
 
 class NoPowerError(ValidationError):

@@ -1,0 +1,34 @@
+"""The samplers the field runs (LLaDA, Fast-dLLM, Dream, MDLM, the EB-sampler, diffusers'
+block refinement) as schedules with exact laws.
+
+Each builder returns a :class:`~exactmd.samplers.base.SamplerSchedule` that works unchanged
+with :func:`exactmd.output_distribution` (the exact law), :func:`exactmd.sample` (a Monte Carlo
+run of the real algorithm), :func:`exactmd.kl`, :func:`exactmd.check_bound` and the testing
+asserts. Value-independent samplers also have E_fact and E_learn; sample-then-select samplers
+refuse them with a clear :class:`~exactmd.errors.ScheduleError`. The semantics follow
+``SAMPLERS.md`` (sources, commits and quirks), summarised in each module.
+
+- :mod:`exactmd.samplers.base` — the interface a sampler implements (its records in
+  ``_records``), the engine in ``_engine``;
+- :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking).
+
+Examples
+--------
+>>> import numpy as np, exactmd
+>>> from exactmd.samplers import llada
+>>> p = np.array([[0.4, 0.2], [0.1, 0.3]])
+>>> exactmd.output_distribution(p, llada(steps=2, temperature=1.0)).round(4).tolist()
+[[0.56, 0.28], [0.04, 0.12]]
+"""
+
+from exactmd.samplers._engine import RunLaw as RunLaw
+from exactmd.samplers._engine import exact_run as exact_run
+from exactmd.samplers.base import SamplerSchedule as SamplerSchedule
+from exactmd.samplers.llada import llada as llada
+
+__all__ = [
+    "SamplerSchedule",
+    "RunLaw",
+    "exact_run",
+    "llada",
+]

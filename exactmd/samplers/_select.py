@@ -1,0 +1,204 @@
+"""Shared parts of the samplers: value laws, size rules, and the exact top-k selection law.
+
+- :func:`tempered`: the value law ``softmax(log p / T)`` of every position (``T = 0``: the
+  one-hot of ``torch.argmax``, the first maximal index), computed in log space;
+- :func:`remainder_first`: LLaDA's ``get_num_transfer_tokens`` (``m // s`` per step, the
+  remainder on the earliest steps);
+- :func:`top_k_moves`: the exact law of "draw a value at every candidate, keep the ``k`` best
+  scores" by the loser-CDF factorisation (SAMPLERS.md §1.1):
+  ``P(A, v_A) = Π_{i∈A} q_i(v_i) · Π_{j∈C∖A} P(c_j < min_{i∈A} g_i(v_i))``, with ties of
+  positive probability refused (:class:`~exactmd.errors.TieError`) or split uniformly;
+- :func:`draw_top_k`: the same selection on drawn scores, for the Monte Carlo run.
+
+Examples
+--------
+>>> import numpy as np
+>>> tempered(np.array([[[0.2, 0.8]]]), 0.0).tolist()
+[[[0.0, 1.0]]]
+>>> remainder_first(5, 3)
+(2, 2, 1)
+"""
+
+from __future__ import annotations
+
+import itertools
+from math import comb
+
+import numpy as np
+
+from exactmd.errors import TieError, ValidationError, describe
+from exactmd.samplers._records import Moves, StepBatch
+
+__all__ = [
+    "TIES",
+    "check_ties",
+    "tempered",
+    "argmax_onehot",
+    "remainder_first",
+    "top_k_moves",
+    "draw_values",
+    "draw_top_k",
+]
+
+#: How a selection treats ties of positive probability.
+TIES = ("error", "split")
+
+
+def check_ties(ties: object) -> str:
+    """Validate the ``ties`` argument."""
+    if ties not in TIES:
+        raise ValidationError(f"ties: must be 'error' or 'split'; received {describe(ties)}")
+    return str(ties)
+
+
+def argmax_onehot(probs: np.ndarray) -> np.ndarray:
+    """The one-hot of the first maximal entry along the last axis (``torch.argmax``'s rule)."""
+    out = np.zeros_like(probs)
+    np.put_along_axis(out, np.argmax(probs, axis=-1)[..., None], 1.0, axis=-1)
+    return out
+
+
+def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log probs / T)`` along the last axis, zeros kept; ``T = 0``: the argmax."""
+    if temperature == 0:
+        return argmax_onehot(probs)
+    with np.errstate(divide="ignore"):
+        logp = np.log(probs) / temperature
+    top = np.max(logp, axis=-1, keepdims=True)
+    w = np.exp(logp - np.where(np.isfinite(top), top, 0.0))
+    return w / np.sum(w, axis=-1, keepdims=True)
+
+
+def remainder_first(m: int, s: int) -> tuple[int, ...]:
+    """``m`` tokens over ``s`` steps: ``m // s`` each, the remainder on the earliest steps."""
+    base, rem = divmod(int(m), int(s))
+    return tuple(base + (1 if i < rem else 0) for i in range(int(s)))
+
+
+def top_k_moves(
+    batch: StepBatch,
+    cand: np.ndarray,
+    k: int,
+    values: np.ndarray,
+    scores: np.ndarray,
+    ties: str,
+    what: str,
+    memory: int = 0,
+) -> Moves:
+    """The exact moves of "keep the ``k`` highest scores among the candidates".
+
+    Parameters
+    ----------
+    batch
+        The states.
+    cand
+        The candidate positions (common to the batch).
+    k
+        How many are kept, ``0 <= k <= len(cand)``.
+    values
+        ``(B, N, q)`` value law of the draws.
+    scores
+        ``(B, N, q)``: the score ``g_j(u)`` of drawing ``u`` at ``j``.
+    ties
+        ``"error"`` or ``"split"`` (see the module notes).
+    what
+        The sampler, named in a :class:`~exactmd.errors.TieError`.
+    memory
+        The memory of every move.
+    """
+    rows, n = batch.tokens.shape
+    m = len(cand)
+    if k == 0 or m == 0:
+        return Moves(np.arange(rows), batch.tokens.copy(), np.ones(rows), memory)
+    sizes = [batch.shape[j] for j in cand]
+    width = max(sizes)
+    q_c = values[:, cand, :width]  # (B, m, V)
+    g_c = scores[:, cand, :width]
+    valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]  # (m, V)
+    combos = []
+    for a in itertools.combinations(range(m), k):
+        for v in itertools.product(*(range(sizes[i]) for i in a)):
+            combos.append((a, v))
+    idx = np.array([c[0] for c in combos], dtype=np.int64)  # (C, k)
+    val = np.array([c[1] for c in combos], dtype=np.int64)
+    prodq = np.prod(q_c[:, idx, val], axis=2)  # (B, C)
+    g_sel = g_c[:, idx, val]  # (B, C, k)
+    low = np.min(g_sel, axis=2)  # (B, C)
+    in_a = np.zeros((len(combos), m), dtype=bool)
+    np.put_along_axis(in_a, idx, True, axis=1)
+    # per loser j: P(c_j < low) and P(c_j == low)
+    qv = np.where(valid[None], q_c, 0.0)[:, None, :, :]  # (B, 1, m, V)
+    gv = g_c[:, None, :, :]
+    lo = low[:, :, None, None]
+    below = np.sum(qv * (gv < lo), axis=3)  # (B, C, m)
+    equal = np.sum(qv * (gv == lo), axis=3)
+    below = np.where(in_a[None], 1.0, below)
+    equal = np.where(in_a[None], 0.0, equal)
+    if ties == "error":
+        tied = (prodq > 0) & (np.prod(below + equal, axis=2) > np.prod(below, axis=2))
+        if np.any(tied):
+            b, c = np.argwhere(tied)[0]
+            raise TieError(
+                f"{what}: a tie of positive probability in the top-{k} selection at step "
+                f"{batch.step}, tokens {batch.tokens[b].tolist()} (candidates "
+                f"{cand.tolist()}, positions {cand[idx[c]].tolist()} with values "
+                f"{val[c].tolist()} tie with another candidate at score {float(low[b, c])!r}); "
+                "pass ties='split' to split ties uniformly"
+            )
+        lose = np.prod(below, axis=2)
+    else:
+        # Σ_b P(exactly b losers tie at the lowest kept score, the rest below) / C(a + b, a)
+        poly = np.zeros((rows, len(combos), m + 1))
+        poly[:, :, 0] = 1.0
+        for j in range(m):
+            shifted = np.concatenate([np.zeros_like(poly[:, :, :1]), poly[:, :, :-1]], axis=2)
+            poly = poly * below[:, :, j, None] + shifted * equal[:, :, j, None]
+        a = np.sum(g_sel == low[:, :, None], axis=2)  # kept members at the lowest score
+        share = np.array([[1.0 / comb(aa + bb, aa) for bb in range(m + 1)] for aa in range(k + 1)])
+        lose = np.sum(poly * share[a], axis=2)
+    weight = prodq * lose  # (B, C)
+    src = np.repeat(np.arange(rows), len(combos))
+    tok = np.repeat(batch.tokens[:, None, :], len(combos), axis=1).copy()
+    pos = cand[idx]  # (C, k)
+    np.put_along_axis(
+        tok,
+        np.broadcast_to(pos[None], (rows, *pos.shape)),
+        np.broadcast_to(val[None], (rows, *val.shape)),
+        axis=2,
+    )
+    return Moves(src, tok.reshape(-1, n), weight.reshape(-1), memory)
+
+
+def draw_values(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """LLaDA's ``add_gumbel_noise`` then argmax: ``argmax p / (−log U)^T`` (float64 U); the
+    argmax of ``p`` at ``T = 0``. Draws a value at every position: int ``(B, N)``."""
+    if temperature == 0:
+        return np.argmax(probs, axis=-1)
+    u = rng.random(probs.shape)
+    return np.argmax(probs / (-np.log(u)) ** temperature, axis=-1)
+
+
+def draw_top_k(
+    conf: np.ndarray, k: np.ndarray, ties: str, rng: np.random.Generator, what: str
+) -> np.ndarray:
+    """Bool ``(B, N)``: the ``k[b]`` highest finite ``conf[b]`` of each row (``-inf`` never).
+
+    A tie between the last kept and the first dropped score raises a
+    :class:`~exactmd.errors.TieError` (``ties="error"``) or is broken uniformly at random.
+    """
+    rows, n = conf.shape
+    jitter = rng.random(conf.shape) if ties == "split" else np.zeros(conf.shape)
+    order = np.lexsort((jitter, -conf), axis=1) if rows else np.zeros((0, n), dtype=np.int64)
+    ranked = np.take_along_axis(conf, order, axis=1)
+    keep = np.arange(n)[None, :] < k[:, None]
+    if ties == "error":
+        inner = (k > 0) & (k < n)
+        kk = np.clip(k, 1, n - 1)
+        last = np.take_along_axis(ranked, (kk - 1)[:, None], axis=1)[:, 0]
+        nxt = np.take_along_axis(ranked, kk[:, None], axis=1)[:, 0]
+        bad = inner & (last == nxt) & np.isfinite(nxt)
+        if np.any(bad):
+            raise TieError(f"{what}: a tie in a drawn top-k selection; pass ties='split'")
+    out = np.zeros((rows, n), dtype=bool)
+    np.put_along_axis(out, order, keep, axis=1)
+    return out
