@@ -44,6 +44,7 @@ SUBPACKAGES = (
     "schedules",
     "denoisers",
     "sampler",
+    "samplers",
     "models",
     "symbolic",
     "testing",

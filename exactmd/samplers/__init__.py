@@ -10,7 +10,8 @@ refuse them with a clear :class:`~exactmd.errors.ScheduleError`. The semantics f
 
 - :mod:`exactmd.samplers.base` — the interface a sampler implements (its records in
   ``_records``), the engine in ``_engine``;
-- :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking).
+- :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking);
+- :mod:`exactmd.samplers.spec` — samplers written as text (``llada:steps=4``), for the CLI.
 
 Examples
 --------
@@ -25,10 +26,12 @@ from exactmd.samplers._engine import RunLaw as RunLaw
 from exactmd.samplers._engine import exact_run as exact_run
 from exactmd.samplers.base import SamplerSchedule as SamplerSchedule
 from exactmd.samplers.llada import llada as llada
+from exactmd.samplers.spec import parse_sampler as parse_sampler
 
 __all__ = [
     "SamplerSchedule",
     "RunLaw",
     "exact_run",
     "llada",
+    "parse_sampler",
 ]
