@@ -70,6 +70,9 @@ def test_inferred_alphabets_denoiser_module_and_ranks(law: np.ndarray) -> None:
     assert full.profile == pytest.approx(same.profile, abs=1e-12)
     part = estimate_profile(x, exact(law), seed=3, shape=SHAPE, ranks=[4, 0, 4])
     assert part.ranks.tolist() == [0, 4]
+    again = estimate_profile(x, exact(law), seed=3, shape=SHAPE, ranks=[4.0, np.float32(0)])
+    assert again.ranks.tolist() == [0, 4]  # integral floats are integers (the one rule)
+    assert np.array_equal(again.profile, part.profile)
     assert part.profile == pytest.approx(full.profile[[0, 4]], abs=1e-12)
     assert "n_samples=200" in repr(full)
 
@@ -119,6 +122,9 @@ def test_bad_input(law: np.ndarray) -> None:
         estimate_profile(x, den, n_orders=0)
     with pytest.raises(ValidationError, match="ranks: must be indices in range"):
         estimate_profile(x, den, shape=SHAPE, ranks=[5])
+    for bad_rank in (1.5, True, "1"):  # the one rule for integers: 2.0 is 2, these are not
+        with pytest.raises(ValidationError, match="ranks: must be indices in range"):
+            estimate_profile(x, den, shape=SHAPE, ranks=[0, bad_rank])
     with pytest.raises(ValidationError, match="shape: must give one alphabet size per position"):
         estimate_profile(x, den, shape=(2, 3))
     with pytest.raises(DenoiserError, match=r"must return shape \(B, N, q\)"):

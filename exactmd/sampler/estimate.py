@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_int, check_real, check_seed
+from exactmd._validate import as_integer, check_int, check_real, check_seed
 from exactmd.backends import get_backend, is_torch_tensor, to_host
 from exactmd.backends._memory import require_fits
 from exactmd.denoisers.calls import (
@@ -209,11 +209,10 @@ def rank_grid(n: int, points: int) -> IntArray:
 def _ranks(ranks: Any, n: int) -> IntArray:
     """The ranks i at which f is estimated: distinct integers in range(N), sorted."""
     values = list(ranks) if isinstance(ranks, Sequence | np.ndarray) else None
-    if not values or not all(
-        isinstance(r, int | np.integer) and not isinstance(r, bool) and 0 <= r < n for r in values
-    ):
+    ints = [as_integer(r) for r in values] if values else []  # the one rule (2.0 is 2)
+    if not ints or not all(r is not None and 0 <= r < n for r in ints):
         raise ValidationError(f"ranks: must be indices in range(N={n}); received {describe(ranks)}")
-    return np.unique(np.asarray(values, dtype=np.int64))
+    return np.unique(np.asarray(ints, dtype=np.int64))
 
 
 def _alphabets(samples: IntArray, denoiser: Any, shape: Any) -> tuple[int, ...]:
