@@ -44,6 +44,7 @@ from exactmd.denoisers.exact import perturbed_denoiser as perturbed_denoiser
 from exactmd.enumeration.queries import conditional as conditional
 from exactmd.enumeration.queries import marginal as marginal
 from exactmd.errors import ExactmdError as ExactmdError
+from exactmd.law.conditional import conditional_law as conditional_law
 from exactmd.law.distribution import Distribution as Distribution
 from exactmd.law.distribution import as_distribution as as_distribution
 from exactmd.measures.information import complexity as complexity
@@ -117,6 +118,7 @@ __all__ = [
     "mutual_information",
     "marginal",
     "conditional",
+    "conditional_law",
     "estimate_profile",
     "markov_profile",
     # schedule kinds

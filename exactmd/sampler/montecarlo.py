@@ -30,6 +30,7 @@ from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import ExactDenoiser
 from exactmd.errors import ValidationError, describe
 from exactmd.law.distribution import as_distribution
+from exactmd.sampler.prompted import prompted_sample, takes_prompt
 from exactmd.schedules.custom import schedule_method
 from exactmd.schedules.kinds import (
     as_schedule,
@@ -54,6 +55,7 @@ def sample(
     *,
     backend: str | None = None,
     device: Any = None,
+    prompt: Any = None,
 ) -> np.ndarray:
     """Draw ``n`` outputs of the factorized sampler.
 
@@ -74,6 +76,11 @@ def sample(
         (anything else raises :class:`~exactmd.errors.ValidationError` naming ``seed``).
     backend, device
         Where the exact denoiser runs (default: the backend of ``p``).
+    prompt
+        ``{position: value}`` fixed as revealed before the run (None: no prompt); every row
+        carries its values. The schedule covers the free positions as in
+        :func:`~exactmd.sampler.p_alg.output_distribution` (the samplers of
+        :mod:`exactmd.samplers` take the prompt themselves).
 
     Returns
     -------
@@ -87,6 +94,8 @@ def sample(
     (4, 2)
     """
     d = as_distribution(p, backend=backend, device=device)
+    if prompt is not None and not takes_prompt(schedule, "sample_run"):
+        return prompted_sample(d, schedule, n, denoiser, seed, prompt, sample)
     sched = as_schedule(schedule, d.n)
     count = _check_count(n)
     # the tokens and two temporaries of the same size, on the host
@@ -102,6 +111,8 @@ def sample(
         return tokens
     runner = getattr(sched, "sample_run", None)  # a kind that runs its own algorithm
     if callable(runner):
+        if prompt is not None:  # a kind that takes the prompt itself (takes_prompt)
+            return np.asarray(runner(d, den, count, rng, prompt))
         return np.asarray(runner(d, den, count, rng))
     reveal_step = schedule_method(sched, "reveal")  # every kind says which positions it reveals
     for k in range(sched.num_steps):

@@ -51,6 +51,7 @@ from exactmd.sampler._levels import (
     single_level,
 )
 from exactmd.sampler._plan import SamplerPlan, sampler_plan
+from exactmd.sampler.prompted import prompted_output_distribution, takes_prompt
 from exactmd.schedules.custom import is_core_schedule, schedule_method
 from exactmd.schedules.kinds import Schedule, as_schedule
 from exactmd.schedules.program import LevelProgram, Revealed
@@ -288,6 +289,7 @@ def output_distribution(
     device: Any = None,
     native: bool = False,
     progress: Any = None,
+    prompt: Any = None,
 ) -> Any:
     """p_alg, the exact law of the factorized sampler's output, same shape as ``p``.
 
@@ -310,6 +312,14 @@ def output_distribution(
         ``None`` shows a tqdm bar for a long run (:data:`SAMPLER_LONG_RUN` products) once
         it has lasted :data:`~exactmd._progress.PROGRESS_DELAY_S` seconds; ``True`` at once;
         ``False`` never (see :mod:`exactmd._progress`).
+    prompt
+        ``{position: value}`` fixed as revealed before the run (None: no prompt); the law is
+        then over the full shape, zero off the prompt, and its target is
+        :func:`~exactmd.law.conditional.conditional_law`. The samplers of
+        :mod:`exactmd.samplers` take it themselves; for the other kinds the schedule covers the
+        free positions (sizes summing to N − |prompt|, a partition of the free positions,
+        random reveal of the free positions; see :mod:`exactmd.sampler.prompted`). A prompt of
+        probability 0 under π raises :class:`~exactmd.errors.ValidationError`.
 
     Returns
     -------
@@ -342,13 +352,20 @@ def output_distribution(
     [[0.5, 0.0], [0.0, 0.5]]
     """
     d = as_distribution(p, backend=backend, device=device)
+    if prompt is not None and not takes_prompt(schedule, "output_distribution"):
+        return prompted_output_distribution(
+            d, schedule, denoiser, prompt, output_distribution, native=native, progress=progress
+        )
     if d.backend.name == "symbolic":  # exact expressions (issue 7)
         from exactmd.symbolic import symbolic_output_distribution
 
         return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
     if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
-        return schedule_method(sched, "output_distribution")(d, denoiser, native=native)
+        hook = schedule_method(sched, "output_distribution")
+        if prompt is not None:  # a kind that takes the prompt itself (takes_prompt)
+            return hook(d, denoiser, native=native, prompt=prompt)
+        return hook(d, denoiser, native=native)
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)  # before planning: a denoiser for another law
     plan = sampler_plan(d, sched, denoiser)
