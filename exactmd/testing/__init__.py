@@ -14,7 +14,10 @@ should produce exactly:
 - :mod:`exactmd.testing.strategies` — hypothesis strategies (``joints``, ``schedules``,
   ``models``); it needs ``hypothesis`` and is not imported here;
 - :mod:`exactmd.testing.examples` — a reference factorized sampler with planted bugs, and
-  LLaDA- and MDLM-style sampling loops.
+  LLaDA- and MDLM-style sampling loops;
+- :mod:`exactmd.testing.loops` — the field's loops (LLaDA, Fast-dLLM, Dream, MDLM, UNI-D2's
+  EB-sampler) re-written the way their code is written, calling an
+  :class:`~exactmd.denoisers.torch_module.ExactDenoiserModule` in its real convention.
 
 The statistical test (impossible outcomes, chi-square or exact multinomial tests, marginals
 with Bonferroni) is described in :mod:`exactmd.testing.goodness` and
