@@ -11,6 +11,8 @@ refuse them with a clear :class:`~exactmd.errors.ScheduleError`. The semantics f
 - :mod:`exactmd.samplers.base` — the interface a sampler implements (its records in
   ``_records``), the engine in ``_engine``;
 - :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking);
+- :mod:`exactmd.samplers.compare` — :func:`nfe_distribution` (the exact law of the number of
+  denoiser calls) and :func:`compare` (schedules side by side: KL, calls, E_fact, the optimum);
 - :mod:`exactmd.samplers.spec` — samplers written as text (``llada:steps=4``), for the CLI.
 
 Examples
@@ -25,6 +27,10 @@ Examples
 from exactmd.samplers._engine import RunLaw as RunLaw
 from exactmd.samplers._engine import exact_run as exact_run
 from exactmd.samplers.base import SamplerSchedule as SamplerSchedule
+from exactmd.samplers.compare import Comparison as Comparison
+from exactmd.samplers.compare import ComparisonRow as ComparisonRow
+from exactmd.samplers.compare import compare as compare
+from exactmd.samplers.compare import nfe_distribution as nfe_distribution
 from exactmd.samplers.llada import llada as llada
 from exactmd.samplers.spec import parse_sampler as parse_sampler
 
@@ -33,5 +39,9 @@ __all__ = [
     "RunLaw",
     "exact_run",
     "llada",
+    "nfe_distribution",
+    "compare",
+    "Comparison",
+    "ComparisonRow",
     "parse_sampler",
 ]
