@@ -11,6 +11,11 @@ refuse them with a clear :class:`~exactmd.errors.ScheduleError`. The semantics f
 - :mod:`exactmd.samplers.base` — the interface a sampler implements (its records in
   ``_records``), the engine in ``_engine``;
 - :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking);
+- :mod:`exactmd.samplers.mdlm` — MDLM's ``ddpm_cache`` sampler (Bernoulli reveals on its float32
+  time grid, noise removal, cached calls);
+- :mod:`exactmd.samplers.eb` — the EB-sampler (entropy-bounded unmasking, UNI-D2);
+- :mod:`exactmd.samplers.block_refinement` — diffusers' ``BlockRefinementScheduler`` as
+  ``LLaDA2Pipeline`` drives it (quota ∪ threshold);
 - :mod:`exactmd.samplers.compare` — :func:`nfe_distribution` (the exact law of the number of
   denoiser calls) and :func:`compare` (schedules side by side: KL, calls, E_fact, the optimum);
 - :mod:`exactmd.samplers.spec` — samplers written as text (``llada:steps=4``), for the CLI.
@@ -27,11 +32,14 @@ Examples
 from exactmd.samplers._engine import RunLaw as RunLaw
 from exactmd.samplers._engine import exact_run as exact_run
 from exactmd.samplers.base import SamplerSchedule as SamplerSchedule
+from exactmd.samplers.block_refinement import block_refinement as block_refinement
 from exactmd.samplers.compare import Comparison as Comparison
 from exactmd.samplers.compare import ComparisonRow as ComparisonRow
 from exactmd.samplers.compare import compare as compare
 from exactmd.samplers.compare import nfe_distribution as nfe_distribution
+from exactmd.samplers.eb import eb as eb
 from exactmd.samplers.llada import llada as llada
+from exactmd.samplers.mdlm import mdlm as mdlm
 from exactmd.samplers.spec import parse_sampler as parse_sampler
 
 __all__ = [
@@ -39,6 +47,9 @@ __all__ = [
     "RunLaw",
     "exact_run",
     "llada",
+    "mdlm",
+    "eb",
+    "block_refinement",
     "nfe_distribution",
     "compare",
     "Comparison",

@@ -38,6 +38,7 @@ __all__ = [
     "top_k_moves",
     "draw_values",
     "draw_top_k",
+    "carry_over",
 ]
 
 #: How a selection treats ties of positive probability.
@@ -201,4 +202,17 @@ def draw_top_k(
             raise TieError(f"{what}: a tie in a drawn top-k selection; pass ties='split'")
     out = np.zeros((rows, n), dtype=bool)
     np.put_along_axis(out, order, keep, axis=1)
+    return out
+
+
+def carry_over(tokens: np.ndarray, probs: np.ndarray, mask: int) -> np.ndarray:
+    """``probs`` with every revealed position replaced by the one-hot of its value (the SUBS
+    carry-over of MDLM-style models), so that a value law computed at every position is
+    defined whatever a denoiser returns there."""
+    out = np.array(probs, dtype=np.float64)
+    revealed = tokens != mask
+    if np.any(revealed):
+        rows, cols = np.nonzero(revealed)
+        out[rows, cols, :] = 0.0
+        out[rows, cols, tokens[rows, cols]] = 1.0
     return out
