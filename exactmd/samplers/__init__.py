@@ -11,6 +11,10 @@ refuse them with a clear :class:`~exactmd.errors.ScheduleError`. The semantics f
 - :mod:`exactmd.samplers.base` — the interface a sampler implements (its records in
   ``_records``), the engine in ``_engine``;
 - :mod:`exactmd.samplers.llada` — LLaDA (``low_confidence`` and ``random`` remasking);
+- :mod:`exactmd.samplers.fast_dllm` — Fast-dLLM's ``generate`` (``threshold``, ``factor``, or
+  LLaDA's top-k sizes; rounds until each block is full, so a random number of calls);
+- :mod:`exactmd.samplers.dream` — Dream's ``_sample`` (``origin``, ``maskgit_plus``,
+  ``topk_margin``, ``entropy``; top-p/top-k filtering, Plackett–Luce ``alg_temp``);
 - :mod:`exactmd.samplers.mdlm` — MDLM's ``ddpm_cache`` sampler (Bernoulli reveals on its float32
   time grid, noise removal, cached calls);
 - :mod:`exactmd.samplers.eb` — the EB-sampler (entropy-bounded unmasking, UNI-D2);
@@ -37,7 +41,9 @@ from exactmd.samplers.compare import Comparison as Comparison
 from exactmd.samplers.compare import ComparisonRow as ComparisonRow
 from exactmd.samplers.compare import compare as compare
 from exactmd.samplers.compare import nfe_distribution as nfe_distribution
+from exactmd.samplers.dream import dream as dream
 from exactmd.samplers.eb import eb as eb
+from exactmd.samplers.fast_dllm import fast_dllm as fast_dllm
 from exactmd.samplers.llada import llada as llada
 from exactmd.samplers.mdlm import mdlm as mdlm
 from exactmd.samplers.spec import parse_sampler as parse_sampler
@@ -47,6 +53,8 @@ __all__ = [
     "RunLaw",
     "exact_run",
     "llada",
+    "fast_dllm",
+    "dream",
     "mdlm",
     "eb",
     "block_refinement",
