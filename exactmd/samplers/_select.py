@@ -60,14 +60,17 @@ def argmax_onehot(probs: np.ndarray) -> np.ndarray:
 
 
 def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """``softmax(log probs / T)`` along the last axis, zeros kept; ``T = 0``: the argmax."""
+    """``softmax(log probs / T)`` along the last axis, zeros kept; ``T = 0``: the argmax.
+
+    A row of zeros (a user denoiser's row at a revealed position) stays zeros."""
     if temperature == 0:
         return argmax_onehot(probs)
     with np.errstate(divide="ignore"):
         logp = np.log(probs) / temperature
     top = np.max(logp, axis=-1, keepdims=True)
     w = np.exp(logp - np.where(np.isfinite(top), top, 0.0))
-    return w / np.sum(w, axis=-1, keepdims=True)
+    total = np.sum(w, axis=-1, keepdims=True)
+    return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
 
 def remainder_first(m: int, s: int) -> tuple[int, ...]:

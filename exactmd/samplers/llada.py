@@ -138,7 +138,7 @@ class LLaDA(SamplerSchedule):
         rows = len(batch.tokens)
         reveal = np.zeros((rows * len(subsets), batch.n), dtype=bool)
         for s, z in enumerate(subsets):
-            reveal[np.arange(rows) * len(subsets) + s, list(z)] = True
+            reveal[np.ix_(np.arange(rows) * len(subsets) + s, list(z))] = True
         w = np.full(rows * len(subsets), 1.0 / comb(len(cand), min(kk, len(cand))))
         return Plan(np.repeat(np.arange(rows), len(subsets)), reveal, w, int(mem[0]))
 

@@ -1,0 +1,439 @@
+"""LLaDA's sampler (``exactmd.samplers.llada``) against an independent brute force (issue 15).
+
+The brute force follows ML-GSAI/LLaDA ``generate.py`` in plain Python, on dicts of full-length
+token tuples: the generation region is cut into blocks, each block's masks are counted at its
+first step and spread over its steps (the remainder on the earliest); at each step and state it
+enumerates **every joint draw** of the block's masked candidates' values (from
+``softmax(log p / T)``, the argmax with first-index ties at ``T = 0``) and, for
+``remasking="random"``, every ordering of the uniform scores (a uniform k-subset); it keeps the
+k best scores (``low_confidence``: the untempered probability of the drawn value), splitting a
+tie at the threshold uniformly (``ties="split"``) or recording that one occurred (the library
+must then raise with ``ties="error"``). The rows are π's exact conditionals, computed here by
+summing the table (uniform on a context of probability 0), or a test denoiser. Under π (for
+E_fact / E_learn) the values follow π instead and each step adds ``TC_π(z | x_S)`` and
+``Σ_{i∈z} KL(π(x_i | x_S) ‖ q_i)``. None of it calls the code under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from helpers import TOL, random_law
+
+import exactmd
+from exactmd.errors import ScheduleError, TieError, ValidationError
+from exactmd.samplers import exact_run, llada, nfe_distribution
+from exactmd.testing import assert_samples_match
+
+
+# ---------------------------------------------------------------- brute force (no exactmd code)
+def exact_rows(p, tokens):
+    """π's conditional of every masked position at ``tokens`` (uniform on a zero context)."""
+    n, q = p.ndim, max(p.shape)
+    rows = [[0.0] * q for _ in range(n)]
+    total, mass = 0.0, {}
+    for x in itertools.product(*(range(s) for s in p.shape)):
+        if all(t == q or t == v for t, v in zip(tokens, x, strict=True)):
+            w = float(p[x])
+            total += w
+            for i in range(n):
+                mass[(i, x[i])] = mass.get((i, x[i]), 0.0) + w
+    for i in range(n):
+        if tokens[i] == q:
+            for v in range(p.shape[i]):
+                rows[i][v] = mass.get((i, v), 0.0) / total if total > 0 else 1.0 / p.shape[i]
+    return rows
+
+
+def smooth_denoiser(shape):
+    """A context-dependent user denoiser with irrational-looking weights (no ties)."""
+    q = max(shape)
+
+    def den(tokens):
+        t = np.asarray(tokens.cpu() if hasattr(tokens, "cpu") else tokens, dtype=np.int64)
+        out = np.zeros((len(t), len(shape), q))
+        for b in range(len(t)):
+            key = sum((int(v) + 1) * (j + 3) for j, v in enumerate(t[b]))
+            for i, qi in enumerate(shape):
+                angle = [key * 12.9898 + i * 78.233 + v * 37.719 for v in range(qi)]
+                w = [1.0 + (math.sin(a) * 43758.5453) % 1.0 for a in angle]
+                out[b, i, :qi] = np.array(w) / sum(w)
+        return out
+
+    return den
+
+
+def rows_of(p, tokens, denoiser):
+    if denoiser is None:
+        return exact_rows(p, tokens)
+    return np.asarray(denoiser(np.array([tokens])), dtype=np.float64)[0].tolist()
+
+
+def value_law(row, qi, temperature):
+    """softmax(log p / T) over range(q_i); T = 0: the first maximal index."""
+    if temperature == 0:
+        best = max(range(qi), key=lambda v: (row[v], -v))
+        return [1.0 if v == best else 0.0 for v in range(qi)]
+    w = [row[v] ** (1.0 / temperature) if row[v] > 0 else 0.0 for v in range(qi)]
+    return [x / sum(w) for x in w]
+
+
+def quota(n, steps, block_length, step, tokens, mem, q):
+    """(block start, block end, k, memory) at ``step``, as get_num_transfer_tokens."""
+    length = n if block_length is None else block_length
+    per = steps // (n // length)
+    block, i = divmod(step, per)
+    lo, hi = block * length, (block + 1) * length
+    if i == 0:
+        mem = sum(1 for j in range(lo, hi) if tokens[j] == q)
+    k = mem // per + (1 if i < mem % per else 0)
+    return lo, hi, k, mem
+
+
+def select(scores, cand, k):
+    """[(kept positions, probability)] of the k best scores, a threshold tie split uniformly;
+    and whether a tie at the threshold occurred."""
+    order = sorted(cand, key=lambda j: -scores[j])
+    if k == 0 or k >= len(cand):
+        return [(tuple(sorted(order[:k])), 1.0)], False
+    cut = scores[order[k - 1]]
+    if scores[order[k]] != cut:
+        return [(tuple(sorted(order[:k])), 1.0)], False
+    above = [j for j in cand if scores[j] > cut]
+    tied = [j for j in cand if scores[j] == cut]
+    need = k - len(above)
+    subsets = list(itertools.combinations(tied, need))
+    return [(tuple(sorted(above + list(z))), 1.0 / len(subsets)) for z in subsets], True
+
+
+def brute_llada(p, steps, block_length, remasking, temperature, prompt=None, denoiser=None):
+    """(law as a dict, whether a tie of positive probability occurred)."""
+    n, q = p.ndim, max(p.shape)
+    start = tuple((prompt or {}).get(i, q) for i in range(n))
+    states = {(start, 0): 1.0}  # (tokens, block memory) -> probability
+    tie_seen = False
+    for step in range(steps):
+        new = {}
+        for (tok, mem), w in states.items():
+            lo, hi, k, mem2 = quota(n, steps, block_length, step, tok, mem, q)
+            cand = [j for j in range(lo, hi) if tok[j] == q]
+            k = min(k, len(cand))
+            rows = rows_of(p, tok, denoiser)
+            laws = {j: value_law(rows[j], p.shape[j], temperature) for j in cand}
+            for vals in itertools.product(*(range(p.shape[j]) for j in cand)):
+                pv = w * math.prod(laws[j][v] for j, v in zip(cand, vals, strict=True))
+                if pv == 0:
+                    continue
+                drawn = dict(zip(cand, vals, strict=True))
+                if remasking == "random":
+                    subsets = list(itertools.combinations(cand, k))
+                    choices = [(z, 1.0 / len(subsets)) for z in subsets]
+                else:
+                    scores = {j: rows[j][drawn[j]] for j in cand}
+                    choices, tie = select(scores, cand, k)
+                    tie_seen |= tie
+                for z, share in choices:
+                    t = list(tok)
+                    for j in z:
+                        t[j] = drawn[j]
+                    key = (tuple(t), mem2)
+                    new[key] = new.get(key, 0.0) + pv * share
+        states = new
+    law = {}
+    for (tok, _), w in states.items():
+        assert q not in tok  # LLaDA reveals every mask of a block by its last step
+        law[tok] = law.get(tok, 0.0) + w
+    return law, tie_seen
+
+
+def as_table(shape, law):
+    out = np.zeros(shape)
+    for x, w in law.items():
+        out[x] = w
+    return out
+
+
+def brute_errors(p, steps, block_length, temperature, prompt=None, denoiser=None):
+    """(E_fact, E_learn) of random remasking: the walk under π over uniform k-subsets."""
+    n, q = p.ndim, max(p.shape)
+    start = tuple((prompt or {}).get(i, q) for i in range(n))
+    states = {(start, 0): 1.0}
+    e_fact = e_learn = 0.0
+    for step in range(steps):
+        new = {}
+        for (tok, mem), w in states.items():
+            lo, hi, k, mem2 = quota(n, steps, block_length, step, tok, mem, q)
+            cand = [j for j in range(lo, hi) if tok[j] == q]
+            k = min(k, len(cand))
+            rows = rows_of(p, tok, denoiser)
+            exact = exact_rows(p, tok)
+            subsets = list(itertools.combinations(cand, k))
+            for z in subsets:
+                share = w / len(subsets)
+                joint = {}
+                for x in itertools.product(*(range(s) for s in p.shape)):
+                    if p[x] > 0 and all(t == q or t == v for t, v in zip(tok, x, strict=True)):
+                        key = tuple(x[j] for j in z)
+                        joint[key] = joint.get(key, 0.0) + float(p[x])
+                total = sum(joint.values())
+                for key, m in joint.items():
+                    prod = math.prod(exact[j][v] for j, v in zip(z, key, strict=True))
+                    e_fact += share * m / total * math.log(m / total / prod)
+                for j in z:
+                    ql = value_law(rows[j], p.shape[j], temperature)
+                    for v in range(p.shape[j]):
+                        if exact[j][v] > 0:
+                            e_learn += share * exact[j][v] * math.log(exact[j][v] / ql[v])
+                for key, m in joint.items():
+                    t = list(tok)
+                    for j, v in zip(z, key, strict=True):
+                        t[j] = v
+                    nk = (tuple(t), mem2)
+                    new[nk] = new.get(nk, 0.0) + share * m / total
+        states = new
+    return e_fact, e_learn
+
+
+# ---------------------------------------------------------------- configurations
+# (shape, steps, block_length, prompt)
+CONFIGS = [
+    ((2, 3, 2), 2, None, None),
+    ((2, 3, 2), 3, None, {1: 2}),
+    ((3, 2, 2, 2), 4, 2, None),
+    ((3, 2, 2, 2), 2, 2, {0: 1}),
+    ((2, 2, 3, 2), 3, None, {2: 0}),
+    ((2, 3, 2, 2, 3), 3, None, None),
+    ((2, 2, 2, 2, 2, 2), 6, 3, {4: 1}),
+    ((2, 2, 2, 2, 2, 2), 3, 2, None),
+]
+TEMPERATURES = [0.0, 0.6, 1.0, 1.7]
+
+
+def law_for(shape, prompt, seed):
+    p = random_law(shape, seed=seed, zeros=0.3)
+    if prompt:  # give the prompt positive mass
+        index = tuple(prompt.get(i, slice(None)) for i in range(len(shape)))
+        p[index] += 0.02
+        p /= p.sum()
+    return p
+
+
+def run_both(p, steps, block, remasking, temperature, ties, prompt, denoiser=None):
+    law, tie = brute_llada(p, steps, block, remasking, temperature, prompt, denoiser)
+    sched = llada(steps, block, remasking, temperature, ties=ties)
+    return as_table(p.shape, law), tie, sched
+
+
+# ---------------------------------------------------------------- exact law vs brute force
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c[0]}-s{c[1]}-b{c[2]}-p{c[3]}")
+@pytest.mark.parametrize("remasking", ["low_confidence", "random"])
+def test_exact_law_matches_the_brute_force(config, remasking):
+    shape, steps, block, prompt = config
+    for seed, temperature in enumerate(TEMPERATURES):
+        p = law_for(shape, prompt, seed)
+        want, tie, sched = run_both(p, steps, block, remasking, temperature, "split", prompt)
+        got = exactmd.output_distribution(p, sched, prompt=prompt)
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+        # ties="error" agrees where no tie of positive probability occurs, else it raises
+        strict = llada(steps, block, remasking, temperature)
+        if tie:
+            with pytest.raises(TieError, match=r"a tie of positive probability"):
+                exactmd.output_distribution(p, strict, prompt=prompt)
+        else:
+            np.testing.assert_allclose(
+                exactmd.output_distribution(p, strict, prompt=prompt), want, rtol=0, atol=TOL
+            )
+
+
+@pytest.mark.parametrize("config", CONFIGS[:5], ids=lambda c: f"{c[0]}-s{c[1]}-b{c[2]}-p{c[3]}")
+def test_exact_law_with_a_user_denoiser_and_torch(config, backend):
+    shape, steps, block, prompt = config
+    den = smooth_denoiser(shape)
+    for seed, temperature in enumerate((0.0, 0.8)):
+        p = law_for(shape, prompt, 10 + seed)
+        d = exactmd.as_distribution(p, backend=backend)
+        for remasking in ("low_confidence", "random"):
+            want, tie, sched = run_both(
+                p, steps, block, remasking, temperature, "error", prompt, den
+            )
+            assert not tie  # the smooth denoiser has no ties
+            got = exactmd.output_distribution(d, sched, den, prompt=prompt)
+            np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+            split = llada(steps, block, remasking, temperature, ties="split")
+            exact = exactmd.output_distribution(d, split, prompt=prompt)
+            want_exact, _, _ = run_both(p, steps, block, remasking, temperature, "split", prompt)
+            np.testing.assert_allclose(exact, want_exact, rtol=0, atol=TOL)
+
+
+def test_temperature_zero_first_index_rule():
+    """T = 0 draws torch.argmax's first maximal index; equal scores are a selection tie."""
+    p = np.zeros((2, 3))
+    p[0, 0], p[1, 0], p[0, 2], p[1, 2] = 0.3, 0.3, 0.3, 0.1  # x0: (0.6, 0.4); x1: (0.6, 0, 0.4)
+    p /= p.sum()
+    law = exactmd.output_distribution(p, llada(steps=2, ties="split"))
+    want, _ = brute_llada(p, 2, None, "low_confidence", 0.0)
+    np.testing.assert_allclose(law, as_table(p.shape, want), atol=TOL)
+    q = np.array([[0.2, 0.2], [0.3, 0.3]])  # x1 | x0 = 0 is (0.5, 0.5): argmax takes 0
+    law = exactmd.output_distribution(q, llada(steps=2))  # x0 = 1 (0.6) first, then x1 = 0
+    assert law[1, 0] == 1.0
+
+
+# ---------------------------------------------------------------- calls, ties, arguments
+@pytest.mark.parametrize("config", CONFIGS[:4], ids=lambda c: f"{c[0]}-s{c[1]}-b{c[2]}-p{c[3]}")
+def test_llada_makes_steps_calls(config):
+    shape, steps, block, prompt = config
+    p = law_for(shape, prompt, 3)
+    for remasking in ("low_confidence", "random"):
+        sched = llada(steps, block, remasking, 0.9, ties="split")
+        run = exact_run(exactmd.as_distribution(p), sched, None, prompt)
+        assert list(run.calls) == [steps] and abs(run.calls[steps] - 1.0) < 1e-12
+        assert nfe_distribution(p, sched, prompt=prompt) == {steps: 1.0}
+
+
+def test_a_symmetric_law_raises_a_tie_error_naming_the_state():
+    p = np.full((2, 2), 0.25)
+    msg = (
+        r"llada\(steps=2, remasking='low_confidence', temperature=1.0\): a tie of positive "
+        r"probability in the top-1 selection at step 0, tokens \[2, 2\] \(candidates \[0, 1\], "
+        r".*\); pass ties='split' to split ties uniformly"
+    )
+    with pytest.raises(TieError, match=msg):
+        exactmd.output_distribution(p, llada(steps=2, temperature=1.0))
+    with pytest.raises(TieError, match=r"a tie in a drawn top-k selection; pass ties='split'"):
+        exactmd.sample(p, llada(steps=2, temperature=1.0), 10, seed=0)
+    law = exactmd.output_distribution(p, llada(steps=2, temperature=1.0, ties="split"))
+    want, tie = brute_llada(p, 2, None, "low_confidence", 1.0)
+    assert tie
+    np.testing.assert_allclose(law, as_table(p.shape, want), atol=TOL)
+
+
+def test_ties_split_on_laws_full_of_ties():
+    """Block copies and uniform rows: many ties at once, split against the brute force."""
+    p = np.zeros((2, 2, 2, 2))
+    for a, b in itertools.product((0, 1), repeat=2):
+        p[a, a, b, b] = 0.25
+    for steps, block in ((2, None), (4, None), (2, 2), (4, 2)):
+        for temperature in (0.0, 1.0):
+            sched = llada(steps, block, "low_confidence", temperature, ties="split")
+            want, tie = brute_llada(p, steps, block, "low_confidence", temperature)
+            assert tie == (steps // (4 // (block or 4)) > 1)  # one step per block: no choice
+            got = exactmd.output_distribution(p, sched)
+            np.testing.assert_allclose(got, as_table(p.shape, want), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"steps": 4, "block_length": 3}, ScheduleError, r"block_length: must divide .* N = 4"),
+        ({"steps": 3, "block_length": 2}, ScheduleError, r"steps: must be a multiple of .* 2"),
+        ({"steps": 4, "remasking": "top"}, ValidationError, r"remasking: .*received 'top'"),
+        ({"steps": 4, "temperature": -0.5}, ValidationError, r"temperature: .*-0.5"),
+        ({"steps": 4, "ties": "first"}, ValidationError, r"ties: must be 'error' or 'split'"),
+        ({"steps": 2.5}, ScheduleError, r"steps: .*2.5"),
+        ({"steps": 4, "block_length": 0}, ScheduleError, r"block_length"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, error, match):
+    p = random_law((2, 2, 2, 2), seed=0)
+    with pytest.raises(error, match=match):
+        exactmd.output_distribution(p, llada(**kwargs))
+
+
+def test_one_step_and_more_steps_than_masks():
+    p = random_law((2, 2, 2), seed=1)
+    # one step reveals all three masks at once (LLaDA: k = 3)
+    want, _ = brute_llada(p, 1, None, "random", 1.0)
+    np.testing.assert_allclose(
+        exactmd.output_distribution(p, llada(steps=1, remasking="random", temperature=1.0)),
+        as_table(p.shape, want),
+        atol=TOL,
+    )
+    # more steps than masks: empty steps, still `steps` calls
+    sched = llada(steps=5, remasking="random", temperature=1.0)
+    want, _ = brute_llada(p, 5, None, "random", 1.0)
+    got = exactmd.output_distribution(p, sched)
+    np.testing.assert_allclose(got, as_table(p.shape, want), atol=TOL)
+    assert nfe_distribution(p, sched) == {5: 1.0}
+
+
+# ---------------------------------------------------------------- Monte Carlo
+M = 6000  # samples per Monte Carlo check below
+
+
+@pytest.mark.parametrize(
+    "sched,prompt",
+    [
+        (llada(steps=3, temperature=1.0), None),
+        (llada(steps=4, block_length=2, temperature=0.7), None),
+        (llada(steps=2, remasking="random", temperature=1.3), {1: 1}),
+        (llada(steps=4, block_length=2, remasking="random", temperature=0.4), None),
+        (llada(steps=3, temperature=1.0, ties="split"), {3: 0}),
+    ],
+    ids=["lc", "lc-blocks", "random-prompt", "random-blocks", "lc-prompt"],
+)
+def test_monte_carlo_matches_the_exact_law(sched, prompt):
+    p = random_law((2, 3, 2, 2), seed=21, zeros=0.0)  # no zeros: no ties (ties="error" runs)
+    x = exactmd.sample(p, sched, M, seed=5, prompt=prompt)
+    assert_samples_match(x, exactmd.output_distribution(p, sched, prompt=prompt))
+
+
+def test_monte_carlo_with_a_user_denoiser():
+    shape = (2, 3, 2, 2)
+    p = law_for(shape, None, 22)
+    den = smooth_denoiser(shape)
+    sched = llada(steps=4, block_length=2, temperature=0.9)
+    x = exactmd.sample(p, sched, M, den, seed=6)
+    assert_samples_match(x, exactmd.output_distribution(p, sched, den))
+
+
+def test_monte_carlo_splits_ties_as_the_exact_law():
+    p = np.zeros((2, 2, 2, 2))
+    for a, b in itertools.product((0, 1), repeat=2):
+        p[a, a, b, b] = 0.25
+    sched = llada(steps=3, temperature=1.0, ties="split")
+    x = exactmd.sample(p, sched, M, seed=7)
+    assert_samples_match(x, exactmd.output_distribution(p, sched))
+
+
+# ---------------------------------------------------------------- E_fact, E_learn, check_bound
+@pytest.mark.parametrize("config", CONFIGS[:6:], ids=lambda c: f"{c[0]}-s{c[1]}-b{c[2]}")
+def test_random_remasking_errors_match_the_brute_force(config):
+    shape, steps, block, _ = config
+    p = law_for(shape, None, 30)
+    d = exactmd.as_distribution(p)
+    den = smooth_denoiser(shape)
+    for temperature, user in ((1.0, None), (0.6, None), (1.0, den), (0.6, den)):
+        sched = llada(steps, block, "random", temperature)
+        e_fact, e_learn = brute_errors(p, steps, block, temperature, None, user)
+        assert abs(sched.factorization_error(d, user) - e_fact) < TOL
+        assert abs(sched.learning_error(d, user) - e_learn) < TOL
+        if user is not None:
+            assert abs(exactmd.learning_error(p, sched, user) - e_learn) < TOL
+        if user is None and temperature == 1.0:
+            assert abs(e_learn) < TOL  # π's own conditionals: no learning error
+            assert abs(exactmd.factorization_error(p, sched) - e_fact) < TOL
+        assert e_fact > 1e-6 or steps == len(shape)  # the brute force is not trivially 0
+
+
+def test_check_bound_for_random_remasking_and_refusal_for_low_confidence():
+    shape = (2, 3, 2, 2)
+    p = law_for(shape, None, 31)
+    den = smooth_denoiser(shape)
+    sched = llada(steps=2, remasking="random", temperature=1.0)
+    rep = exactmd.check_bound(p, sched, den)
+    e_fact, e_learn = brute_errors(p, 2, None, 1.0, None, den)
+    assert rep.holds and abs(rep.factorization_error - e_fact) < TOL
+    assert abs(rep.learning_error - e_learn) < TOL
+    want, _ = brute_llada(p, 2, None, "random", 1.0, None, den)
+    assert abs(rep.kl - exactmd.kl(p, as_table(shape, want))) < 1e-12
+    lc = llada(steps=2, temperature=1.0)
+    msg = r"E_(fact|learn) is not defined for llada\(.*\): it is a sample-then-select sampler"
+    with pytest.raises(ScheduleError, match=msg):
+        exactmd.check_bound(p, lc, den)
+    with pytest.raises(ScheduleError, match=msg):
+        exactmd.factorization_error(p, lc)
+    with pytest.raises(ScheduleError, match=msg):
+        exactmd.learning_error(p, lc, den)
