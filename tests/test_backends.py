@@ -12,9 +12,8 @@ import pytest
 from helpers import random_law
 
 from exactmd.backends import NumpyBackend, get_backend, is_torch_tensor
-from exactmd.enumeration.conditionals import exact_conditionals
+from exactmd.enumeration.conditionals import conditional, exact_conditionals
 from exactmd.enumeration.masked import (
-    conditional,
     marginal,
     masked_tensor,
     subset_entropies,

@@ -12,9 +12,8 @@ from brute import brute_conditional, brute_entropy_of, brute_marginal, brute_sub
 from helpers import random_law
 
 from exactmd.backends import NumpyBackend
-from exactmd.enumeration.conditionals import ZERO_CONTEXT_POLICY, exact_conditionals
+from exactmd.enumeration.conditionals import ZERO_CONTEXT_POLICY, conditional, exact_conditionals
 from exactmd.enumeration.masked import (
-    conditional,
     marginal,
     masked_build_bytes,
     masked_tensor,

@@ -7,12 +7,16 @@ differ from the numeric backends:
 - :meth:`SymbolicBackend.neg_xlogx_` writes ``-x*log(x)`` and gives ``0`` only for entries that
   are *exactly* zero (``x.is_zero`` is True); an entry whose sign sympy cannot decide is treated
   as positive (the positivity assumption of :mod:`exactmd.symbolic`);
-- :meth:`SymbolicBackend.to_float` returns the exact sympy expression instead of a float;
+- :meth:`SymbolicBackend.to_float` returns the exact sympy expression instead of a float, and
+  the other result operations of :class:`~exactmd.backends.base.Backend` (``host``,
+  ``vector``, ``infinity``) keep results exact; ``exact`` is True;
 - floats never enter the arithmetic: a float operand (the ``1.0`` of a copy ``x * 1.0``, the
-  0/1 Kronecker matrices of :mod:`exactmd.enumeration.masked`) is read exactly by :func:`to_exact`
-  first, and
-  the arrays are held as :class:`SymbolicArray`, an object ``ndarray`` that does this for every
-  numpy operation.
+  0/1 matrices of the exact denoiser's constants) is read exactly by :func:`to_exact` first,
+  and the arrays are held as :class:`SymbolicArray`, an object ``ndarray`` that does this for
+  every numpy operation; integer index arrays stay integer arrays.
+
+Exact tables are validated here too (:meth:`SymbolicBackend.validate_table`, see
+:mod:`exactmd.backends._symbolic_checks`), so the law layer needs no symbolic package.
 
 Examples
 --------
@@ -34,46 +38,13 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends._detect import to_host
 from exactmd.backends._numpy import host_available_memory
+from exactmd.backends._symbolic_checks import _sympy, to_exact, validate_exact_table
 from exactmd.backends.base import Backend
+from exactmd.errors import DenoiserError, ValidationError, describe
 
 __all__ = ["SymbolicBackend", "SymbolicArray", "to_exact", "tidy", "split_integer_logs"]
-
-
-def _sympy() -> Any:
-    try:
-        import sympy
-    except ImportError as exc:  # pragma: no cover - exercised only without sympy
-        raise ImportError("symbolic laws need sympy: pip install 'exactmd[symbolic]'") from exc
-    return sympy
-
-
-def to_exact(x: Any) -> Any:
-    """Return ``x`` as an exact sympy object.
-
-    Python and sympy floats are read as the decimal they print as (``0.1`` becomes ``1/10``,
-    ``1.0`` becomes ``1``), so that a table typed with short decimals can be checked exactly;
-    floats inside an expression are replaced the same way. Everything else goes through
-    :func:`sympy.sympify`.
-
-    Examples
-    --------
-    >>> to_exact(0.25), to_exact(1.0), to_exact(3)
-    (1/4, 1, 3)
-    """
-    sp = _sympy()
-    if isinstance(x, bool | np.bool_):
-        return sp.Integer(int(x))
-    if isinstance(x, int | np.integer):
-        return sp.Integer(int(x))
-    if isinstance(x, float | np.floating):
-        return sp.Rational(repr(float(x))) if np.isfinite(x) else sp.sympify(float(x))
-    expr = sp.sympify(x)
-    if isinstance(expr, sp.Basic):
-        floats = expr.atoms(sp.Float)
-        if floats:
-            expr = expr.xreplace({f: sp.Rational(str(f)) if f.is_finite else f for f in floats})
-    return expr
 
 
 def _exact_operand(x: Any) -> Any:
@@ -88,6 +59,12 @@ def _exact_operand(x: Any) -> Any:
     if isinstance(x, float | np.floating | int | np.integer):
         return to_exact(x)
     return x
+
+
+def _object(x: Any) -> np.ndarray:
+    """``x`` as an ndarray: arrays as they are (integer index arrays stay integers), anything
+    else as an object array."""
+    return x if isinstance(x, np.ndarray) else np.asarray(x, dtype=object)
 
 
 def _wrap(x: Any) -> Any:
@@ -192,6 +169,7 @@ class SymbolicBackend(Backend):
 
     name = "symbolic"
     dtype = "object"
+    exact = True
 
     def __repr__(self) -> str:
         return "SymbolicBackend()"
@@ -220,12 +198,132 @@ class SymbolicBackend(Backend):
         """Return the exact sympy expression (not a float), see :func:`tidy`."""
         return tidy(x)
 
+    def host(self, x: Any) -> np.ndarray:
+        """A new object array of the exact values (not a :class:`SymbolicArray`)."""
+        return np.array(np.asarray(x, dtype=object), dtype=object)
+
+    def vector(self, values: Sequence[Any]) -> list[Any]:
+        """A list of exact expressions, each in the light canonical form of :func:`tidy`."""
+        return [tidy(v) for v in values]
+
+    def quotient(self, a: Any, b: Any) -> Any:
+        return self.asarray(a) / self.asarray(b)
+
+    def positive(self, x: np.ndarray) -> np.ndarray:
+        """True where an entry is not *exactly* 0 (the positivity assumption)."""
+        flat = [to_exact(v).is_zero is not True for v in np.asarray(x).reshape(-1).tolist()]
+        return np.asarray(flat, dtype=bool).reshape(np.shape(x))
+
+    def log(self, x: np.ndarray) -> np.ndarray:
+        sp = _sympy()
+        arr = np.asarray(x)
+        out = np.empty(arr.shape, dtype=object)
+        out.reshape(-1)[:] = [sp.log(to_exact(v)) for v in arr.reshape(-1).tolist()]
+        return out
+
+    @property
+    def infinity(self) -> Any:
+        return _sympy().oo
+
+    def finish_masked(self, m: Any) -> Any:
+        """Write the all-masked corner (the table's total, proved to be 1) as exactly 1."""
+        m[(-1,) * np.ndim(m)] = _sympy().Integer(1)
+        return m
+
+    def float64(self, values: Sequence[Any], name: str) -> np.ndarray:
+        """Exact values as float64: each evaluated to 50 digits, then rounded (free symbols
+        are refused, naming ``name``).
+
+        Examples
+        --------
+        >>> import sympy
+        >>> SymbolicBackend().float64([-sympy.log(2), 0], "profile").round(6).tolist()
+        [-0.693147, 0.0]
+        """
+        sp = _sympy()
+        exact = [to_exact(v) for v in values]
+        free = set().union(*(getattr(v, "free_symbols", set()) for v in exact))
+        if free:
+            raise ValidationError(
+                f"{name}: a float profile needs numbers; substitute the free symbols "
+                f"{sorted(free, key=str)} first"
+            )
+        return np.array([float(sp.N(v, 50)) for v in exact], dtype=np.float64)
+
+    def check_exact_rows(
+        self, out: Any, tokens: np.ndarray, shape: tuple[int, ...], name: str, offset: int = 0
+    ) -> np.ndarray:
+        """A denoiser's output ``(B, N, q)`` read exactly (floats as the decimals they print
+        as) and checked row by row: each masked position's row must be a law on
+        ``range(q_i)`` (no entry provably negative, exact zeros beyond ``q_i``, a total within
+        1e-8 of 1 for numbers and identically 1 for expressions). Rows are not renormalised;
+        those of unmasked positions are returned as zeros.
+
+        Examples
+        --------
+        >>> import sympy
+        >>> a = sympy.Symbol("a", positive=True)
+        >>> rows = np.array([[[a, 1 - a], [0.5, 0.5]]], dtype=object)
+        >>> SymbolicBackend().check_exact_rows(rows, np.array([[2, 2]]), (2, 2), "d").tolist()
+        [[[a, 1 - a], [1/2, 1/2]]]
+        """
+        sp = _sympy()
+        arr = to_host(out, dtype=object)
+        b, n = tokens.shape
+        q = max(shape)
+        if arr.shape != (b, n, q):
+            raise DenoiserError(
+                f"{name}: must return shape (B, N, q) = {(b, n, q)} for tokens of shape "
+                f"{(b, n)}; received shape {arr.shape}"
+            )
+        rows = np.full(arr.shape, sp.Integer(0), dtype=object)
+        for r, i in zip(*np.nonzero(tokens == q), strict=True):
+            row = [to_exact(v) for v in arr[r, i].tolist()]
+            qi = shape[i]
+            total = sp.Add(*row[:qi])
+            bad = any(not v.is_zero for v in row[qi:]) or any(
+                v.is_extended_negative for v in row[:qi]
+            )
+            if not bad and total.is_Number:
+                bad = abs(float(total) - 1.0) > 1e-8
+            elif not bad:
+                bad = sp.simplify(total - 1) != 0
+            if bad:
+                raise DenoiserError(
+                    f"{name}: row {offset + int(r)} (tokens {tokens[r].tolist()}), position "
+                    f"{int(i)}: must be a law on range({qi}) (>= 0, zero beyond q_i, summing "
+                    f"to 1); received {describe(arr[r, i].tolist())}"
+                )
+            rows[r, i, :] = row
+        return rows
+
+    def validate_table(self, p: Any, name: str = "p") -> tuple[SymbolicArray, tuple[str, ...]]:
+        """Validate an exact table; return it and what could only be assumed.
+
+        See :func:`exactmd.backends._symbolic_checks.validate_exact_table` for the rules.
+
+        Examples
+        --------
+        >>> import sympy
+        >>> table, assumptions = SymbolicBackend().validate_table([sympy.Rational(1, 4), 0.75])
+        >>> table.tolist(), assumptions
+        ([1/4, 3/4], ())
+        """
+        table, assumptions = validate_exact_table(p, name)
+        return table.view(SymbolicArray), assumptions
+
     def reshape(self, x: Any, shape: Sequence[int]) -> SymbolicArray:
-        return _wrap(np.reshape(np.asarray(x, dtype=object), tuple(shape)))  # type: ignore[no-any-return]
+        return _wrap(np.reshape(_object(x), tuple(shape)))  # type: ignore[no-any-return]
 
     def transpose(self, x: Any, axes: Sequence[int]) -> SymbolicArray:
-        arr = np.ascontiguousarray(np.transpose(np.asarray(x, dtype=object), tuple(axes)))
+        arr = np.ascontiguousarray(np.transpose(_object(x), tuple(axes)))
         return _wrap(arr)  # type: ignore[no-any-return]
+
+    def permute(self, x: Any, axes: Sequence[int]) -> SymbolicArray:
+        return _wrap(np.transpose(_object(x), tuple(axes)))  # type: ignore[no-any-return]
+
+    def flip(self, x: Any, axes: Sequence[int]) -> SymbolicArray:
+        return _wrap(np.flip(_object(x), axis=tuple(axes)) if len(axes) else x)  # type: ignore[no-any-return]
 
     def matmul(self, a: Any, b: Any) -> SymbolicArray:
         return _wrap(np.matmul(_exact_operand(a), _exact_operand(b)))  # type: ignore[no-any-return]
@@ -250,10 +348,10 @@ class SymbolicBackend(Backend):
         return np.full(tuple(shape), sp.Integer(0), dtype=object).view(SymbolicArray)
 
     def concat(self, xs: Sequence[Any], axis: int) -> SymbolicArray:
-        return _wrap(np.concatenate([np.asarray(x, dtype=object) for x in xs], axis=axis))  # type: ignore[no-any-return]
+        return _wrap(np.concatenate([_object(x) for x in xs], axis=axis))  # type: ignore[no-any-return]
 
     def take_flat(self, x: Any, index: np.ndarray) -> SymbolicArray:
-        return _wrap(np.asarray(x, dtype=object).reshape(-1)[index])  # type: ignore[no-any-return]
+        return _wrap(_object(x).reshape(-1)[np.asarray(index, dtype=np.int64)])  # type: ignore[no-any-return]
 
     def nonpositive(self, x: Any) -> SymbolicArray:
         """1 where the entry is *exactly* 0 (``is_zero`` is True), 0 elsewhere: an entry that

@@ -47,18 +47,26 @@ class Backend(ABC):
     Attributes
     ----------
     name : str
-        ``"numpy"`` or ``"torch"``.
+        ``"numpy"``, ``"torch"`` or ``"symbolic"``.
     dtype : str
-        ``"float64"`` or ``"float32"``.
+        ``"float64"`` or ``"float32"`` (``"object"`` for the symbolic backend).
+    exact : bool
+        True when the arithmetic is exact (the symbolic backend): results are exact
+        expressions, never rounded, and computations that only exist in floating point
+        (Monte Carlo, planners reading probabilities) refuse such laws.
     """
 
     name: str = ""
     dtype: str = "float64"
-    #: True when the backend implements the in-place kernels below (:meth:`empty`,
+    #: True for exact arithmetic (numpy object arrays of sympy expressions): the code paths
+    #: are the numeric ones, and the few operations below that differ (:meth:`finish_masked`,
+    #: :meth:`host`, :meth:`vector`, :meth:`positive`, :meth:`log`, :attr:`infinity`) say how.
+    exact: bool = False
+    #: True when the backend implements the float in-place kernels below (:meth:`empty`,
     #: :meth:`add_out`, :meth:`xlogx_positive_`, :meth:`flip`), which the streamed enumeration
-    #: of :mod:`exactmd.enumeration.streamed` uses. Backends without them (the symbolic one) take
-    # the
-    #: generic Kronecker path of :mod:`exactmd.enumeration.masked`.
+    #: of :mod:`exactmd.enumeration.streamed` uses. Backends without them (the symbolic one)
+    #: compute the subset entropies from the whole masked tensor
+    #: (:func:`exactmd.enumeration.masked.subset_entropies`).
     inplace: bool = False
     #: True when :meth:`xlogx_positive_` is one fused kernel that needs no scratch space (torch
     #: on CUDA); the streamed enumeration then allocates no scratch buffer.
@@ -82,6 +90,89 @@ class Backend(ABC):
     def to_float(self, x: Any) -> float:
         """Return a 0-d native array as a Python float."""
         return float(self.to_numpy(x))
+
+    def host(self, x: Any) -> np.ndarray:
+        """A native array as a new float64 numpy array on the host (a copy: writing to it
+        changes nothing else); exact backends return an object array of exact values.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy", dtype="float32").host(np.ones(2, np.float32)).dtype
+        dtype('float64')
+        """
+        return np.array(self.to_numpy(x), dtype=np.float64)
+
+    def vector(self, values: Sequence[Any]) -> Any:
+        """A short sequence of results (a profile, mean entropies) as a float64 numpy array;
+        exact backends return a list of exact expressions.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").vector([0.5, 1]).tolist()
+        [0.5, 1.0]
+        """
+        return np.asarray(values, dtype=np.float64)
+
+    def float64(self, values: Sequence[Any], name: str) -> np.ndarray:
+        """Results as float64, for the algorithms that only exist in floating point (the
+        optimal schedule's dynamic programme); exact backends evaluate each value to 50 digits
+        first and refuse free symbols, naming ``name``.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").float64([1, 0.5], "profile").tolist()
+        [1.0, 0.5]
+        """
+        return np.asarray(values, dtype=np.float64)
+
+    def quotient(self, a: Any, b: Any) -> Any:
+        """``a / b`` of host numbers or arrays, as Python and numpy compute it (exact backends:
+        the exact quotient, as a native array), e.g. the ``1 / q_i`` of a uniform row.
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").quotient(1.0, 4), get_backend(name="symbolic").quotient(1, 3)
+        (0.25, 1/3)
+        """
+        return a / b
+
+    def positive(self, x: np.ndarray) -> np.ndarray:
+        """A bool host array: True where the host array ``x`` is ``> 0`` (exact backends: not
+        exactly 0, the positivity assumption of :mod:`exactmd.symbolic`)."""
+        return np.asarray(x) > 0
+
+    def log(self, x: np.ndarray) -> np.ndarray:
+        """The natural log of a host array (of positive entries) as a host array."""
+        return np.log(x)
+
+    @property
+    def infinity(self) -> Any:
+        """The value of a divergent quantity (a KL with a missed support): ``inf``, or sympy's
+        ``oo`` on exact backends."""
+        return float("inf")
+
+    def validate_table(self, p: Any, name: str = "p") -> tuple[Any, tuple[str, ...]]:
+        """Validate an exact table, returning it and the assumptions it needs (exact backends
+        only: numeric tables are validated by :func:`exactmd.law.distribution.as_distribution`)."""
+        raise NotImplementedError(f"{type(self).__name__} does not validate exact tables")
+
+    def check_exact_rows(
+        self, out: Any, tokens: np.ndarray, shape: tuple[int, ...], name: str, offset: int = 0
+    ) -> np.ndarray:
+        """Check a denoiser's output against the contract exactly (exact backends only: the
+        float check is :func:`exactmd.denoisers.calls.check_denoiser_output`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no exact denoiser check")
+
+    def finish_masked(self, m: Any) -> Any:
+        """The masked-marginal tensor as built, for the numeric backends (returned as is).
+
+        Its all-masked corner holds the table's total; an exact backend writes it as exactly
+        1, which validation proved it to be but which sympy may not have written as ``1``."""
+        return m
 
     # -- shape --------------------------------------------------------------------------
     @abstractmethod

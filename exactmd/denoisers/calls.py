@@ -255,7 +255,8 @@ def _checked_pieces(
         if trusted and tuple(out.shape) == (len(chunk), n, q):
             pieces.append((out, True))
         else:
-            pieces.append((check_denoiser_output(out, chunk, d.shape, name, start), False))
+            check = be.check_exact_rows if be.exact else check_denoiser_output  # exact: no floats
+            pieces.append((check(out, chunk, d.shape, name, start), False))
     return pieces, (len(tok), n, q)
 
 
@@ -337,7 +338,8 @@ def denoiser_rows(
     d = as_distribution(p)
     be = backend if backend is not None else d.backend
     pieces, shape = _checked_pieces(denoiser, tokens, d, be, name)
-    host = [_to_host(out, name)[0] if trusted else out for out, trusted in pieces]
+    read = be.host if be.exact else (lambda out: _to_host(out, name)[0])
+    host = [read(out) if trusted else out for out, trusted in pieces]
     if not host:
         return np.zeros(shape)
     return host[0] if len(host) == 1 else np.concatenate(host, axis=0)

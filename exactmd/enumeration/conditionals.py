@@ -1,4 +1,5 @@
-"""The exact denoiser: π's conditionals for a batch of partially masked token sequences.
+"""The exact denoiser: π's conditionals for a batch of partially masked token sequences, and
+π(x_i | x_S) for one context (:func:`conditional`).
 
 Every exact conditional is a quotient of two entries of the masked-marginal tensor ``M`` of
 :mod:`exactmd.enumeration.masked`: ``π(x_i = v | y) = M[y, y_i := v] / M[y]``. The whole
@@ -20,15 +21,22 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from exactmd.enumeration.masked import check_indices, is_index, masked_tensor
 from exactmd.errors import ValidationError, describe
 from exactmd.law.distribution import Distribution
 
-__all__ = ["ZERO_CONTEXT_POLICY", "check_tokens", "exact_conditionals", "row_major_strides"]
+__all__ = [
+    "ZERO_CONTEXT_POLICY",
+    "check_tokens",
+    "conditional",
+    "exact_conditionals",
+    "row_major_strides",
+]
 
 #: What the exact denoiser returns on a context of probability 0, where π has no conditional:
 #: the uniform law on X_i. Documented, deterministic, and it keeps p_alg summing to 1.
@@ -136,19 +144,12 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     >>> exact_conditionals(d, np.array([[0, 3]]))[0, 1].tolist()  # π(x_1 | x_0 = 0)
     [t, 0, 1 - t]
     """
-    from exactmd.enumeration.masked import masked_tensor
-
     be = dist.backend
     tok = check_tokens(
         be.to_numpy(tokens) if not isinstance(tokens, np.ndarray) else tokens, dist.shape
     )
     n, q = dist.n, dist.q
-    if be.name == "symbolic":  # the same tensor, its all-masked corner written as exactly 1
-        from exactmd.symbolic.measures import exact_masked_tensor
-
-        mtensor = exact_masked_tensor(dist)
-    else:
-        mtensor = masked_tensor(dist)
+    mtensor = masked_tensor(dist)  # exact on the symbolic backend, its corner exactly 1
     strides, delta, valid, uniform = _constants(dist)
     shape = np.asarray(dist.shape, dtype=np.int64)
     masked = tok == q
@@ -161,3 +162,40 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     onehot = be.indicator((len(base), n, q), (rows * n + cols) * q + tok[rows, cols])
     weights = (1 - be.reshape(be.sum(onehot, axis=2), (len(base), n, 1))) * valid  # masked i
     return cond * weights + onehot
+
+
+def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = None) -> np.ndarray:
+    """π(x_i = · | x_S = given) as a float64 vector of length q_i.
+
+    On a context of probability zero it follows :data:`ZERO_CONTEXT_POLICY` (uniform). For a
+    symbolic law it is an object vector of exact sympy expressions (see
+    :func:`exact_conditionals`).
+
+    Examples
+    --------
+    >>> from exactmd.law.distribution import as_distribution
+    >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
+    >>> conditional(d, 1, {0: 1}).tolist()
+    [0.5, 0.5]
+    """
+    if not is_index(i):
+        raise ValidationError(
+            f"i: must be an int or a numpy integer (not a float or bool); received {describe(i)}"
+        )
+    if given is not None and not isinstance(given, Mapping):
+        raise ValidationError(
+            f"given: must be a mapping {{variable index: value}}; received {describe(given)}"
+        )
+    given = dict(given or {})
+    check_indices([i, *given], dist.n, "i and given")
+    i = int(i)
+    tokens = np.full((1, dist.n), dist.q, dtype=np.int64)
+    for j, v in given.items():
+        if not (is_index(v) and 0 <= v < dist.shape[j]):
+            raise ValidationError(
+                f"given: the value of variable {j} must be an int (or numpy integer, not a "
+                f"float or bool) in range({dist.shape[j]}); received {describe(v)}"
+            )
+        tokens[0, j] = v
+    probs = exact_conditionals(dist, tokens)
+    return dist.backend.host(probs[0, i, : dist.shape[i]])

@@ -1,5 +1,5 @@
-"""The masked-marginal tensor, subset entropies, marginals and conditionals (the batched exact
-denoiser lives in :mod:`exactmd.enumeration.conditionals` and is re-exported here).
+"""The masked-marginal tensor, subset entropies and marginals (π's conditionals, read off the
+same tensor, are in :mod:`exactmd.enumeration.conditionals`).
 
 Append one "masked" value to every axis: the tensor ``M`` of shape ``(q_0+1, …, q_{N-1}+1)``
 holds at ``M[y]`` the marginal probability of the unmasked coordinates of ``y`` (index ``q_i``
@@ -10,6 +10,10 @@ Every marginal, every exact conditional ``π(x_i = v | y) = M[y, y_i := v] / M[y
 subset entropy comes from it: applying ``-m log m`` and then ``B_i = [[0…0, 1], [1…1, 0]]`` on
 every axis gives the tensor ``H`` of shape ``(2,)*N`` with ``H[b] = H(X_S)`` for
 ``S = {i : b_i = 1}``.
+
+The same code runs on every backend: on the symbolic one the tensor holds exact expressions
+(its all-masked corner written as exactly 1, :meth:`~exactmd.backends.base.Backend.finish_masked`)
+and the subset entropies are exact.
 
 Examples
 --------
@@ -25,25 +29,20 @@ Examples
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from exactmd.backends import Backend
 from exactmd.backends.base import MEMORY_SAFETY_FRACTION
-from exactmd.enumeration._kernels import block_sizes
-from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.plan import MemoryPlan, overlap_scratch, plan_subset_entropies
-from exactmd.enumeration.streamed import build_masked, streamed_subset_entropies
+from exactmd.enumeration.streamed import build_masked, entropy_axes_, streamed_subset_entropies
 from exactmd.errors import MemoryPlanError, ValidationError, describe
 from exactmd.law.distribution import Distribution
 
 __all__ = [
     "plan_masked",
     "masked_build_bytes",
-    "kron_apply",
     "masked_tensor",
     "subset_entropies",
     "subset_index",
@@ -51,14 +50,7 @@ __all__ = [
     "is_index",
     "marginal",
     "subset_entropy",
-    "conditional",
 ]
-
-# exact_conditionals, check_tokens and ZERO_CONTEXT_POLICY live in exactmd.enumeration.conditionals
-# and are
-# exported here as well (their historical home).
-
-_BLOCK_ELEMENTS = 16  # input elements per Kronecker block (e.g. 4 binary axes)
 
 
 def masked_build_bytes(dist: Distribution, copies: float | None = None) -> int:
@@ -93,7 +85,7 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
         backends (:func:`~exactmd.enumeration.streamed.build_masked` fills one buffer in place;
         numpy's
         copies of overlapping operands, :func:`~exactmd.enumeration.plan.overlap_scratch`, are
-        added), 2 elsewhere (:func:`kron_apply`: a block result and its transposed copy).
+        added), 2 elsewhere (the generic kernels' temporaries, on the symbolic backend).
 
     Raises
     ------
@@ -114,67 +106,19 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
     return MemoryPlan("full", needed, available, 1)
 
 
-def _blocks(shape: Sequence[int]) -> list[tuple[int, int]]:
-    """Split axes into consecutive blocks of about ``_BLOCK_ELEMENTS`` input elements."""
-    bounds = np.cumsum([0, *block_sizes(shape, first_small=False, limit=_BLOCK_ELEMENTS)])
-    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
-
-
-def kron_apply(x: Any, shape: Sequence[int], mats: Sequence[np.ndarray], backend: Backend) -> Any:
-    """Apply ``mats[i]`` along axis ``i`` of ``x`` for every axis, a block at a time.
-
-    Each block of axes is one matrix product with the Kronecker product of its matrices
-    followed by a transpose that rotates the processed axes to the back, so after the last
-    block the axes are in their original order.
-
-    Parameters
-    ----------
-    x
-        Native array with ``prod(shape)`` elements.
-    shape
-        Logical shape of ``x``.
-    mats
-        One numpy matrix per axis, ``mats[i].shape == (out_i, shape[i])``.
-    backend
-        The backend of ``x``.
-
-    Returns
-    -------
-    Native array of shape ``(out_0, …, out_{N-1})``.
-    """
-    out_shape = [int(m.shape[0]) for m in mats]
-    cur = x
-    for lo, hi in _blocks(shape):
-        kron = np.ones((1, 1))
-        for m in mats[lo:hi]:
-            kron = np.kron(kron, m)
-        k = backend.asarray(kron)
-        block = backend.matmul(k, backend.reshape(cur, (kron.shape[1], -1)))
-        cur = backend.transpose(block, (1, 0))
-    return backend.reshape(cur, out_shape)
-
-
-def _mask_matrix(q: int) -> np.ndarray:
-    return np.vstack([np.eye(q), np.ones((1, q))])
-
-
 def masked_tensor(dist: Distribution) -> Any:
     """The masked-marginal tensor of shape ``(q_0+1, …, q_{N-1}+1)`` (cached on ``dist``).
 
     ``M[y]`` is the probability that the unmasked coordinates of ``y`` take their values;
-    index ``q_i`` on axis ``i`` means masked, so ``M[q_0, …, q_{N-1}] = 1``. The numpy and
-    torch backends build it in place in one buffer; others by Kronecker blocks
-    (:func:`kron_apply`). :func:`plan_masked` runs first and raises before allocating when it
-    does not fit.
+    index ``q_i`` on axis ``i`` means masked, so ``M[q_0, …, q_{N-1}] = 1`` (written as exactly
+    1 on the symbolic backend). It is built in place in one buffer
+    (:func:`~exactmd.enumeration.streamed.build_masked`); :func:`plan_masked` runs first and
+    raises before allocating when it does not fit.
     """
     if "masked" not in dist.cache:
         plan_masked(dist)
-        if dist.backend.inplace:
-            m = build_masked(dist.table, dist.shape, dist.backend)
-        else:
-            mats = [_mask_matrix(q) for q in dist.shape]
-            m = kron_apply(dist.table, dist.shape, mats, dist.backend)
-        dist.cache["masked"] = m
+        m = build_masked(dist.table, dist.shape, dist.backend)
+        dist.cache["masked"] = dist.backend.finish_masked(m)
     return dist.cache["masked"]
 
 
@@ -182,8 +126,9 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     """Entropies (nats) of all 2^N marginals, as a float64 array of shape ``(2,)*N``.
 
     ``H[b] = H(X_S)`` with ``S = {i : b_i = 1}``; ``H[0, …, 0] = 0``. Cached on ``dist``.
-    For a symbolic law (backend ``"symbolic"``) it is an object array of exact sympy
-    expressions, from :func:`exactmd.symbolic.exact_subset_entropies`.
+    For a symbolic law it is an object array of exact sympy expressions: a backend without the
+    float in-place kernels (``inplace`` False) applies ``-m log m`` and the entropy reduction
+    to the whole masked tensor (:func:`masked_tensor`), never rounded.
 
     On the numpy and torch backends a :class:`MemoryPlan` from :func:`plan_subset_entropies`
     is made first (it raises :class:`~exactmd.errors.MemoryPlanError` before allocating when
@@ -199,10 +144,8 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     progress
         Progress bar: True/False, or None (default) for long runs only.
     """
-    if dist.backend.name == "symbolic":  # exact expressions, never rounded
-        from exactmd.symbolic.measures import exact_subset_entropies
-
-        return exact_subset_entropies(dist)
+    if "subset_entropies" not in dist.cache and not dist.backend.inplace:
+        dist.cache["subset_entropies"] = _whole_tensor_entropies(dist)
     if "subset_entropies" not in dist.cache:
         be = dist.backend  # numpy or torch: both have the in-place kernels streaming needs
         cached = dist.cache.get("masked")
@@ -214,6 +157,20 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
         h[(0,) * dist.n] = 0.0  # H(∅) = 0 exactly; rounding of the total leaves ~1e-16
         dist.cache["subset_entropies"] = h
     return dist.cache["subset_entropies"]  # type: ignore[no-any-return]
+
+
+def _whole_tensor_entropies(dist: Distribution) -> Any:
+    """All subset entropies from the whole masked tensor, with the backend's own arithmetic
+    (``-m log m``, then the entropy reduction of every axis in place): the generic path of
+    :func:`subset_entropies` (exact on the symbolic backend)."""
+    be, shape = dist.backend, dist.shape
+    y = be.reshape(masked_tensor(dist) * 1, (1, *(q + 1 for q in shape)))  # a copy
+    be.neg_xlogx_(y)
+    entropy_axes_(be, y, shape)
+    # slot q_i - 1 holds the sum over the values (b_i = 1) and slot q_i the masked one (b_i = 0)
+    index = (0, *(slice(q - 1, q + 1) for q in shape))
+    reduced = y[index]
+    return be.reshape(be.flip(reduced, list(range(len(shape)))), (2,) * len(shape))
 
 
 def is_index(value: object) -> bool:
@@ -301,43 +258,3 @@ def subset_entropy(dist: Distribution, subset: Iterable[int]) -> Any:
     be = dist.backend
     m = marginal(dist, items) * 1.0
     return be.sum(be.neg_xlogx_(m))
-
-
-def conditional(dist: Distribution, i: int, given: Mapping[int, int] | None = None) -> np.ndarray:
-    """π(x_i = · | x_S = given) as a float64 vector of length q_i.
-
-    On a context of probability zero it follows :data:`ZERO_CONTEXT_POLICY` (uniform). For a
-    symbolic law it is an object vector of exact sympy expressions (see
-    :func:`exact_conditionals`).
-
-    Examples
-    --------
-    >>> from exactmd.law.distribution import as_distribution
-    >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
-    >>> conditional(d, 1, {0: 1}).tolist()
-    [0.5, 0.5]
-    """
-    if not is_index(i):
-        raise ValidationError(
-            f"i: must be an int or a numpy integer (not a float or bool); received {describe(i)}"
-        )
-    if given is not None and not isinstance(given, Mapping):
-        raise ValidationError(
-            f"given: must be a mapping {{variable index: value}}; received {describe(given)}"
-        )
-    given = dict(given or {})
-    check_indices([i, *given], dist.n, "i and given")
-    i = int(i)
-    tokens = np.full((1, dist.n), dist.q, dtype=np.int64)
-    for j, v in given.items():
-        if not (is_index(v) and 0 <= v < dist.shape[j]):
-            raise ValidationError(
-                f"given: the value of variable {j} must be an int (or numpy integer, not a "
-                f"float or bool) in range({dist.shape[j]}); received {describe(v)}"
-            )
-        tokens[0, j] = v
-    probs = exact_conditionals(dist, tokens)
-    row = dist.backend.to_numpy(probs[0, i, : dist.shape[i]])
-    if dist.backend.name == "symbolic":
-        return np.array(row, dtype=object)
-    return np.asarray(row, dtype=np.float64)

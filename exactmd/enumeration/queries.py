@@ -14,8 +14,8 @@ lists, a :class:`~exactmd.law.distribution.Distribution`, sympy tables) and retu
 Variable indices must be Python or numpy integers (never floats, strings or bools), each once,
 in ``range(N)``; anything else raises :class:`~exactmd.errors.ValidationError`.
 
-The functions of the same names in :mod:`exactmd.enumeration.masked` are the internal ones: they
-take a
+The functions of the same names in :mod:`exactmd.enumeration.masked` (and
+:func:`exactmd.enumeration.conditionals.conditional`) are the internal ones: they take a
 :class:`~exactmd.law.distribution.Distribution` and return backend-native arrays (numpy arrays or
 torch tensors, possibly the cached object itself), for exactmd's own computations.
 
@@ -43,6 +43,7 @@ import numpy as np
 import exactmd.enumeration.masked as _masked
 from exactmd._validate import check_flag
 from exactmd.backends import Backend, get_backend, is_torch_tensor
+from exactmd.enumeration.conditionals import conditional as _conditional
 from exactmd.enumeration.plan import MemoryPlan
 from exactmd.enumeration.plan import plan_subset_entropies as _plan
 from exactmd.errors import ValidationError, describe
@@ -60,9 +61,7 @@ __all__ = [
 
 def _host(d: Distribution, x: Any) -> np.ndarray:
     """A backend-native array as a new host array: float64, or object for a symbolic law."""
-    if d.backend.name == "symbolic":
-        return np.array(np.asarray(x, dtype=object), dtype=object)
-    return np.array(d.backend.to_numpy(x), dtype=np.float64)
+    return d.backend.host(x)
 
 
 def marginal(p: Any, subset: Iterable[int]) -> np.ndarray:
@@ -101,7 +100,7 @@ def conditional(p: Any, i: int, given: Mapping[int, int] | None = None) -> np.nd
     [0.666667, 0.333333]
     """
     d = as_distribution(p)
-    return _host(d, _masked.conditional(d, i, given))
+    return _host(d, _conditional(d, i, given))
 
 
 def subset_entropy(p: Any, subset: Iterable[int]) -> Any:
@@ -218,7 +217,7 @@ def plan_subset_entropies(
         be = backend if isinstance(backend, Backend) else get_backend(name=backend)
     else:
         be = d.backend
-    if be.name == "symbolic":
+    if not be.inplace:  # the streamed enumeration needs the float in-place kernels
         raise ValidationError(
             "backend: memory plans are made for the numpy and torch backends; received a "
             "symbolic law or backend (symbolic laws are small and not planned)"

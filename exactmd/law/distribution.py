@@ -59,12 +59,14 @@ import numpy as np
 from exactmd._validate import check_axes
 from exactmd.backends import Backend, get_backend, is_torch_tensor
 from exactmd.backends._memory import require_fits
-from exactmd.errors import DistributionError, MemoryPlanError, describe
+from exactmd.errors import DistributionError, MemoryPlanError, ValidationError, describe
 from exactmd.law.coerce import is_symbolic_input, object_to_float
 
 __all__ = [
     "Distribution",
+    "SymbolicDistribution",
     "as_distribution",
+    "as_symbolic_distribution",
     "TOTAL_ATOL",
     "TOTAL_ATOL_FLOAT32",
     "HALF_ATOL",
@@ -173,9 +175,9 @@ class Distribution:
         :data:`PARAMETER_CACHE_KEYS` carry over; the derived tensors of the cache (masked
         tensor, subset entropies…) do not, since they belong to the old backend and dtype.
 
-        To the ``"symbolic"`` backend the table is read exactly (floats as the decimals they
-        print as) and validated by :func:`exactmd.symbolic.as_symbolic_distribution`, so its
-        total must be exactly 1. From it, a law with free symbols raises
+        To an exact backend (``"symbolic"``) the table is read exactly (floats as the decimals
+        they print as) and validated by :func:`as_symbolic_distribution`, so its total must be
+        exactly 1. From it, a law with free symbols raises
         :class:`~exactmd.errors.ValidationError`.
 
         Examples
@@ -190,16 +192,15 @@ class Distribution:
         if backend.name == self.backend.name and repr(backend) == repr(self.backend):
             return self
         out: Distribution
-        if backend.name == "symbolic":
-            from exactmd.symbolic.law import as_symbolic_distribution
-
+        if backend.exact:
             out = as_symbolic_distribution(
                 np.asarray(self.backend.to_numpy(self.table)).astype(object),
                 names=self.names,
                 state_names=self.state_names,
+                backend=backend,
             )
         else:
-            host = self.numpy() if self.backend.name == "symbolic" else None
+            host = self.numpy() if self.backend.exact else None
             out = Distribution(
                 backend.asarray(self.backend.to_numpy(self.table) if host is None else host),
                 backend,
@@ -216,6 +217,116 @@ class Distribution:
             f"Distribution(N={self.n}, shape={self.shape}, names={self.names}, "
             f"backend={self.backend!r})"
         )
+
+
+class SymbolicDistribution(Distribution):
+    """A :class:`Distribution` held as exact sympy expressions (by the symbolic backend).
+
+    Build it with :func:`as_symbolic_distribution` or :func:`as_distribution` (which
+    validate); the constructor trusts its table.
+
+    Attributes
+    ----------
+    assumptions : tuple of str
+        What validation could not prove and the computations assume (empty for a law of exact
+        numbers).
+    symbols : tuple
+        The free symbols of the table, sorted by name.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> t = sympy.Symbol("t", real=True)
+    >>> d = as_symbolic_distribution(sympy.Array([(1 + t) / 2, (1 - t) / 2]))
+    >>> d.symbols
+    (t,)
+    >>> d.assumptions[0]
+    't/2 + 1/2 >= 0'
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        backend: Backend | None = None,
+        names: Sequence[str] | None = None,
+        state_names: Sequence[Sequence[Any]] | None = None,
+        assumptions: Sequence[str] = (),
+    ) -> None:
+        be = backend if backend is not None else get_backend(name="symbolic")
+        super().__init__(be.asarray(table), be, names, state_names)
+        self.assumptions: tuple[str, ...] = tuple(assumptions)
+        syms: set[Any] = set()
+        for e in np.asarray(self.table).reshape(-1).tolist():
+            syms |= getattr(e, "free_symbols", set())
+        self.symbols: tuple[Any, ...] = tuple(sorted(syms, key=str))
+
+    def sympy(self) -> Any:
+        """The table as an immutable ``sympy.Array``."""
+        import sympy
+
+        return sympy.Array(np.asarray(self.table).tolist())
+
+    def numpy(self) -> np.ndarray:
+        """The table as float64 (only for laws without free symbols)."""
+        if self.symbols:
+            raise ValidationError(
+                f"p: a law with free symbols {self.symbols} has no float64 value; "
+                "substitute numbers first"
+            )
+        return np.asarray(np.asarray(self.table).astype(np.float64))
+
+    def __repr__(self) -> str:
+        return (
+            f"SymbolicDistribution(N={self.n}, shape={self.shape}, symbols={self.symbols}, "
+            f"assumptions={len(self.assumptions)})"
+        )
+
+
+def as_symbolic_distribution(
+    p: Any,
+    *,
+    name: str = "p",
+    names: Sequence[str] | None = None,
+    state_names: Sequence[Sequence[Any]] | None = None,
+    backend: Backend | None = None,
+) -> SymbolicDistribution:
+    """Validate an exact table and return it as a :class:`SymbolicDistribution`.
+
+    Parameters
+    ----------
+    p
+        A ``sympy.Array``/``NDimArray``/``Matrix``, a numpy object array or nested lists of
+        exact numbers or sympy expressions (floats are read as the decimals they print as).
+    name
+        The argument's name, used in error messages.
+    names, state_names
+        Optional variable and value names (as for :class:`Distribution`).
+    backend
+        The exact backend that validates and holds the table (default: ``"symbolic"``).
+
+    Returns
+    -------
+    SymbolicDistribution
+        Its ``assumptions`` attribute lists what could not be proved and is assumed.
+
+    Raises
+    ------
+    DistributionError
+        A negative, non-real or infinite entry, or a total that is not (identically) 1.
+    MemoryPlanError
+        More than ``MAX_SYMBOLIC_CELLS`` (4096) outcomes.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> a = sympy.Symbol("a", positive=True)
+    >>> d = as_symbolic_distribution(sympy.Array([[a, 0], [0, 1 - a]]))
+    >>> d.assumptions[0]
+    '1 - a >= 0'
+    """
+    be = backend if backend is not None else get_backend(name="symbolic")
+    table, assumptions = be.validate_table(p, name)
+    return SymbolicDistribution(table, be, names, state_names, assumptions=assumptions)
 
 
 def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
@@ -295,8 +406,6 @@ def as_distribution(
     if getattr(p, "holds_table", True) is False:  # a parameter-only law (models.chains)
         raise _table_free_refusal(p, name)
     if is_symbolic_input(p):
-        from exactmd.symbolic.law import as_symbolic_distribution
-
         p = as_symbolic_distribution(p, name=name)
     if isinstance(p, Distribution):
         if backend is None and device is None and dtype is None:
@@ -304,8 +413,9 @@ def as_distribution(
         target = get_backend(None, backend or p.backend.name, device=device, dtype=dtype)
         return p.with_backend(target)
     be = get_backend(p, backend, device=device, dtype=dtype)
-    if be.name == "symbolic":  # read the numeric table exactly, then validate it exactly
-        return _numeric_as_symbolic(p, name)
+    if be.exact:  # read the numeric table exactly, then validate it exactly
+        host = p.detach().cpu().numpy() if is_torch_tensor(p) else p
+        return as_symbolic_distribution(host, name=name, backend=be)
     host, raw_dtype = _host_of(p, name)
     if not (np.issubdtype(host.dtype, np.number) or host.dtype == bool):
         raise DistributionError(
@@ -344,14 +454,6 @@ def _table_free_refusal(p: Any, name: str) -> MemoryPlanError:
         f"Without the table: {works}; for a table, build the law with table=True when it "
         f"fits; received {describe(p)}"
     )
-
-
-def _numeric_as_symbolic(p: Any, name: str) -> Distribution:
-    """A numeric table (numpy, torch, lists) read exactly as a symbolic law."""
-    from exactmd.symbolic.law import as_symbolic_distribution
-
-    host = p.detach().cpu().numpy() if is_torch_tensor(p) else p
-    return as_symbolic_distribution(host, name=name)
 
 
 def _check_table(host: np.ndarray, name: str, atol: float = TOTAL_ATOL) -> float:

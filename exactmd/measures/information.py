@@ -154,14 +154,12 @@ def mean_subset_entropies(p: Any) -> np.ndarray:
     --------
     >>> mean_subset_entropies([[0.5, 0.0], [0.0, 0.5]]).round(6).tolist()
     [0.0, 0.693147, 0.693147]
+
+    A float64 array; for a symbolic law a list of exact expressions.
     """
     d = as_distribution(p)
-    if d.backend.name == "symbolic":  # exact expressions (issue 7)
-        from exactmd.symbolic import symbolic_mean_subset_entropies
-
-        return symbolic_mean_subset_entropies(d)  # type: ignore[return-value]
     totals = sums_by_popcount(subset_entropies(d).reshape(-1), d.n)
-    return totals / np.array([comb(d.n, k) for k in range(d.n + 1)], dtype=np.float64)
+    return d.backend.vector([totals[k] / comb(d.n, k) for k in range(d.n + 1)])  # type: ignore[no-any-return]
 
 
 def _popcounts(bits: int) -> np.ndarray:
@@ -173,7 +171,8 @@ def _popcounts(bits: int) -> np.ndarray:
 
 
 def sums_by_popcount(values: np.ndarray, n: int, low_bits: int = 10) -> np.ndarray:
-    """``out[k] = Σ_{j : popcount(j) = k} values[j]`` for a float vector of length ``2**n``.
+    """``out[k] = Σ_{j : popcount(j) = k} values[j]`` for a float vector of length ``2**n``
+    (an object vector of exact values is summed exactly, by a loop).
 
     The flat index ``j = r·2^m + l`` (``m = min(n, low_bits)``) has ``popcount(j) =
     popcount(r) + popcount(l)``: one matrix product with the one-hot table of ``popcount(l)``
@@ -186,6 +185,12 @@ def sums_by_popcount(values: np.ndarray, n: int, low_bits: int = 10) -> np.ndarr
     >>> sums_by_popcount(np.arange(8.0), 3).tolist()  # {0}, {1,2,4}, {3,5,6}, {7}
     [0.0, 7.0, 14.0, 7.0]
     """
+    if np.asarray(values).dtype == object:  # exact values (a symbolic law): summed exactly
+        flat = np.asarray(values).reshape(-1).tolist()
+        out = np.zeros(n + 1, dtype=object)
+        for j, v in enumerate(flat):
+            out[j.bit_count()] = out[j.bit_count()] + v
+        return out
     m = min(n, low_bits)
     onehot = (_popcounts(m)[:, None] == np.arange(m + 1, dtype=np.uint8)).astype(np.float64)
     partial = np.asarray(values, dtype=np.float64).reshape(-1, 2**m) @ onehot
@@ -202,7 +207,7 @@ def information_profile(p: Any) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float64 array of length N.
+        float64 array of length N (for a symbolic law: a list of exact expressions).
 
     Examples
     --------
@@ -210,12 +215,8 @@ def information_profile(p: Any) -> np.ndarray:
     [-0.693147, 0.0]
     """
     d = as_distribution(p)
-    if d.backend.name == "symbolic":  # a list of exact expressions (issue 7)
-        from exactmd.symbolic import symbolic_information_profile
-
-        return symbolic_information_profile(d)  # type: ignore[return-value]
     hbar = mean_subset_entropies(d)
-    return np.asarray(hbar[:-1] - hbar[1:], dtype=np.float64)
+    return d.backend.vector([hbar[i] - hbar[i + 1] for i in range(d.n)])  # type: ignore[no-any-return]
 
 
 def conditional_entropy(p: Any, target: Iterable[int], given: Iterable[int] = ()) -> Any:
@@ -266,6 +267,9 @@ def mutual_information(
 def kl(p: Any, r: Any) -> Any:
     """KL(p ‖ r) = Σ p log(p / r) in nats; ``inf`` when r is 0 where p is not.
 
+    When either law is symbolic, both are read exactly (a float table as the decimals it
+    prints as) and the result is an exact expression (``sympy.oo`` for a missed support).
+
     Examples
     --------
     >>> kl([0.5, 0.5], [0.5, 0.5])
@@ -279,14 +283,15 @@ def kl(p: Any, r: Any) -> Any:
         raise DistributionError(
             f"r: must have the shape of p {dp.shape}; received shape {dr.shape}"
         )
-    if dp.backend.name == "symbolic" or dr.backend.name == "symbolic":
-        from exactmd.symbolic import symbolic_kl
-
-        return symbolic_kl(dp, dr)
-    a = dp.numpy().reshape(-1)
-    b = dr.numpy().reshape(-1)
-    support = a > 0
-    if np.any(b[support] <= 0):
-        return float("inf")
-    value = float(np.sum(a[support] * (np.log(a[support]) - np.log(b[support]))))
-    return nonnegative(value)  # KL >= 0; only rounding can make it negative
+    if dr.backend.exact and not dp.backend.exact:  # beside an exact law, read p exactly
+        dp = dp.with_backend(dr.backend)
+    be = dp.backend
+    if be.exact and not dr.backend.exact:
+        dr = dr.with_backend(be)
+    a = be.host(dp.table).reshape(-1)  # float64 (exact values for a symbolic law)
+    b = dr.backend.host(dr.table).reshape(-1)
+    support = be.positive(a)
+    if not np.all(be.positive(b[support])):
+        return be.infinity
+    value = np.sum(a[support] * (be.log(a[support]) - be.log(b[support])))
+    return nonnegative(_scalar(dp, value))  # KL >= 0; only rounding can make it negative

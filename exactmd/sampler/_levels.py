@@ -285,8 +285,8 @@ def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any,
     valid = values < qi
     zero = be.nonpositive(den3)  # contexts of probability 0, found on the device
     if valid.all():  # one alphabet size: no per-entry arrays to copy to the device
-        return (num / (den3 + zero)) * (1 - zero) + zero * (1.0 / q), den
-    uniform = be.asarray(valid / qi)
+        return (num / (den3 + zero)) * (1 - zero) + zero * be.quotient(1.0, q), den
+    uniform = be.asarray(be.quotient(valid, qi))  # exact 1 / q_i on exact backends
     cond = (num / (den3 + zero)) * (1 - zero) + uniform * zero
     return cond * be.asarray(valid.astype(np.float64)), den
 
@@ -326,7 +326,7 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
     valid_all = values[None, None, :] < qi_all  # (n_sets, m, q)
     # per-group constants on the device, sliced per chunk: the uniform rows of the zero
     # contexts, and the mask of values >= q_i (read at a clipped index, they get 0)
-    uniform_all = be.asarray((valid_all / qi_all)[:, :, :, None])
+    uniform_all = be.asarray(be.quotient(valid_all, qi_all)[:, :, :, None])
     valid_dev = None if valid_all.all() else be.asarray(valid_all[:, :, :, None].astype(np.float64))
     out = be.zeros((n_sets * m, q * size))
     digit_cols = be.as_index(np.ascontiguousarray(digits.T))  # (a, size), on the device once

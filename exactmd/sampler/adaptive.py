@@ -169,7 +169,7 @@ class AdaptiveSchedule(CustomSchedule):
 
 def _check_inputs(p: Any, schedule: Any, denoiser: Any, what: str) -> tuple[Distribution, Any]:
     d = p if isinstance(p, Distribution) else as_distribution(p)
-    if d.backend.name == "symbolic":
+    if d.backend.exact:  # Monte Carlo and planners read float probabilities
         raise ValidationError(
             f"p: {what} of an adaptive planner is numeric only; received a symbolic law {d!r}"
         )

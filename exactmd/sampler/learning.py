@@ -25,6 +25,7 @@ from exactmd._progress import progress_bar
 from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import PerturbedDenoiser
 from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.measures.information import nonnegative
 from exactmd.sampler._levels import (
     Level,
     check_fits,
@@ -49,13 +50,16 @@ def _level_weights(d: Distribution, sched: Schedule) -> list[tuple[Level, np.nda
     """Per level, a weight per masked position (index into the group's ``comps``) such that
     ``E_learn = Σ_levels Σ_sets Σ_{x_S} π(x_S) Σ_j weight · KL_j``; the weights are for the
     level's one group in the deterministic case and uniform over sets otherwise."""
-    n = d.n
+    n, exact = d.n, d.backend.exact
+    get_weights = schedule_method(sched, "context_weights")  # the kind's reveal probabilities
+    # exact backends get the kind's exact probabilities (fractions, not floats)
     out: list[tuple[Level, np.ndarray]] = []
-    for cw in schedule_method(sched, "context_weights")(n):  # the kind's reveal probabilities
+    for cw in get_weights(n, exact=True) if exact else get_weights(n):
         if cw.positions is not None:  # a fixed set: the positions revealed from it
             level = single_level(d.shape, cw.revealed)
             comps = level.groups[0].comps[0]
-            out.append((level, np.isin(comps, cw.positions).astype(np.float64)))
+            ones = np.isin(comps, cw.positions).astype(np.int64)
+            out.append((level, ones.astype(object if exact else np.float64)))
         else:  # every set of a size: the coefficient spread evenly over them
             a = revealed_count(cw.revealed)
             out.append((full_level(d.shape, a), np.full(n - a, cw.coefficient / comb(n, a))))
@@ -141,13 +145,9 @@ def learning_error(
     0.0
     """
     d = as_distribution(p, backend=backend, device=device)
-    if d.backend.name == "symbolic":  # exact expressions (issue 7)
-        from exactmd.symbolic import symbolic_learning_error
-
-        return symbolic_learning_error(d, schedule, denoiser)  # type: ignore[no-any-return]
     sched = as_schedule(schedule, d.n)
     if denoiser is None:  # π's own conditionals: every KL term is 0
-        return 0.0
+        return d.backend.to_float(0)  # type: ignore[no-any-return]
     if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
         return float(schedule_method(sched, "learning_error")(d, denoiser))
     check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
@@ -163,28 +163,31 @@ def learning_error(
         unit="context",
     ) as bar:
         total = _accumulate(d, levels, denoiser, bar)
-    return max(total, 0.0)
+    return nonnegative(d.backend.to_float(total))  # type: ignore[no-any-return]
 
 
-def _log_rows(denoiser: Any, tokens: np.ndarray, d: Distribution) -> np.ndarray:
-    """``log`` of the denoiser's checked rows (float64, host), ``-inf`` at its zeros.
+def _log_rows(denoiser: Any, tokens: np.ndarray, d: Distribution) -> tuple[np.ndarray, np.ndarray]:
+    """``log`` of the denoiser's checked rows (host) and where they are 0.
 
     Our :class:`~exactmd.denoisers.exact.PerturbedDenoiser` gives its logs directly, so terms stay
     finite where its probabilities underflow float64 (a small temperature); its probabilities
-    are still checked like any denoiser's.
+    are still checked like any denoiser's. On an exact backend the rows and logs are exact.
     """
-    rows = denoiser_rows(denoiser, tokens, d, d.backend)  # float64, on the host, checked
+    be = d.backend
+    rows = denoiser_rows(denoiser, tokens, d, be)  # float64 (exact: object), on the host, checked
     if isinstance(denoiser, PerturbedDenoiser) and denoiser.exact.dist.shape == d.shape:
-        return denoiser.log_probabilities(tokens)
-    with np.errstate(divide="ignore"):
-        return np.log(rows)
+        logs = denoiser.log_probabilities(tokens)
+        return logs, np.isneginf(logs)
+    seen = be.positive(rows)
+    return be.log(np.where(seen, rows, 1)), ~seen
 
 
 def _accumulate(
     d: Distribution, levels: list[tuple[Level, np.ndarray]], denoiser: Any, bar: Any
-) -> float:
-    """``Σ_levels Σ_contexts π(x_S) Σ_j weight_j KL_j`` (``inf`` when the denoiser misses)."""
-    be, total = d.backend, 0.0
+) -> Any:
+    """``Σ_levels Σ_contexts π(x_S) Σ_j weight_j KL_j`` (``inf`` when the denoiser misses): a
+    float, or an exact expression on an exact backend."""
+    be, total = d.backend, 0
     for level, weights in levels:
         live = weights > 0
         for group in level.groups:
@@ -194,21 +197,21 @@ def _accumulate(
                 rows = np.arange(start, min(start + step, group.rows))
                 bar.update(len(rows))
                 cond, den = exact_rows(d, group, rows)
-                mass = np.asarray(be.to_numpy(den), dtype=np.float64)
-                keep = mass > 0
+                mass = be.host(den).reshape(-1)  # float64 (exact values on an exact backend)
+                keep = be.positive(mass)
                 if not keep.any():
                     continue
                 rows, mass = rows[keep], mass[keep]
-                exact = np.asarray(be.to_numpy(cond), dtype=np.float64)[keep][:, live]
+                exact = be.host(cond)[keep][:, live]
                 tokens = group_tokens(d.shape, group, rows)
-                local = rows // group.size
-                log_model = np.take_along_axis(
-                    _log_rows(denoiser, tokens, d), group.comps[local][:, :, None], axis=1
-                )[:, live]
-                pos = exact > 0
-                if np.any(pos & np.isneginf(log_model)):
-                    return float("inf")
-                logs = np.log(np.where(pos, exact, 1.0)) - np.where(pos, log_model, 0.0)
-                kl = np.where(pos, exact * logs, 0.0).sum(axis=2)
-                total += float(mass @ (kl @ weights[live]))
+                where = group.comps[rows // group.size][:, :, None]
+                log_rows, zero_rows = _log_rows(denoiser, tokens, d)
+                log_model = np.take_along_axis(log_rows, where, axis=1)[:, live]
+                missed = np.take_along_axis(zero_rows, where, axis=1)[:, live]
+                pos = be.positive(exact)
+                if np.any(pos & missed):
+                    return be.infinity
+                logs = be.log(np.where(pos, exact, 1)) - np.where(pos, log_model, 0)
+                kl = np.where(pos, exact * logs, 0).sum(axis=2)
+                total += mass @ (kl @ weights[live])
     return total

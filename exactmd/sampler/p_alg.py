@@ -129,7 +129,7 @@ class _Engine:
         if probs is c.checked:  # random reveal: the same source level, once per target level
             return c.table
         c.checked = probs
-        need = np.nonzero((be.to_numpy(probs) > 0) & (c.rowmap == 0))[0]
+        need = np.nonzero(be.positive(be.to_numpy(probs)) & (c.rowmap == 0))[0]
         if need.size or c.table is None:
             step = max(1, _ROW_CHUNK // max(1, m * q))
             parts = [self.rows_of(group, need[i : i + step]) for i in range(0, need.size, step)]
@@ -243,7 +243,9 @@ def _run(
     d: Distribution, sched: Schedule, denoiser: Any, bar: ProgressBar, plan: SamplerPlan
 ) -> Any:
     """Run the schedule's level program (:meth:`level_program` of the kind)."""
-    program: LevelProgram = schedule_method(sched, "level_program")(d.n)
+    get_program = schedule_method(sched, "level_program")
+    # exact backends get the kind's exact probabilities (fractions, not floats)
+    program: LevelProgram = get_program(d.n, exact=True) if d.backend.exact else get_program(d.n)
     eng = _Engine(d, denoiser, bar, plan, keep_plans=program.keeps_levels)
     be = d.backend
     levels: dict[Revealed, Level] = {}
@@ -356,10 +358,6 @@ def output_distribution(
         return prompted_output_distribution(
             d, schedule, denoiser, prompt, output_distribution, native=native, progress=progress
         )
-    if d.backend.name == "symbolic":  # exact expressions (issue 7)
-        from exactmd.symbolic import symbolic_output_distribution
-
-        return symbolic_output_distribution(d, schedule, denoiser)
     sched = as_schedule(schedule, d.n)
     if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
         hook = schedule_method(sched, "output_distribution")
@@ -379,5 +377,6 @@ def output_distribution(
         return out
     # computed in float32, returned in float32: its rounding stays visible to the validation
     # downstream (float32 tolerance), instead of posing as a float64 table
-    dtype = np.float32 if d.backend.dtype == "float32" else np.float64
+    # (an exact backend returns an object array of exact expressions)
+    dtype = {"float32": np.float32, "object": object}.get(d.backend.dtype, np.float64)
     return np.asarray(d.backend.to_numpy(out), dtype=dtype)

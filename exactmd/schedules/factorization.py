@@ -65,28 +65,33 @@ def factorization_error_from_profile(profile: Any, schedule: Any) -> float:
     f = as_float_array(profile, "profile", _PROFILE_RULE, ScheduleError)
     if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f)):
         raise ScheduleError(f"profile: must be {_PROFILE_RULE}; received {describe(f)}")
-    n = f.size
-    sched = as_schedule(schedule, n)
+    return float(_profile_error(f, as_schedule(schedule, f.size)))
+
+
+def _profile_error(f: np.ndarray, sched: Any) -> Any:
+    """E_fact from the profile ``f``: float64, or an object array of exact expressions (then
+    the schedule's probabilities are exact as well and so is the result)."""
+    n, exact = f.size, f.dtype == object
     if isinstance(sched, ExchangeableSchedule):
         a = np.asarray(sched.boundaries[:-1])
-        return float(f.sum() - np.dot(np.asarray(sched.sizes, dtype=np.float64), f[a]))
+        return f.sum() - np.dot(np.asarray(sched.sizes, dtype=f.dtype), f[a])
     if isinstance(sched, RandomRevealSchedule):
-        law = sched.revealed_count_law(n)
-        r = np.asarray(sched.reveal_probabilities)
+        law = sched.revealed_count_law(n, exact=exact)
+        r = np.asarray(sched._rates(exact), dtype=f.dtype)
         remaining = n - np.arange(n + 1)
         # a_k = N contributes nothing (no position left); f is indexed 0..N-1
         weights = law[:-1, :n] * remaining[None, :n] * r[:, None]
-        return float(f.sum() - np.sum(weights @ f))
+        return f.sum() - np.sum(weights @ f)
     raise ScheduleError(
         f"schedule: E_fact from a profile needs an exchangeable schedule; received {sched!r}"
     )
 
 
-def _deterministic_error(d: Distribution, sched: DeterministicSchedule) -> float:
+def _deterministic_error(d: Distribution, sched: DeterministicSchedule) -> Any:
     be = d.backend
-    total = 0.0
+    total: Any = 0  # a float once added to (exact expressions on the symbolic backend)
     context: list[int] = []
-    h_context = 0.0
+    h_context: Any = 0
     for block in sched.partition:
         h_union = be.to_float(subset_entropy(d, sorted(context + list(block))))
         singles = sum(
@@ -95,7 +100,7 @@ def _deterministic_error(d: Distribution, sched: DeterministicSchedule) -> float
         total += singles - (h_union - h_context)
         context.extend(block)
         h_context = h_union
-    return float(nonnegative(total))
+    return nonnegative(be.to_float(total))
 
 
 def factorization_error(p: Any, schedule: Any) -> Any:
@@ -138,25 +143,22 @@ def schedule_factorization_error(d: Distribution, schedule: Any, denoiser: Any =
     >>> schedule_factorization_error(as_distribution(np.full((2, 2), 0.25)), [1, 1])
     0.0
     """
-    if d.backend.name == "symbolic":
-        from exactmd.symbolic import symbolic_factorization_error
-
-        return symbolic_factorization_error(d, schedule)
     sched = as_schedule(schedule, d.n)
     if isinstance(sched, DeterministicSchedule):
         return _deterministic_error(d, sched)
     if isinstance(sched, ExchangeableSchedule | RandomRevealSchedule):
+        f = information_profile(d)
+        if d.backend.exact:  # exact expressions: the same formula, never rounded
+            return d.backend.to_float(_profile_error(np.asarray(f, dtype=object), sched))
         # >= 0 by theory (f is non-decreasing): only rounding can take it below 0
-        return nonnegative(factorization_error_from_profile(information_profile(d), sched))
+        return nonnegative(factorization_error_from_profile(f, sched))
     method = schedule_method(sched, "factorization_error")  # e.g. an adaptive planner
     return nonnegative(float(method(d) if denoiser is None else method(d, denoiser)))
 
 
 def _times(d: Distribution, factor: int, value: Any) -> Any:
     """``factor · value`` as a float, or as an exact expression for a symbolic law."""
-    if d.backend.name == "symbolic":
-        return d.backend.to_float(factor * value)
-    return float(factor * value)
+    return d.backend.to_float(factor * value)
 
 
 def exchangeable_bound(p: Any, schedule: Any) -> Any:
@@ -218,11 +220,7 @@ def worst_case_log_bound(p: Any, steps: int) -> Any:
     """
     d = as_distribution(p)
     k = _check_steps(steps, d.n)
-    if d.backend.name == "symbolic":
-        import sympy
-
-        return _times(d, d.n - k, sympy.log(d.q))
-    return _times(d, d.n - k, np.log(d.q))
+    return _times(d, d.n - k, d.backend.log(np.array([d.q]))[0])
 
 
 def _check_steps(steps: Any, n: int) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from math import comb
 from typing import Any
 
@@ -141,25 +142,29 @@ class ExchangeableSchedule(Schedule):
         """``(a_0 = 0, a_1, …, a_K = N)``, the revealed counts after each step."""
         return tuple(int(a) for a in np.concatenate([[0], np.cumsum(self.sizes)]))
 
-    def level_program(self, n: int) -> LevelProgram:
+    def level_program(self, n: int, exact: bool = False) -> LevelProgram:
         """Step k moves every state of level ``a_k`` to level ``a_{k+1}``, each pattern of
-        ``s_{k+1}`` new positions with probability ``1 / C(N − a_k, s_{k+1})``.
+        ``s_{k+1}`` new positions with probability ``1 / C(N − a_k, s_{k+1})`` (a
+        :class:`fractions.Fraction` when ``exact``, for exact backends).
 
         Examples
         --------
         >>> ExchangeableSchedule((2, 1)).level_program(3).steps[0]
         (LevelMove(source=0, target=2, new=2, weight=0.3333333333333333),)
+        >>> ExchangeableSchedule((2, 1)).level_program(3, exact=True).steps[0][0].weight
+        Fraction(1, 3)
         """
         steps = tuple(
-            (LevelMove(a, b, b - a, 1.0 / comb(n - a, b - a)),)
+            (LevelMove(a, b, b - a, _inverse(comb(n - a, b - a), exact)),)
             for a, b in itertools.pairwise(self.boundaries)
         )
         return LevelProgram(steps, final=n)
 
-    def context_weights(self, n: int) -> list[ContextWeight]:
+    def context_weights(self, n: int, exact: bool = False) -> list[ContextWeight]:
         """A masked position is revealed from level ``a_k`` with probability
-        ``s_{k+1} / (N − a_k)``."""
-        return [ContextWeight(a, s / (n - a)) for a, s in zip(self.boundaries, self.sizes)]
+        ``s_{k+1} / (N − a_k)`` (a :class:`fractions.Fraction` when ``exact``)."""
+        weight: Any = Fraction if exact else (lambda s, r: s / r)
+        return [ContextWeight(a, weight(s, n - a)) for a, s in zip(self.boundaries, self.sizes)]
 
     def reveal(
         self, step: int, tokens: np.ndarray, d: Any, denoiser: Any, rng: np.random.Generator
@@ -229,9 +234,9 @@ class DeterministicSchedule(Schedule):
     def num_steps(self) -> int:
         return len(self.partition)
 
-    def level_program(self, n: int) -> LevelProgram:
+    def level_program(self, n: int, exact: bool = False) -> LevelProgram:
         """Step k moves the state on ``z_1 ∪ … ∪ z_k`` to ``z_1 ∪ … ∪ z_{k+1}``, revealing
-        ``z_{k+1}`` (probability 1)."""
+        ``z_{k+1}`` (probability 1, exact either way)."""
         steps: list[tuple[LevelMove, ...]] = []
         done: tuple[int, ...] = ()
         for block in self.partition:
@@ -240,8 +245,9 @@ class DeterministicSchedule(Schedule):
             done = done + block
         return LevelProgram(tuple(steps), final=tuple(range(n)))
 
-    def context_weights(self, n: int) -> list[ContextWeight]:
-        """From ``z_1 ∪ … ∪ z_k`` (in the order revealed) the positions ``z_{k+1}``."""
+    def context_weights(self, n: int, exact: bool = False) -> list[ContextWeight]:
+        """From ``z_1 ∪ … ∪ z_k`` (in the order revealed) the positions ``z_{k+1}`` (weight 1,
+        exact either way)."""
         out: list[ContextWeight] = []
         done: tuple[int, ...] = ()
         for block in self.partition:
@@ -345,40 +351,52 @@ class RandomRevealSchedule(Schedule):
     @property
     def reveal_probabilities(self) -> tuple[float, ...]:
         """``r_k = (t_{k−1} − t_k) / t_{k−1}`` for k = 1..K."""
-        g = self.grid
+        return self._rates(exact=False)
+
+    def _times(self, exact: bool) -> tuple[Any, ...]:
+        """The grid, as floats or (``exact``) as the decimals they print as, in Fractions."""
+        return tuple(Fraction(repr(t)) for t in self.grid) if exact else self.grid
+
+    def _rates(self, exact: bool) -> tuple[Any, ...]:
+        g = self._times(exact)
         return tuple((g[k - 1] - g[k]) / g[k - 1] for k in range(1, len(g)))
 
-    def revealed_count_law(self, n: int) -> np.ndarray:
-        """``P[a_k = a]`` as an array ``(K + 1, N + 1)``: a_k is Binomial(N, 1 − t_k)."""
-        out = np.zeros((self.num_steps + 1, n + 1))
-        for k, t in enumerate(self.grid):
-            a = np.arange(n + 1)
+    def revealed_count_law(self, n: int, exact: bool = False) -> np.ndarray:
+        """``P[a_k = a]`` as an array ``(K + 1, N + 1)``: a_k is Binomial(N, 1 − t_k).
+
+        With ``exact``, an object array of :class:`fractions.Fraction` from the grid read as
+        the decimals it prints as (for exact backends)."""
+        out = np.zeros((self.num_steps + 1, n + 1), dtype=object if exact else np.float64)
+        for k, t in enumerate(self._times(exact)):
+            a = range(n + 1) if exact else np.arange(n + 1)
             out[k] = [comb(n, int(j)) * (1 - t) ** j * t ** (n - j) for j in a]
         return out
 
-    def level_program(self, n: int) -> LevelProgram:
+    def level_program(self, n: int, exact: bool = False) -> LevelProgram:
         """At step k each level ``a`` keeps ``(1 − r_k)^{N−a}`` of its mass and sends, to each
         level ``b > a``, each pattern of ``b − a`` new positions with probability
-        ``r_k^{b−a} (1 − r_k)^{N−b}``; the state lives on every level (``keeps_levels``)."""
+        ``r_k^{b−a} (1 − r_k)^{N−b}``; the state lives on every level (``keeps_levels``).
+        With ``exact`` the weights are :class:`fractions.Fraction` (the grid read as the
+        decimals it prints as)."""
         steps = []
-        for rk in self.reveal_probabilities:
+        for rk in self._rates(exact):
             moves = []
             for a in range(n + 1):
-                moves.append(LevelMove(a, a, 0, (1.0 - rk) ** (n - a)))
+                moves.append(LevelMove(a, a, 0, (1 - rk) ** (n - a)))
                 moves.extend(
-                    LevelMove(a, b, b - a, rk ** (b - a) * (1.0 - rk) ** (n - b))
+                    LevelMove(a, b, b - a, rk ** (b - a) * (1 - rk) ** (n - b))
                     for b in range(a + 1, n + 1)
                 )
             steps.append(tuple(moves))
         return LevelProgram(tuple(steps), final=n, keeps_levels=True)
 
-    def context_weights(self, n: int) -> list[ContextWeight]:
+    def context_weights(self, n: int, exact: bool = False) -> list[ContextWeight]:
         """A masked position is revealed from level a with probability
-        ``Σ_k P[a_{k−1} = a] r_k``."""
-        law = self.revealed_count_law(n)
-        r = np.asarray(self.reveal_probabilities)
+        ``Σ_k P[a_{k−1} = a] r_k`` (a :class:`fractions.Fraction` when ``exact``)."""
+        law = self.revealed_count_law(n, exact)
+        r = np.asarray(self._rates(exact), dtype=object if exact else None)
         c = (law[:-1, :] * r[:, None]).sum(axis=0)
-        return [ContextWeight(a, float(c[a])) for a in range(n) if c[a] > 0]
+        return [ContextWeight(a, c[a] if exact else float(c[a])) for a in range(n) if c[a] > 0]
 
     def reveal(
         self, step: int, tokens: np.ndarray, d: Any, denoiser: Any, rng: np.random.Generator
@@ -390,6 +408,11 @@ class RandomRevealSchedule(Schedule):
 
     def validate(self, n: int) -> RandomRevealSchedule:
         return self
+
+
+def _inverse(count: int, exact: bool) -> Any:
+    """``1 / count`` as a float, or as a :class:`fractions.Fraction` when ``exact``."""
+    return Fraction(1, count) if exact else 1.0 / count
 
 
 def as_schedule(schedule: Any, n: int) -> Schedule:

@@ -59,9 +59,9 @@ from typing import Any
 import numpy as np
 
 from exactmd._validate import check_steps
-from exactmd.backends import is_torch_tensor
+from exactmd.backends import get_backend, is_torch_tensor
 from exactmd.errors import MemoryPlanError, ScheduleError, describe
-from exactmd.law.distribution import Distribution
+from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.measures.information import information_profile
 from exactmd.typing import FloatArray, IntArray
 
@@ -90,10 +90,8 @@ def as_profile(p_or_profile: Any) -> FloatArray:
     >>> as_profile([[0.5, 0.0], [0.0, 0.5]]).round(4).tolist()
     [-0.6931, 0.0]
     """
-    from exactmd.symbolic.measures import float_profile, is_symbolic_input
-
-    if is_symbolic_input(p_or_profile):  # exact laws and profiles (issue 7)
-        return float_profile(p_or_profile)
+    if _is_exact(p_or_profile):  # exact laws and profiles: 50 digits, then rounded
+        return _exact_profile(p_or_profile)
     if isinstance(p_or_profile, Distribution):
         return information_profile(p_or_profile)
     candidate: Any = None
@@ -115,6 +113,36 @@ def as_profile(p_or_profile: Any) -> FloatArray:
             f"profile: must be a non-empty 1-D array of finite floats; received {describe(f)}"
         )
     return f
+
+
+def _is_exact(x: Any) -> bool:
+    """Exact input: a symbolic law, a numpy object array, a sympy object, or (nested) lists
+    holding a sympy object."""
+    if isinstance(x, Distribution):
+        return x.backend.exact
+    if isinstance(x, np.ndarray):
+        return x.dtype == object
+    if type(x).__module__.startswith("sympy"):
+        return True
+    if isinstance(x, list | tuple):
+        return any(_is_exact(v) for v in x)
+    return False
+
+
+def _exact_profile(x: Any) -> FloatArray:
+    """The float64 profile of an exact law, or of an exact 1-D profile, each value evaluated
+    to 50 digits and then rounded (free symbols must be substituted first)."""
+    arr = None
+    if not isinstance(x, Distribution):
+        try:
+            arr = np.asarray(x, dtype=object)
+        except (TypeError, ValueError):  # pragma: no cover - ragged input: read it as a law
+            arr = None
+    if arr is not None and arr.ndim == 1:
+        values = arr.tolist()
+    else:
+        values = information_profile(as_distribution(x, backend="symbolic"))
+    return get_backend(name="symbolic").float64(values, "p_or_profile")
 
 
 def step_costs(profile: Any) -> FloatArray:

@@ -5,16 +5,19 @@ symbols to any contract function — ``entropy``, ``total_correlation``,
 ``dual_total_correlation``, ``complexity``, ``information_profile`` (a list of expressions),
 ``factorization_error``, ``output_distribution`` (an object array), ``kl`` — and get exact
 expressions back. The numeric code paths run unchanged on the symbolic backend
-(:class:`exactmd.backends._symbolic.SymbolicBackend`, numpy object arrays); what is
-sympy-specific lives here:
+(:class:`exactmd.backends._symbolic.SymbolicBackend`, numpy object arrays), which also validates
+exact tables; there is no second implementation here. This package holds what is
+sympy-specific and names for the exact versions:
 
 - :mod:`~exactmd.symbolic.law`: validation (:func:`as_symbolic_distribution`, with the
   ``assumptions`` it cannot prove);
 - :mod:`~exactmd.symbolic.families`: :func:`general_law`, :func:`symmetric_pair`,
   :func:`ising_pair`, :func:`block_copy_law`;
-- :mod:`~exactmd.symbolic.measures`: exact subset entropies, profile, E_fact, KL and
-  :func:`simplify_exact`;
-- :mod:`~exactmd.symbolic.sampler`: :func:`symbolic_output_distribution`;
+- :mod:`~exactmd.symbolic.measures`: any input read as an exact law (:func:`symbolic_law`),
+  exact subset entropies, profile, E_fact, KL, :func:`simplify_exact` and
+  :func:`float_profile`;
+- :mod:`~exactmd.symbolic.sampler`: :func:`symbolic_output_distribution`,
+  :func:`symbolic_learning_error`;
 - :mod:`~exactmd.symbolic.identities`: :func:`verify_identities`, :func:`verify_block_copy`.
 
 Examples
@@ -66,7 +69,6 @@ from exactmd.symbolic.measures import (
     float_profile,
     is_symbolic_input,
     ordered_partitions,
-    reveal_step_law,
     simplify_exact,
     symbolic_factorization_error,
     symbolic_information_profile,
@@ -74,11 +76,7 @@ from exactmd.symbolic.measures import (
     symbolic_law,
     symbolic_mean_subset_entropies,
 )
-from exactmd.symbolic.sampler import (
-    symbolic_learning_error,
-    symbolic_output_distribution,
-    weighted_partitions,
-)
+from exactmd.symbolic.sampler import symbolic_learning_error, symbolic_output_distribution
 
 # The public names are those of the submodules, each listed once, there.
 __all__: list[str] = []

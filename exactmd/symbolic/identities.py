@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from exactmd.law.distribution import SymbolicDistribution
 from exactmd.measures.information import complexity, entropy, information_profile, total_correlation
 from exactmd.schedules.factorization import factorization_error
 from exactmd.symbolic.families import block_copy_law
-from exactmd.symbolic.law import SymbolicDistribution
 from exactmd.symbolic.measures import (
     ordered_partitions,
     simplify_exact,

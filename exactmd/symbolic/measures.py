@@ -1,13 +1,11 @@
-"""Exact information measures and E_fact of symbolic laws.
+"""Exact information measures and E_fact of symbolic laws, by name.
 
-The subset entropies come from the numeric code path run on the symbolic backend: the
-masked-marginal tensor of :func:`exactmd.enumeration.masked.masked_tensor` (numpy ``matmul`` on
-object
-arrays), ``-m log m`` on every cell and the same Kronecker reduction
-(:func:`exactmd.enumeration.masked.kron_apply`). Everything else is the formulas of docs/design.md
-("Mathematics")
-applied to that
-``(2,)*N`` object array.
+There is one implementation of every quantity: the contract functions of
+:mod:`exactmd.measures.information` and :mod:`exactmd.schedules.factorization`, which run on the
+symbolic backend (:class:`exactmd.backends._symbolic.SymbolicBackend`, numpy object arrays of
+sympy expressions) exactly as they run on numpy. The functions here read any input as an exact
+law first (:func:`symbolic_law`: a numeric law's floats as the decimals they print as) and call
+them; what is sympy-specific is :func:`simplify_exact` and :func:`float_profile`.
 
 Examples
 --------
@@ -25,22 +23,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from math import comb
 from typing import Any
 
 import numpy as np
 
-from exactmd.backends._symbolic import split_integer_logs, tidy, to_exact
-from exactmd.enumeration.masked import kron_apply, masked_tensor
-from exactmd.errors import ScheduleError, ValidationError
-from exactmd.law.distribution import Distribution
-from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
-    as_schedule,
+from exactmd.backends._symbolic import split_integer_logs
+from exactmd.enumeration.masked import masked_tensor, subset_entropies
+from exactmd.law.distribution import (
+    Distribution,
+    SymbolicDistribution,
+    as_symbolic_distribution,
 )
-from exactmd.symbolic.law import SymbolicDistribution, as_symbolic_distribution
+from exactmd.measures.information import information_profile, kl, mean_subset_entropies
+from exactmd.schedules.factorization import factorization_error
+from exactmd.schedules.optimum import as_profile
 
 __all__ = [
     "symbolic_law",
@@ -51,7 +47,6 @@ __all__ = [
     "symbolic_factorization_error",
     "symbolic_kl",
     "ordered_partitions",
-    "reveal_step_law",
     "simplify_exact",
     "is_symbolic_input",
     "float_profile",
@@ -59,7 +54,13 @@ __all__ = [
 
 
 def symbolic_law(p: Any, name: str = "p") -> SymbolicDistribution:
-    """Return ``p`` as a symbolic law (a numeric law is read exactly, floats as decimals)."""
+    """Return ``p`` as a symbolic law (a numeric law is read exactly, floats as decimals).
+
+    Examples
+    --------
+    >>> symbolic_law([0.25, 0.75]).table.tolist()
+    [1/4, 3/4]
+    """
     if isinstance(p, SymbolicDistribution):
         return p
     if isinstance(p, Distribution):
@@ -72,27 +73,14 @@ def symbolic_law(p: Any, name: str = "p") -> SymbolicDistribution:
     return as_symbolic_distribution(p, name=name)
 
 
-def exact_masked_tensor(d: Distribution) -> np.ndarray:
-    """The masked-marginal tensor as an object array, its all-masked corner set to exactly 1.
+def exact_masked_tensor(d: Any) -> np.ndarray:
+    """The masked-marginal tensor as an object array, its all-masked corner exactly 1.
 
     The corner holds the total of the table, which validation proved to be 1 but which sympy
     may not have written as ``1`` (e.g. for :func:`~exactmd.symbolic.families.ising_pair`).
     """
-    key = "symbolic_masked"
-    if key not in d.cache:
-        import sympy as sp
-
-        m = np.array(np.asarray(masked_tensor(d)), dtype=object)
-        m[tuple(q for q in d.shape)] = sp.Integer(1)
-        d.cache[key] = m
-    return d.cache[key]  # type: ignore[no-any-return]
-
-
-def _entropy_matrix(q: int) -> np.ndarray:
-    b = np.zeros((2, q + 1), dtype=np.int64)
-    b[0, q] = 1
-    b[1, :q] = 1
-    return b
+    law = symbolic_law(d)
+    return law.backend.host(masked_tensor(law))
 
 
 def exact_subset_entropies(p: Any) -> np.ndarray:
@@ -106,71 +94,48 @@ def exact_subset_entropies(p: Any) -> np.ndarray:
     >>> h[1, 0], h[1, 1], h[0, 0]
     (log(2), log(2), 0)
     """
-    d = symbolic_law(p)
-    key = "symbolic_subset_entropies"
-    if key not in d.cache:
-        be = d.backend
-        work = be.asarray(exact_masked_tensor(d).reshape(-1))
-        be.neg_xlogx_(work)
-        mats = [_entropy_matrix(q) for q in d.shape]
-        h = np.array(np.asarray(kron_apply(work, [q + 1 for q in d.shape], mats, be)), dtype=object)
-        d.cache[key] = h
-    return d.cache[key]  # type: ignore[no-any-return]
+    law = symbolic_law(p)
+    return law.backend.host(subset_entropies(law))
 
 
 def symbolic_mean_subset_entropies(p: Any) -> list[Any]:
     """h̄(k), k = 0..N: the mean of H(X_S) over the subsets of size k, as exact expressions."""
-    import sympy as sp
-
-    d = symbolic_law(p)
-    h = exact_subset_entropies(d)
-    totals: list[Any] = [sp.Integer(0)] * (d.n + 1)
-    for b in itertools.product((0, 1), repeat=d.n):
-        totals[sum(b)] += h[b]
-    return [tidy(totals[k] / comb(d.n, k)) for k in range(d.n + 1)]
+    return mean_subset_entropies(symbolic_law(p))  # type: ignore[return-value]
 
 
 def symbolic_information_profile(p: Any) -> list[Any]:
-    """The information profile ``f(i) = h̄(i) − h̄(i+1)``, i = 0..N−1, as exact expressions.
+    """The information profile ``f(i) = h̄(i) − h̄(i+1)``, i = 0..N−1, as exact expressions."""
+    return information_profile(symbolic_law(p))  # type: ignore[return-value]
 
-    Cached in the law's ``cache`` (as :func:`exact_subset_entropies` is); each call returns a
-    new list.
+
+def symbolic_factorization_error(p: Any, schedule: Any) -> Any:
+    """E_fact as an exact expression (:func:`~exactmd.schedules.factorization.factorization_error`
+    on the exact law; a random-reveal grid is read as the decimals it prints as).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> q = sympy.Rational(1, 4)
+    >>> symbolic_factorization_error(sympy.Array([[q, q], [q, q]]), [[1], [0]])
+    0
     """
-    d = symbolic_law(p)
-    key = "symbolic_information_profile"
-    if key not in d.cache:
-        hbar = symbolic_mean_subset_entropies(d)
-        d.cache[key] = tuple(tidy(hbar[i] - hbar[i + 1]) for i in range(len(hbar) - 1))
-    return list(d.cache[key])
+    return factorization_error(symbolic_law(p), schedule)
 
 
-def _h(h: np.ndarray, subset: Sequence[int], n: int) -> Any:
-    s = set(subset)
-    return h[tuple(1 if i in s else 0 for i in range(n))]
+def symbolic_kl(p: Any, r: Any) -> Any:
+    """KL(p ‖ r) = Σ_{p(x) ≠ 0} p(x) (log p(x) − log r(x)), exactly; ``sympy.oo`` when r is
+    exactly 0 where p is not.
 
+    Entries that are not identically zero are treated as positive (the positivity assumption).
 
-def _deterministic(h: np.ndarray, partition: Sequence[Sequence[int]], n: int) -> Any:
-    import sympy as sp
-
-    total: Any = sp.Integer(0)
-    context: list[int] = []
-    for block in partition:
-        h_ctx = _h(h, context, n)
-        singles = sp.Add(*(_h(h, [*context, i], n) - h_ctx for i in block))
-        total += singles - (_h(h, [*context, *block], n) - h_ctx)
-        context.extend(block)
-    return total
-
-
-def _exchangeable(profile: Sequence[Any], sizes: Sequence[int]) -> Any:
-    import sympy as sp
-
-    a = 0
-    total: Any = sp.Add(*profile)
-    for s in sizes:
-        total -= s * profile[a]
-        a += s
-    return total
+    Examples
+    --------
+    >>> import sympy
+    >>> h = sympy.Rational(1, 2)
+    >>> symbolic_kl(sympy.Array([h, h]), sympy.Array([sympy.Rational(1, 4), sympy.Rational(3, 4)]))
+    -log(3)/2 + log(2)
+    """
+    return kl(symbolic_law(p, "p"), symbolic_law(r, "r"))
 
 
 def ordered_partitions(n: int, sizes: Sequence[int]) -> Iterator[tuple[tuple[int, ...], ...]]:
@@ -193,100 +158,6 @@ def ordered_partitions(n: int, sizes: Sequence[int]) -> Iterator[tuple[tuple[int
                 yield (block, *tail)
 
     yield from rec(tuple(range(n)), 0)
-
-
-def reveal_step_law(sched: RandomRevealSchedule) -> list[Any]:
-    """P[a position is revealed at step k] = t_{k−1} − t_k, k = 1..K, as exact rationals.
-
-    The grid floats are read as the decimals they print as (see
-    :func:`~exactmd.backends._symbolic.to_exact`).
-    """
-    grid = [to_exact(t) for t in sched.grid]
-    return [grid[k - 1] - grid[k] for k in range(1, len(grid))]
-
-
-def _random_reveal_partitions(
-    sched: RandomRevealSchedule, n: int
-) -> dict[tuple[tuple[int, ...], ...], Any]:
-    """Ordered partitions and their probabilities: positions pick their reveal step i.i.d."""
-    import sympy as sp
-
-    steps = reveal_step_law(sched)
-    law: dict[tuple[tuple[int, ...], ...], Any] = {}
-    for assign in itertools.product(range(len(steps)), repeat=n):
-        weight = sp.Mul(*(steps[k] for k in assign))
-        if weight == 0:
-            continue
-        blocks = [tuple(i for i in range(n) if assign[i] == k) for k in range(len(steps))]
-        key = tuple(b for b in blocks if b)
-        law[key] = law.get(key, sp.Integer(0)) + weight
-    return law
-
-
-def symbolic_factorization_error(p: Any, schedule: Any) -> Any:
-    """E_fact as an exact expression.
-
-    Deterministic partitions use ``Σ_k [Σ_{i∈z_k} H(X_i | X_{z<k}) − H(X_{z_k} | X_{z<k})]``,
-    exchangeable sizes ``Σ_i f(i) − Σ_k s_{k+1} f(a_k)``, and a random-reveal schedule averages
-    the exchangeable formula over the exact law of its sizes (each position picks its reveal
-    step k independently with probability ``t_{k−1} − t_k``).
-
-    Examples
-    --------
-    >>> import sympy
-    >>> q = sympy.Rational(1, 4)
-    >>> symbolic_factorization_error(sympy.Array([[q, q], [q, q]]), [[1], [0]])
-    0
-    """
-    import sympy as sp
-
-    d = symbolic_law(p)
-    sched = as_schedule(schedule, d.n)
-    if isinstance(sched, DeterministicSchedule):
-        return tidy(_deterministic(exact_subset_entropies(d), sched.partition, d.n))
-    if isinstance(sched, ExchangeableSchedule):
-        return tidy(_exchangeable(symbolic_information_profile(d), sched.sizes))
-    if isinstance(sched, RandomRevealSchedule):
-        f = symbolic_information_profile(d)
-        by_sizes: dict[tuple[int, ...], Any] = {}
-        for part, w in _random_reveal_partitions(sched, d.n).items():
-            sizes = tuple(len(b) for b in part)
-            by_sizes[sizes] = by_sizes.get(sizes, sp.Integer(0)) + w
-        return tidy(sp.Add(*(w * _exchangeable(f, s) for s, w in by_sizes.items())))
-    raise ScheduleError(
-        f"schedule: symbolic E_fact supports exchangeable, deterministic and random-reveal "
-        f"schedules; received {sched!r}"
-    )
-
-
-def symbolic_kl(p: Any, r: Any) -> Any:
-    """KL(p ‖ r) = Σ_{p(x) ≠ 0} p(x) (log p(x) − log r(x)), exactly; ``sympy.oo`` when r is
-    exactly 0 where p is not.
-
-    Entries that are not identically zero are treated as positive (the positivity assumption).
-
-    Examples
-    --------
-    >>> import sympy
-    >>> h = sympy.Rational(1, 2)
-    >>> symbolic_kl(sympy.Array([h, h]), sympy.Array([sympy.Rational(1, 4), sympy.Rational(3, 4)]))
-    -log(3)/2 + log(2)
-    """
-    import sympy as sp
-
-    dp, dr = symbolic_law(p, "p"), symbolic_law(r, "r")
-    if dp.shape != dr.shape:
-        raise ValidationError(f"r: must have the shape of p {dp.shape}; received {dr.shape}")
-    terms = []
-    for a, b in zip(
-        np.asarray(dp.table).reshape(-1).tolist(), np.asarray(dr.table).reshape(-1).tolist()
-    ):
-        if a.is_zero:
-            continue
-        if b.is_zero:
-            return sp.oo
-        terms.append(a * (sp.log(a) - sp.log(b)))
-    return tidy(sp.Add(*terms))
 
 
 def simplify_exact(expr: Any) -> Any:
@@ -325,7 +196,7 @@ def is_symbolic_input(x: Any) -> bool:
     (True, False)
     """
     if isinstance(x, Distribution):
-        return x.backend.name == "symbolic"
+        return x.backend.exact
     if isinstance(x, np.ndarray):
         return x.dtype == object
     if type(x).__module__.startswith("sympy"):
@@ -339,7 +210,8 @@ def float_profile(p_or_profile: Any) -> np.ndarray:
     """The information profile as float64, from a symbolic law or an exact 1-D profile.
 
     Each ``f(i)`` is evaluated to 50 digits and then rounded, for the float algorithms (the
-    optimal schedule's dynamic programme). Free symbols must be substituted first.
+    optimal schedule's dynamic programme, which reads exact input this way). Free symbols must
+    be substituted first.
 
     Examples
     --------
@@ -347,22 +219,8 @@ def float_profile(p_or_profile: Any) -> np.ndarray:
     >>> float_profile([-sympy.log(2), 0]).round(6).tolist()
     [-0.693147, 0.0]
     """
-    import sympy as sp
-
-    arr = None
-    if not isinstance(p_or_profile, Distribution):
-        try:
-            arr = np.asarray(p_or_profile, dtype=object)
-        except (TypeError, ValueError):  # pragma: no cover - ragged input: read it as a law
-            arr = None
-    if arr is not None and arr.ndim == 1:
-        values = [to_exact(v) for v in arr.tolist()]
-    else:
-        values = symbolic_information_profile(p_or_profile)
-    free = set().union(*(getattr(v, "free_symbols", set()) for v in values))
-    if free:
-        raise ValidationError(
-            f"p_or_profile: a float profile needs numbers; substitute the free symbols "
-            f"{sorted(free, key=str)} first"
-        )
-    return np.array([float(sp.N(v, 50)) for v in values], dtype=np.float64)
+    if isinstance(p_or_profile, Distribution) and not p_or_profile.backend.exact:
+        p_or_profile = symbolic_law(p_or_profile)
+    elif not is_symbolic_input(p_or_profile):
+        p_or_profile = np.asarray(p_or_profile, dtype=object)
+    return as_profile(p_or_profile)

@@ -212,7 +212,7 @@ def assert_sampler_matches(
     --------
     >>> import numpy as np
     >>> from exactmd.testing.examples import factorized_sample
-    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.enumeration.conditionals import exact_conditionals
     >>> from exactmd.law.distribution import as_distribution
     >>> p = np.array([[0.4, 0.1], [0.1, 0.4]])
     >>> d = as_distribution(p)
@@ -258,7 +258,7 @@ def assert_denoiser_matches(
 
     Examples
     --------
-    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.enumeration.conditionals import exact_conditionals
     >>> from exactmd.law.distribution import as_distribution
     >>> p = [[0.5, 0.5], [0.0, 0.0]]  # the context x_0 = 1 has probability 0
     >>> d = as_distribution(p)

@@ -174,7 +174,7 @@ def denoiser_report(
 
     Examples
     --------
-    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.enumeration.conditionals import exact_conditionals
     >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
     >>> r = denoiser_report(lambda t: exact_conditionals(d, t) * 0.9 + 0.05, d)
     >>> r.contexts, r.exhaustive, round(r.max_abs_error, 3)
@@ -284,7 +284,7 @@ def learning_error_breakdown(
 
     Examples
     --------
-    >>> from exactmd.enumeration.masked import exact_conditionals
+    >>> from exactmd.enumeration.conditionals import exact_conditionals
     >>> d = as_distribution([[0.5, 0.0], [0.25, 0.25]])
     >>> learning_error_breakdown(d, [[0], [1]], lambda t: exact_conditionals(d, t)).total
     0.0

@@ -25,7 +25,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from exactmd.law.distribution import as_distribution
->>> from exactmd.enumeration.masked import exact_conditionals
+>>> from exactmd.enumeration.conditionals import exact_conditionals
 >>> d = as_distribution(np.full((2, 2), 0.25))
 >>> x = factorized_sample(lambda t: exact_conditionals(d, t), d.shape, [1, 1], 5, seed=0)
 >>> x.shape
