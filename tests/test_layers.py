@@ -107,35 +107,17 @@ def _contract() -> dict:
     return contract
 
 
-#: The cycles left for issue 14's phase 2a (symbolic through the backend): each runs through
-#: a lazy import of exactmd.symbolic from the numeric core. No other cycle may appear.
-KNOWN_CYCLES = [
-    {"exactmd.law.distribution", "exactmd.symbolic.law"},
-    {
-        "exactmd.enumeration.conditionals",
-        "exactmd.enumeration.masked",
-        "exactmd.symbolic.measures",
-    },
-    {
-        "exactmd.measures.information",
-        "exactmd.schedules.factorization",
-        "exactmd.symbolic",
-        "exactmd.symbolic.identities",
-    },
-]
+def test_there_are_no_cycles() -> None:
+    """No strongly connected component, lazy imports included (issue 14, phase 2a removed the
+    last three, which ran through lazy imports of exactmd.symbolic from the numeric core)."""
+    assert _cycles(_graph()) == []
 
 
-def test_the_only_cycles_are_the_known_symbolic_ones() -> None:
-    cycles = _cycles(_graph())
-    assert sorted(map(sorted, cycles)) == sorted(map(sorted, KNOWN_CYCLES))
-    for cycle in cycles:
-        assert any(m.startswith("exactmd.symbolic") for m in cycle)
-
-
-def test_every_upward_import_is_a_listed_temporary_ignore() -> None:
+def test_no_upward_import_and_no_ignores() -> None:
+    """No module imports a layer above its own, lazily or not, and the contract ignores none."""
     contract = _contract()
+    assert "ignore_imports" not in contract
     layers = [name.removeprefix("exactmd.") for name in contract["layers"]]
-    ignored = {tuple(s.replace(" ", "").split("->")) for s in contract["ignore_imports"]}
     upward = set()
     for m, targets in _graph().items():
         top = m.split(".")[1] if "." in m else None
@@ -143,8 +125,38 @@ def test_every_upward_import_is_a_listed_temporary_ignore() -> None:
             tt = t.split(".")[1] if "." in t else None
             if top in layers and tt in layers and layers.index(tt) < layers.index(top):
                 upward.add((m, t))
-    assert upward == ignored
-    assert all(t.startswith("exactmd.symbolic") for _, t in upward)
+    assert upward == set()
+
+
+def test_the_numeric_core_never_names_the_symbolic_backend() -> None:
+    """Outside backends/ (and the symbolic package on top), no code asks for the backend by
+    name: exact work goes through the backend's operations and its ``exact`` capability."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).parts
+        if rel[0] in ("backends", "symbolic"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ('name == "symbolic"', 'name != "symbolic"'):
+            if needle in text:
+                offenders.append(f"{'/'.join(rel)}: {needle}")
+    assert offenders == []
+
+
+def test_the_symbolic_package_is_not_loaded_by_numeric_work() -> None:
+    """A numeric law's profile and optimal schedule load neither exactmd.symbolic nor sympy."""
+    code = (
+        "import sys, exactmd; "
+        "exactmd.optimal_schedule([0.0, 1.0, 3.0], 2); "
+        "exactmd.information_profile([[0.5, 0.0], [0.0, 0.5]]); "
+        "print(any(m.startswith('exactmd.symbolic') for m in sys.modules), 'sympy' in sys.modules)"
+    )
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.split() == ["False", "False"]
 
 
 def test_a_handful_of_root_modules_and_the_pipeline_folders() -> None:
