@@ -338,13 +338,14 @@ class Dream(SamplerSchedule):
         return np.sum(law * np.log(law + 1e-10), axis=-1)
 
     def _check_weights(self, w: np.ndarray, k: int, batch: StepBatch) -> None:
+        """Refuse ``k`` draws from fewer positive weights, unless every position is taken."""
         positive = np.sum(w > 0, axis=-1)
-        if np.any(positive < k):
+        if k < batch.n and np.any(positive < k):
             raise ScheduleError(
                 f"schedule: {self!r}: softmax(confidence / alg_temp) has only "
                 f"{int(positive.min())} positive weights for {k} draws at step {batch.step}, "
                 f"tokens {batch.tokens[0].tolist()} (or a state like it); torch.multinomial "
-                "would then pick zero-weight positions, revealed ones included"
+                "would then pick among zero-weight positions, revealed ones included"
             )
 
     def plan(self, batch: StepBatch) -> Plan | None:
@@ -364,6 +365,8 @@ class Dream(SamplerSchedule):
             assert self.alg_temp is not None
             w = _softmax(conf / self.alg_temp)
             self._check_weights(w, k, batch)
+            if k >= m:  # every masked position
+                return self._plan_rows(batch, [[tuple(range(m))]] * rows, [[1.0]] * rows)
             law = _pl_subsets(w, k)
             subs = list(law)
             return self._plan_rows(
@@ -415,6 +418,8 @@ class Dream(SamplerSchedule):
         prob = np.prod(values[:, cand[None, :], grid], axis=2)  # (B, T)
         w = _softmax(law[:, cand[None, :], grid] / self.alg_temp)  # (B, T, m)
         self._check_weights(np.where(prob[..., None] > 0, w, 1.0), k, batch)
+        if k >= len(cand):  # every masked position: the values' law alone
+            return top_k_moves(batch, cand, k, values, law, self.ties, repr(self))
         pl = _pl_subsets(w, k)
         src, tok, wts = [], [], []
         for sub, p_sub in pl.items():
@@ -471,15 +476,16 @@ class Dream(SamplerSchedule):
         else:
             assert self.alg_temp is not None
             w = _softmax(conf / self.alg_temp)
-            if np.any(np.sum(w > 0, axis=1) < k):
+            if np.any((np.sum(w > 0, axis=1) < k) & (k < n)):
                 raise ScheduleError(
                     f"schedule: {self!r}: softmax(confidence / alg_temp) has fewer positive "
                     f"weights than the {int(k.max())} draws at step {step}; torch.multinomial "
-                    "would then pick zero-weight positions, revealed ones included"
+                    "would then pick among zero-weight positions, revealed ones included"
                 )
             # torch.multinomial without replacement: the top k of w / Exp(1)
             keys = np.where(w > 0, w / rng.exponential(size=w.shape), -np.inf)
             keep = draw_top_k(keys, k, "split", rng, repr(self))
+            keep |= masked & (k >= masked.sum(axis=1))[:, None]
         return Draw(np.where(keep, x0, tokens), memory, np.ones(rows, dtype=np.int64))
 
 
