@@ -17,8 +17,9 @@ Rows (all float64):
   ``rows(device: str, quick: bool) -> list[dict]``;
 - on the CPU, the schedule tools (``benchmarks/bench_schedules.py``) and f̂ estimated at
   N = 1024 with an exact chain denoiser, 1,000 samples on a 64-point grid
-  (``benchmarks/bench_estimate.py``), and the sharded profile on 1 and 2 gloo ranks with
-  its scaling model (``benchmarks/bench_distributed.py``).
+  (``benchmarks/bench_estimate.py``), the sharded profile on 1 and 2 gloo ranks with
+  its scaling model (``benchmarks/bench_distributed.py``), and LLaDA's exact law at N = 12
+  and beside a brute force over joint draws at N = 10 (``benchmarks/bench_samplers.py``).
 
 Every answer is checked against exactmd's before it is timed (column "max abs diff"). The
 table is printed and written to ``benchmarks/results/<machine>-<device>.md`` and ``.json``.
@@ -253,6 +254,8 @@ def run(
             rows += module_rows("bench_estimate", args.device, args.quick)
             done()
             rows += module_rows("bench_distributed", args.device, args.quick)
+            done()
+            rows += module_rows("bench_samplers", args.device, args.quick)
             done()
     return info, rows
 

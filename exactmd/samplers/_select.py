@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import itertools
 from math import comb
 
@@ -119,27 +120,32 @@ def top_k_moves(
     q_c = values[:, cand, :width]  # (B, m, V)
     g_c = scores[:, cand, :width]
     valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]  # (m, V)
-    combos = []
-    for a in itertools.combinations(range(m), k):
-        for v in itertools.product(*(range(sizes[i]) for i in a)):
-            combos.append((a, v))
-    idx = np.array([c[0] for c in combos], dtype=np.int64)  # (C, k)
-    val = np.array([c[1] for c in combos], dtype=np.int64)
+    idx, val, in_a = _combos(k, tuple(sizes))  # (C, k), (C, k), (C, m)
+    combos = idx  # one row per (kept set, kept values)
     prodq = np.prod(q_c[:, idx, val], axis=2)  # (B, C)
     g_sel = g_c[:, idx, val]  # (B, C, k)
     low = np.min(g_sel, axis=2)  # (B, C)
-    in_a = np.zeros((len(combos), m), dtype=bool)
-    np.put_along_axis(in_a, idx, True, axis=1)
     # per loser j: P(c_j < low) and P(c_j == low)
     qv = np.where(valid[None], q_c, 0.0)[:, None, :, :]  # (B, 1, m, V)
     gv = g_c[:, None, :, :]
-    lo = low[:, :, None, None]
-    below = np.sum(qv * (gv < lo), axis=3)  # (B, C, m)
-    equal = np.sum(qv * (gv == lo), axis=3)
+    if width < 8:
+        # the sum over values, value by value: the order np.sum uses below 8 terms, without
+        # its (B, C, m, V) temporaries and slow reduction over a short last axis
+        lo = low[:, :, None]
+        below = np.where(gv[..., 0] < lo, qv[..., 0], 0.0)
+        equal = np.where(gv[..., 0] == lo, qv[..., 0], 0.0)
+        for v in range(1, width):
+            below += np.where(gv[..., v] < lo, qv[..., v], 0.0)
+            equal += np.where(gv[..., v] == lo, qv[..., v], 0.0)
+    else:
+        lo = low[:, :, None, None]
+        below = np.sum(qv * (gv < lo), axis=3)  # (B, C, m)
+        equal = np.sum(qv * (gv == lo), axis=3)
     below = np.where(in_a[None], 1.0, below)
     equal = np.where(in_a[None], 0.0, equal)
     if ties == "error":
-        tied = (prodq > 0) & (np.prod(below + equal, axis=2) > np.prod(below, axis=2))
+        lose = np.prod(below, axis=2)
+        tied = (prodq > 0) & (np.prod(below + equal, axis=2) > lose)
         if np.any(tied):
             b, c = np.argwhere(tied)[0]
             raise TieError(
@@ -149,7 +155,6 @@ def top_k_moves(
                 f"{val[c].tolist()} tie with another candidate at score {float(low[b, c])!r}); "
                 "pass ties='split' to split ties uniformly"
             )
-        lose = np.prod(below, axis=2)
     else:
         # Σ_b P(exactly b losers tie at the lowest kept score, the rest below) / C(a + b, a)
         poly = np.zeros((rows, len(combos), m + 1))
@@ -162,15 +167,28 @@ def top_k_moves(
         lose = np.sum(poly * share[a], axis=2)
     weight = prodq * lose  # (B, C)
     src = np.repeat(np.arange(rows), len(combos))
-    tok = np.repeat(batch.tokens[:, None, :], len(combos), axis=1).copy()
-    pos = cand[idx]  # (C, k)
-    np.put_along_axis(
-        tok,
-        np.broadcast_to(pos[None], (rows, *pos.shape)),
-        np.broadcast_to(val[None], (rows, *val.shape)),
-        axis=2,
-    )
+    tok = np.repeat(batch.tokens[:, None, :], len(combos), axis=1)
+    tok[:, np.arange(len(combos))[:, None], cand[idx]] = val  # the kept values
     return Moves(src, tok.reshape(-1, n), weight.reshape(-1), memory)
+
+
+@functools.lru_cache(maxsize=1024)
+def _combos(k: int, sizes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every kept set of ``k`` candidates (ranks) with every assignment of their values, in
+    the order of ``itertools`` (sets, then values): ranks ``(C, k)``, values ``(C, k)`` and
+    membership ``(C, m)``, read-only."""
+    combos = [
+        (a, v)
+        for a in itertools.combinations(range(len(sizes)), k)
+        for v in itertools.product(*(range(sizes[i]) for i in a))
+    ]
+    idx = np.array([c[0] for c in combos], dtype=np.int64).reshape(len(combos), k)
+    val = np.array([c[1] for c in combos], dtype=np.int64).reshape(len(combos), k)
+    in_a = np.zeros((len(combos), len(sizes)), dtype=bool)
+    np.put_along_axis(in_a, idx, True, axis=1)
+    for a in (idx, val, in_a):
+        a.flags.writeable = False
+    return idx, val, in_a
 
 
 def draw_values(probs: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
