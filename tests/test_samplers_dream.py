@@ -24,7 +24,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 from brute import brute_conditional
-from helpers import TOL, random_law
+from helpers import TOL, laws, random_law
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import exactmd
 from exactmd.errors import ScheduleError, TieError, ValidationError
@@ -342,6 +344,27 @@ def test_law_matches_the_brute_force(case, t, steps, eps):
     p = random_law((2, 3, 2, 2), seed=steps + int(10 * t) + len(str(case)), zeros=0.3)
     sched = dream(steps, temperature=t, eps=eps, ties="split", **case)
     check_against_brute(p, sched, steps=steps, t=t, eps=eps, **case)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    p=laws(max_n=4),
+    case=st.sampled_from(CASES),
+    t=st.sampled_from([0.0, 0.5, 1.0]),
+    grid=st.sampled_from([(1, 1e-3), (2, 0.0), (3, 1e-3), (3, 0.0)]),
+    split=st.booleans(),
+)
+def test_any_law_matches_the_brute_force(p, case, t, grid, split):
+    steps, eps = grid
+    ties = "split" if split else "error"
+    sched = dream(steps, temperature=t, eps=eps, ties=ties, **case)
+    try:
+        law = brute_dream(p, steps, t=t, eps=eps, ties=ties, **case)
+    except BruteTie:
+        with pytest.raises(TieError):
+            run_exact(p, sched)
+        return
+    np.testing.assert_allclose(run_exact(p, sched).law, law, atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("case", CASES[::2], ids=str)

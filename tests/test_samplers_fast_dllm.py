@@ -20,7 +20,9 @@ from collections import defaultdict
 import numpy as np
 import pytest
 from brute import brute_conditional
-from helpers import TOL, random_law
+from helpers import TOL, laws, random_law
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import exactmd
 from exactmd.errors import ScheduleError, TieError, ValidationError
@@ -197,6 +199,28 @@ def test_law_and_calls_match_the_brute_force(mode, t):
     p = random_law((2, 3, 2, 2), seed=len(str(mode)) + int(10 * t), zeros=0.3)
     sched = fast_dllm(**mode, temperature=t, ties="split")
     check_against_brute(p, sched, t=t, **mode)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    p=laws(max_n=4),
+    mode=st.sampled_from(MODES),
+    t=st.sampled_from([0.0, 0.5, 1.0, 2.0]),
+    split=st.booleans(),
+)
+def test_any_law_matches_the_brute_force(p, mode, t, split):
+    ties = "split" if split else "error"
+    sched = fast_dllm(**mode, temperature=t, ties=ties)
+    try:
+        law, calls = brute_fast(p, t=t, ties=ties, **mode)
+    except BruteTie:
+        with pytest.raises(TieError):
+            run_exact(p, sched)
+        return
+    run = run_exact(p, sched)
+    np.testing.assert_allclose(run.law, law, atol=TOL, rtol=0)
+    for c in set(run.calls) | set(calls):
+        assert abs(run.calls.get(c, 0.0) - calls.get(c, 0.0)) <= TOL
 
 
 @pytest.mark.parametrize(
