@@ -2,7 +2,7 @@
 at ca176752 and NVlabs/Fast-dLLM at 24cc59e7; SAMPLERS.md §4), exactly.
 
 Dream runs ``steps`` rounds (one denoiser call each, always) on the time grid
-``t_i = linspace(1, eps, steps + 1)`` in float32 (:func:`dream_timesteps` reproduces
+``t_i = linspace(1, eps, steps + 1)`` in float32 (``dream_timesteps`` reproduces
 ``torch.linspace`` bit for bit), ``t = t_i``, ``s = t_{i+1}``, over every masked position (no
 blocks). Each round, every masked position's row goes through ``sample_tokens``: ``log p``
 divided by ``T`` when ``T > 0``, top-p (the token whose sorted cumulative mass crosses ``top_p``
@@ -13,7 +13,7 @@ softmax, then a draw (``T > 0``) or the argmax (``T = 0``, first index). Then:
   ``1 − s/t`` (float32 arithmetic; 1 at the last round) with its drawn value;
 - ``"maskgit_plus"`` / ``"topk_margin"`` / ``"entropy"``: ``k = int(masks · (1 − s/t))`` in
   float32 (all the masks at the last round, so the remainder piles on the last round:
-  :func:`dream_sizes`) positions are revealed, those with the ``k`` highest confidences
+  ``dream_sizes``) positions are revealed, those with the ``k`` highest confidences
   (``alg_temp`` None or 0), or drawn by ``torch.multinomial`` without replacement from
   ``softmax(confidence / alg_temp)`` (Plackett–Luce). The confidence is the drawn value's
   filtered probability (``maskgit_plus``: sample-then-select, at the tempered law), the margin
@@ -24,7 +24,7 @@ softmax, then a draw (``T > 0``) or the argmax (``T = 0``, first index). Then:
 Exact laws: ``origin`` is a plan over subsets with Bernoulli weights; ``topk_margin`` and
 ``entropy`` a deterministic top-k subset or the Plackett–Luce law of the ``k``-subsets (a sum
 over orderings, by a recursion over subsets); ``maskgit_plus`` the loser-CDF top-k law
-(:func:`~exactmd.samplers._select.top_k_moves`), or with ``alg_temp > 0`` every joint value
+(``_select.top_k_moves``), or with ``alg_temp > 0`` every joint value
 of the masked positions times the Plackett–Luce law of its confidences.
 
 Ties of positive probability in a top-k selection raise :class:`~exactmd.errors.TieError`

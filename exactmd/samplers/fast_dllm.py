@@ -21,7 +21,7 @@ and writes a subset ``S`` of the candidates (the masked positions before the blo
 
 The exact step laws: the threshold rule by the formulas of SAMPLERS.md §1.1 (members of ``S``
 above ``τ`` and the others below it, or a single best below ``τ`` beating every other
-candidate), the top-k rule by :func:`~exactmd.samplers._select.top_k_moves`, and the factor
+candidate), the top-k rule by ``_select.top_k_moves``, and the factor
 rule by enumerating the candidates' joint values. Ties of positive probability in a selection
 raise :class:`~exactmd.errors.TieError` (``ties="error"``) or are split uniformly
 (``ties="split"``). Fast-dLLM is sample-then-select: E_fact and E_learn are refused.
