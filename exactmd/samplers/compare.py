@@ -2,15 +2,15 @@
 
 - :func:`nfe_distribution` is the exact law ``{calls: probability}`` of the number of denoiser
   calls (network function evaluations) of one run. For a sampler of :mod:`exactmd.samplers`
-  it is the engine's (:attr:`RunLaw.calls <exactmd.samplers.RunLaw.calls>`: LLaDA makes its
+  it is the engine's (``calls`` of :class:`~exactmd.samplers.RunLaw`: LLaDA makes its
   ``steps`` calls, a sampler that stops early fewer). For the kinds of the theory:
   exchangeable sizes, a deterministic partition and an adaptive schedule make one call per
   step, ``K``; **random reveal** makes one call per step that reveals at least one position
-  (the rows are needed only when something is drawn, and no position is revealed twice from
-  the same context: this is what :func:`exactmd.sample` calls, and what a sampler that skips
-  empty steps or caches the last output makes). Its law is computed by a dynamic program over
-  the number ``m`` of positions still masked: at step k, ``j ~ Binomial(m, r_k)`` positions
-  are revealed and a call is counted when ``j > 0``.
+  (a step that reveals nothing needs no rows, and :func:`exactmd.sample` calls the denoiser
+  only for the rows that reveal something; MDLM's own loop, which caches the last output,
+  is ``exactmd.samplers.mdlm``, with its own call law). Its law is computed by a dynamic
+  program over the number ``m`` of positions still masked: at step k, ``j ~ Binomial(m, r_k)``
+  positions are revealed and a call is counted when ``j > 0``.
 - :func:`compare` puts schedules side by side on one law: for each, the exact
   ``KL(π ‖ p_alg)`` (against :func:`exactmd.conditional_law` under a prompt), the expected
   calls and E_fact where it is defined (``None`` for sample-then-select samplers, which refuse
@@ -177,7 +177,7 @@ class ComparisonRow:
     calls
         The law of the number of calls (:func:`nfe_distribution`).
     e_fact
-        E_fact in nats, or None where it is not defined (see :attr:`note`).
+        E_fact in nats, or None where it is not defined (see ``note``).
     note
         Why E_fact is missing, or which rows an optimal row is the reference of.
     """
