@@ -246,3 +246,53 @@ def test_every_builder_refuses_before_allocating(monkeypatch: pytest.MonkeyPatch
         finally:
             tracemalloc.stop()
         assert peak < size * 8 // 3, f"builder {k}: {peak} bytes traced"
+
+
+def test_sampler_rows_are_the_exact_laws(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--sampler: each row's KL and calls are those of the library, beside the optimal schedule."""
+    import exactmd
+    from exactmd.models import from_spec
+    from exactmd.samplers import llada, nfe_distribution
+
+    spec = "ising:n=5,coupling=0.7"
+    plot = tmp_path / "s.png"
+    args = ["report", spec, "--steps", "2", "5", "--json", "--plot", str(plot)]
+    args += ["--sampler", "llada:steps=2,remasking=random,temperature=1.0"]
+    args += ["--sampler", "llada:steps=5,temperature=1.0,ties=split"]
+    assert main(args) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert plot.stat().st_size > 0
+    p = from_spec(spec)
+    rows = rep["samplers"]
+    for row, s in zip(
+        rows,
+        [llada(2, remasking="random", temperature=1.0), llada(5, temperature=1.0, ties="split")],
+        strict=False,
+    ):
+        assert row["name"] == "llada" and row["schedule"] == repr(s)
+        assert math.isclose(row["kl"], kl(p, exactmd.output_distribution(p, s)), abs_tol=1e-12)
+        assert row["expected_calls"] == sum(c * w for c, w in nfe_distribution(p, s).items())
+    assert rows[0]["factorization_error"] is not None  # random remasking: value-independent
+    assert rows[1]["factorization_error"] is None  # low confidence: sample-then-select
+    optimal = [r for r in rows if r["name"] == "optimal exchangeable"]
+    assert sorted(round(r["expected_calls"]) for r in optimal) == [2, 5]
+    k2 = next(r for r in rep["steps"] if r["steps"] == 2)["schedules"]["optimal"]
+    assert math.isclose(optimal[0]["kl"], k2["kl"], abs_tol=1e-12)
+    # llada(random) at K = 2 is the exchangeable sampler of its sizes: never better than optimal
+    assert rows[0]["kl"] >= optimal[0]["kl"] - 1e-12
+
+
+def test_bad_sampler_specs_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for spec, message in [
+        ("nope:steps=2", "--sampler: the sampler must be one of"),
+        ("llada:stepz=2", "--sampler: llada takes no argument 'stepz'"),
+        ("llada", "--sampler: llada needs the argument(s) ('steps',)"),
+        ("llada:steps=0", "steps: must be an integer >= 1"),
+    ]:
+        assert main(["report", "parity:n=3", "--sampler", spec]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert main(["report", "ising:n=13", "--steps", "2", "--sampler", "llada:steps=2"]) == 2
+    assert "at most 4096 outcomes" in capsys.readouterr().err

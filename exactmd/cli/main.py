@@ -1,12 +1,14 @@
 """The ``exactmd`` command line.
 
 ``exactmd report [MODEL] [--steps K ...] [--backend numpy|torch] [--device DEV] [--json]
-[--plot FILE]`` analyses MODEL (a zoo name with parameters such as ``parity:n=4``, a
-BIF/XMLBIF/UAI file, or a ``.npy`` joint; by default a built-in copy chain) and prints H, TC,
-DTC, D(π), the profile f and, for each K, E_fact of the constant, cosine, log-linear and optimal
-schedules, the exact KL(π ‖ p_alg) where enumerable, and the bounds. The report is planned from the
-model's shape first (:func:`exactmd.models.spec.spec_shape`,
-:func:`exactmd.cli.report.plan_report`),
+[--plot FILE] [--sampler SPEC ...]`` analyses MODEL (a zoo name with parameters such as
+``parity:n=4``, a BIF/XMLBIF/UAI file, or a ``.npy`` joint; by default a built-in copy chain)
+and prints H, TC, DTC, D(π), the profile f and, for each K, E_fact of the constant, cosine,
+log-linear and optimal schedules, the exact KL(π ‖ p_alg) where enumerable, and the bounds.
+Each ``--sampler`` (such as ``llada:steps=4,remasking=low_confidence``) adds its exact KL
+against its expected denoiser calls, beside the optimal exchangeable schedule at the same
+cost. The report is planned from the model's shape first
+(:func:`exactmd.models.spec.spec_shape`, :func:`exactmd.cli.report.plan_report`),
 so a model too large for it is refused before its joint is built. Errors are one line on
 stderr with exit status 2, never a traceback.
 """
@@ -73,7 +75,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.backend is not None or args.device is not None:
         law = as_distribution(law, backend=args.backend, device=args.device)
     with_kl = False if args.no_kl else None
-    rep = build_report(law, args.steps, with_kl=with_kl, name=name)
+    rep = build_report(law, args.steps, with_kl=with_kl, name=name, samplers=args.sampler or ())
     if args.json:
         print(json.dumps(rep, indent=2))
     else:
@@ -106,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rep.add_argument("--plot", metavar="FILE", help="write a PNG with f, schedules and errors")
     rep.add_argument("--no-kl", action="store_true", help="skip the exact KL(π‖p_alg)")
+    rep.add_argument(
+        "--sampler",
+        action="append",
+        metavar="SPEC",
+        help="a sampler to compare exactly, e.g. llada:steps=4,remasking=low_confidence "
+        "(repeatable; builders: llada, fast_dllm, dream, mdlm, eb, block_refinement)",
+    )
     rep.set_defaults(func=_report)
     return parser
 

@@ -33,14 +33,17 @@ def plot_report(rep: dict[str, Any], path: str | Path | None = None) -> Any:
 
     Three panels: the information profile f(i); the boundaries a_k of the optimal and constant
     schedules for the largest K < N of the report; E_fact (and the exact KL where computed) of
-    each schedule family against K.
+    each schedule family against K. A report with ``samplers`` gets a fourth panel: each
+    sampler's exact KL against its expected denoiser calls, beside the optimal exchangeable
+    schedule's KL against K (its frontier).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    samplers = rep.get("samplers") or []
+    fig, axes = plt.subplots(1, 4 if samplers else 3, figsize=(19 if samplers else 14, 4))
     f = np.asarray(rep["profile"])
     axes[0].plot(np.arange(f.size), f, "o-")
     axes[0].set(xlabel="i (revealed so far)", ylabel="f(i) [nats]", title="information profile")
@@ -64,8 +67,32 @@ def plot_report(rep: dict[str, Any], path: str | Path | None = None) -> Any:
     axes[2].plot(ks, [r["bounds"]["worst_case_bound"] for r in rep["steps"]], "k--", label="(N−K)D")
     axes[2].set(xlabel="K (steps)", ylabel="nats", title="errors against K")
     axes[2].legend(fontsize=7)
+    if samplers:
+        _plot_samplers(axes[3], rep, samplers)
     fig.suptitle(rep["model"])
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
+
+
+def _plot_samplers(ax: Any, rep: dict[str, Any], samplers: list[dict[str, Any]]) -> None:
+    """KL against expected calls: the samplers as points, the optimal schedule as a line."""
+    frontier = {}
+    for r in rep["steps"]:
+        value = r["schedules"]["optimal"]["kl"]
+        if value is not None:
+            frontier[r["steps"]] = value
+    for r in samplers:
+        if r["name"] == "optimal exchangeable":
+            frontier[round(r["expected_calls"])] = r["kl"]
+    if frontier:
+        ks = sorted(frontier)
+        ax.plot(ks, [frontier[k] for k in ks], "k-", marker=".", label="optimal exchangeable")
+    markers = "osD^v<>ph*"
+    shown = [r for r in samplers if r["name"] != "optimal exchangeable"]
+    for i, r in enumerate(shown):
+        label = r["schedule"] if len(r["schedule"]) <= 48 else r["schedule"][:45] + "..."
+        ax.plot(r["expected_calls"], r["kl"], markers[i % len(markers)], label=label)
+    ax.set(xlabel="expected denoiser calls", ylabel="KL(π‖p_alg) [nats]", title="samplers")
+    ax.legend(fontsize=6)

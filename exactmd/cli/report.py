@@ -24,7 +24,7 @@ from typing import Any
 from exactmd._validate import check_steps
 from exactmd.backends import get_backend
 from exactmd.enumeration.plan import MemoryPlan, plan_subset_entropies
-from exactmd.errors import ScheduleError
+from exactmd.errors import ScheduleError, ValidationError
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.measures.information import (
     complexity,
@@ -36,6 +36,8 @@ from exactmd.measures.information import (
 )
 from exactmd.models import markov_chain
 from exactmd.models._base import plan_cells
+from exactmd.samplers.compare import compare
+from exactmd.samplers.spec import parse_sampler
 from exactmd.schedules.factorization import factorization_error_from_profile
 from exactmd.schedules.families import named_schedule
 from exactmd.schedules.kinds import ExchangeableSchedule
@@ -141,6 +143,7 @@ def build_report(
     *,
     with_kl: bool | None = None,
     name: str | None = None,
+    samplers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Compute the full report of a law.
 
@@ -155,6 +158,12 @@ def build_report(
         :data:`KL_MAX_CELLS` outcomes).
     name
         A description of the model, stored under ``"model"``.
+    samplers
+        Sampler specs (:func:`exactmd.samplers.parse_sampler`, e.g.
+        ``"llada:steps=4,remasking=low_confidence"``) to compare exactly: stored under
+        ``"samplers"`` as the rows of :func:`exactmd.samplers.compare` (KL, expected calls,
+        E_fact where defined, and the optimal exchangeable schedule at the same cost). Needs
+        a law of at most :data:`KL_MAX_CELLS` outcomes.
 
     Returns
     -------
@@ -167,6 +176,12 @@ def build_report(
     """
     d = as_distribution(p)
     ks = _check_steps(steps, d.n)
+    specs = [parse_sampler(spec, name="--sampler") for spec in samplers]  # before any work
+    if specs and d.size > KL_MAX_CELLS:
+        raise ValidationError(
+            f"--sampler: the exact sampler laws need a law of at most {KL_MAX_CELLS} outcomes; "
+            f"received shape {d.shape} ({d.size} outcomes)"
+        )
     if with_kl is None:
         with_kl = d.size <= KL_MAX_CELLS
     f = information_profile(d)
@@ -209,6 +224,19 @@ def build_report(
             "worst_case_log_bound": (d.n - k) * math.log(d.q),
         }
         rep["steps"].append(row)
+    if specs:
+        rep["samplers"] = [
+            {
+                "name": r.name,
+                "schedule": r.schedule,
+                "kl": r.kl,
+                "expected_calls": r.expected_calls,
+                "calls": {str(c): w for c, w in r.calls.items()},
+                "factorization_error": r.e_fact,
+                "note": r.note,
+            }
+            for r in compare(d, specs).rows
+        ]
     return rep
 
 
@@ -245,4 +273,12 @@ def format_report(rep: dict[str, Any]) -> str:
             f"(N − K)D = {b['worst_case_bound']:.6f}, "
             f"(N − K) log q = {b['worst_case_log_bound']:.6f}"
         )
+    if rep.get("samplers"):
+        lines += ["", "samplers: exact KL(π‖p_alg) against expected denoiser calls"]
+        lines.append(f"  {'name':<22} {'E[calls]':>9} {'KL(π‖p_alg)':>12} {'E_fact':>10}  schedule")
+        for r in rep["samplers"]:
+            lines.append(
+                f"  {r['name']:<22} {r['expected_calls']:>9.4g} {_fmt(r['kl']):>12} "
+                f"{_fmt(r['factorization_error']):>10}  {r['schedule']}"
+            )
     return "\n".join(lines)
