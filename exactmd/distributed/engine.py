@@ -245,29 +245,40 @@ def _start(
         "strategy": strategy,
     }
     g.check_same(arguments, "the argument check")
-    try:
-        plan = plan_shards(
-            source.shape,
-            g.world_size,
-            be,
-            shard_axes=shard_axes,
-            operation=operation,
-            local_world_size=g.local_world_size,
-            chunk_cells=chunk_cells,
-            strategy=strategy,
-        )
-        refused = None
-    except MemoryPlanError as exc:
-        refused = exc
-    flags = g.all_gather_rows(np.array([0.0 if refused is None else 1.0]), "the memory plan")
-    if refused is not None:
-        raise refused
-    bad = [r for r, f in enumerate(flags) if f[0]]
-    if bad:
-        raise MemoryPlanError(
-            f"p: the sharded {operation} of shape {source.shape} does not fit on rank(s) "
-            f"{bad} (their memory plans refused it; see their messages)"
-        )
+
+    def plan_once(axes: int | None) -> tuple[ShardPlan | None, MemoryPlanError | None]:
+        try:
+            plan = plan_shards(
+                source.shape,
+                g.world_size,
+                be,
+                shard_axes=axes,
+                operation=operation,
+                local_world_size=g.local_world_size,
+                chunk_cells=chunk_cells,
+                strategy=strategy,
+            )
+        except MemoryPlanError as exc:
+            return None, exc
+        return plan, None
+
+    plan, refused = plan_once(shard_axes)
+    for attempt in range(2):  # the ranks' plans must agree: on a split, every rank takes the
+        mine = [1.0 if plan is None else 0.0, -1.0 if plan is None else plan.shard_axes]
+        flags = g.all_gather_rows(np.array(mine), "the memory plan")  # most shard axes
+        if refused is not None:
+            raise refused
+        bad = [r for r, f in enumerate(flags) if f[0]]
+        if bad:
+            raise MemoryPlanError(
+                f"p: the sharded {operation} of shape {source.shape} does not fit on rank(s) "
+                f"{bad} (their memory plans refused it; see their messages)"
+            )
+        axes = {int(f[1]) for f in flags}
+        if len(axes) == 1 or attempt == 1:
+            break
+        plan, refused = plan_once(max(axes))
+    assert plan is not None
     return source, plan, be, g
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil, prod
+from typing import Any
 
 from exactmd._validate import check_choice, check_int
 from exactmd.backends import Backend, get_backend
@@ -255,6 +256,29 @@ def plan_shards(
         usable = check_int(available, "available", minimum=0)
         where = f"{be!r} (a budget of {usable} bytes passed)"
     budget = _Budget(usable, where)
+    kw = {"chunk_cells": chunk_cells, "strategy": strategy}
+    if shard_axes is not None:
+        return _plan_for(shape, s, world, be, operation, budget, kw)
+    first: MemoryPlanError | None = None
+    for axes in range(s, n):  # more shard axes: smaller blocks, when the default does not fit
+        try:
+            return _plan_for(shape, axes, world, be, operation, budget, kw)
+        except MemoryPlanError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
+
+
+def _plan_for(
+    shape: tuple[int, ...],
+    s: int,
+    world: int,
+    be: Backend,
+    operation: str,
+    budget: _Budget,
+    kw: dict[str, Any],
+) -> ShardPlan:
+    n, usable = len(shape), budget.usable
     rest = shape[s:]
     blocks = prod(q + 1 for q in shape[:s])
     per_rank = ceil(blocks / world)
@@ -265,11 +289,10 @@ def plan_shards(
         "gathered results": _gathered(operation, n, len(rest), blocks, per_rank, world),
     }
     left = max(usable - sum(fixed.values()), 0)
-    kw = {"chunk_cells": chunk_cells, "strategy": strategy}
     try:
         block_plan = plan_subset_entropies(rest, be, available=left, **kw)  # type: ignore[arg-type]
     except MemoryPlanError:  # report the least any split of a block needs, then refuse
-        block_plan = _least_block_plan(rest, be, strategy)
+        block_plan = _least_block_plan(rest, be, kw["strategy"])
     parts = {**fixed, "one block's enumeration": block_plan.bytes_needed}
     total = sum(parts.values())
     require_fits(
