@@ -96,6 +96,18 @@ def test_llada_generate_with_a_prompt_and_an_attention_mask() -> None:
     assert_samples_match(x.numpy(), law_of(p, llada(3, temperature=1.0), prompt={0: 1}))
 
 
+def test_llada_prompt_filling_whole_blocks_is_llada_with_the_steps_scaled() -> None:
+    """exactmd's blocks tile all N positions, the prompt's too; LLaDA's tile the generated
+    part after the prompt. A prompt of whole blocks gives the same law once exactmd's steps
+    count the prompt's blocks (whose steps reveal nothing)."""
+    p = random_law((2, 3, 2, 2, 3, 2), seed=9, zeros=0.2)
+    model = ExactDenoiserModule(p, style="llada", mask_id=MASK)
+    prompt = torch.tensor([[1, 0]] * M)
+    x = loops.generate_llada(model, prompt, 4, 4, 2, 1.0, mask_id=MASK, generator=gen(11))
+    exact = law_of(p, llada(6, block_length=2, temperature=1.0), prompt={0: 1, 1: 0})
+    assert_samples_match(x.numpy(), exact)
+
+
 def test_llada_low_confidence_is_told_apart_from_random_remasking() -> None:
     p = random_law((2, 3, 2), seed=7, zeros=0.0, alpha=0.3)
     model = ExactDenoiserModule(p, style="llada", mask_id=MASK)
@@ -181,6 +193,26 @@ def test_fast_dllm_number_of_calls_matches_the_exact_call_law(kwargs) -> None:
     for c, w in calls.items():
         law[c] = w
     assert_samples_match(np.array(counts)[:, None], law)
+
+
+def test_fast_dllm_generate_with_a_prompt() -> None:
+    fast_dllm = builder("fast_dllm")
+    p = random_law((2, 3, 2, 2), seed=45, zeros=0.2)
+    model = ExactDenoiserModule(p, style="fast_dllm", mask_id=MASK)
+    v = int(np.argmax(p.sum(axis=(1, 2, 3))))
+    x, _ = loops.generate_fast(
+        model,
+        torch.full((M, 1), v),
+        3,
+        3,
+        3,
+        1.0,
+        mask_id=MASK,
+        threshold=0.4,
+        generator=gen(12),
+    )
+    exact = law_of(p, fast_dllm(threshold=0.4, temperature=1.0), prompt={0: v})
+    assert_samples_match(x.numpy(), exact)
 
 
 def test_fast_dllm_at_temperature_zero_is_deterministic() -> None:
