@@ -437,3 +437,29 @@ def test_check_bound_for_random_remasking_and_refusal_for_low_confidence():
         exactmd.factorization_error(p, lc)
     with pytest.raises(ScheduleError, match=msg):
         exactmd.learning_error(p, lc, den)
+
+
+def test_tempered_sampler_e_learn_is_not_zero_with_the_exact_denoiser() -> None:
+    """A sampler that tempers its values draws from another law than π's conditionals:
+    exactmd.learning_error(p, s, None) is the KL to the tempered law, and the bound holds."""
+    import exactmd
+    from exactmd.samplers import llada as build
+
+    p = np.array([[0.4, 0.2], [0.1, 0.3]])
+    hot = build(2, remasking="random", temperature=0.5)
+
+    # brute force: one position at a time, uniform order; E_learn = E_x Σ_i KL(π_i ‖ π_i^2 / Σ)
+    def tempered(v: np.ndarray) -> np.ndarray:
+        return v**2 / np.sum(v**2)
+
+    total = 0.0
+    for first in (0, 1):
+        marg = p.sum(axis=1 - first)
+        total += 0.5 * float(np.sum(marg * np.log(marg / tempered(marg))))
+        for v in (0, 1):
+            cond = (p[v, :] if first == 0 else p[:, v]) / marg[v]
+            total += 0.5 * marg[v] * float(np.sum(cond * np.log(cond / tempered(cond))))
+    assert abs(exactmd.learning_error(p, hot, None) - total) < 1e-12
+    rep = exactmd.check_bound(p, hot)
+    assert rep.holds and rep.learning_error > 0.07 and rep.kl > 0.07
+    assert exactmd.learning_error(p, build(2, remasking="random", temperature=1.0), None) == 0.0

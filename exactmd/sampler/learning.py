@@ -117,7 +117,9 @@ def learning_error(
         :func:`~exactmd.denoisers.exact.as_denoiser`). It has no default, so that a call names the
         denoiser it measures; passing ``None`` explicitly means π's exact conditionals, the
         same convention as :func:`output_distribution`, and then every KL term vanishes and
-        the result is exactly ``0.0`` (no denoiser call, no computation).
+        the result is exactly ``0.0`` (no denoiser call, no computation) — except for a
+        sampler of :mod:`exactmd.samplers` that tempers or filters its values: its E_learn
+        compares π with the law it actually draws from.
     backend, device
         Where to compute (default: the backend of ``p``).
     progress
@@ -146,10 +148,12 @@ def learning_error(
     """
     d = as_distribution(p, backend=backend, device=device)
     sched = as_schedule(schedule, d.n)
+    if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
+        # it is asked even for π's conditionals: a sampler that tempers or filters its values
+        # draws from another law than the denoiser's rows (E_learn > 0 with the exact denoiser)
+        return float(schedule_method(sched, "learning_error")(d, denoiser))
     if denoiser is None:  # π's own conditionals: every KL term is 0
         return d.backend.to_float(0)  # type: ignore[no-any-return]
-    if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
-        return float(schedule_method(sched, "learning_error")(d, denoiser))
     check_denoiser_law(denoiser, d.shape)  # before any work: a denoiser for another law
     levels = _level_weights(d, sched)
     plan_learning(d, levels)

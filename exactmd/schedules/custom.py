@@ -7,7 +7,8 @@ through :func:`schedule_method`:
 
 - ``output_distribution(d, denoiser, *, native)``: p_alg, as
   :func:`~exactmd.sampler.p_alg.output_distribution` returns it;
-- ``learning_error(d, denoiser)``: E_learn in nats (``denoiser`` is never None here);
+- ``learning_error(d, denoiser)``: E_learn in nats (``denoiser`` None means π's exact
+  conditionals; a kind whose values come from them unchanged returns 0.0 then);
 - ``factorization_error(d, denoiser=None)``: E_fact in nats, a planner seeing ``denoiser``'s
   probabilities (π's exact ones when None; the argument is only passed when not None);
 - ``reveal(step, tokens, d, denoiser, rng)``: the positions each row of the int tokens
