@@ -71,6 +71,8 @@ def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
     top = np.max(logp, axis=-1, keepdims=True)
     w = np.exp(logp - np.where(np.isfinite(top), top, 0.0))
     total = np.sum(w, axis=-1, keepdims=True)
+    if np.all(total > 0):
+        return w / total
     return np.divide(w, total, out=np.zeros_like(w), where=total > 0)
 
 
@@ -126,7 +128,7 @@ def top_k_moves(
     g_sel = g_c[:, idx, val]  # (B, C, k)
     low = np.min(g_sel, axis=2)  # (B, C)
     # per loser j: P(c_j < low) and P(c_j == low)
-    qv = np.where(valid[None], q_c, 0.0)[:, None, :, :]  # (B, 1, m, V)
+    qv = (q_c if valid.all() else np.where(valid[None], q_c, 0.0))[:, None, :, :]  # (B,1,m,V)
     gv = g_c[:, None, :, :]
     if width < 8:
         # the sum over values, value by value: the order np.sum uses below 8 terms, without
