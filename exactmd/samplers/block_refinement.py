@@ -20,7 +20,8 @@ within a block, step ``i`` with quota ``k_i``:
   is ``top-k_i ∪ {c > threshold}``, a sample-then-select rule whose exact law is the
   "quota ∪ threshold" formula of SAMPLERS.md §1.1:
   ``|S| >= k``, all of ``S`` above ``τ``: ``Π_S q · Π_{C∖S} P(c_j <= τ)``; ``|S| = k`` with
-  ``min_S g <= τ``: ``Π_S q · Π_{C∖S} P(c_j < min_S g)``.
+  ``min_S g <= τ``: ``Π_S q · Π_{C∖S} P(c_j < min_S g)``; ``S = C`` when fewer than ``k``
+  masks remain.
 
 A block ends when its masks are all committed (every step commits at least
 ``min(k_i, #masked)``, and the quotas sum to ``block_length``, so its steps always suffice).
