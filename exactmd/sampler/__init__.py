@@ -8,7 +8,12 @@ planners, Monte Carlo runs and the estimation of f from samples.
 - :mod:`exactmd.sampler.adaptive`, :mod:`exactmd.sampler.planners` — planners that look at
   the revealed values (:class:`AdaptiveSchedule`);
 - :mod:`exactmd.sampler.montecarlo` — :func:`sample`, the real algorithm;
-- :mod:`exactmd.sampler.estimate` — :func:`estimate_profile`, f̂ with standard errors.
+- :mod:`exactmd.sampler.estimate` — :func:`estimate_profile`, f̂ with standard errors;
+- :mod:`exactmd.sampler.practice`, :mod:`exactmd.sampler.chain_mc` — schedules from f̂ judged
+  exactly (:func:`~exactmd.sampler.practice.practice_study`), E_fact of chain laws by Monte
+  Carlo with exact block conditionals
+  (:func:`~exactmd.sampler.chain_mc.mc_factorization_error`); import them from their
+  modules.
 
 Internals: ``_levels`` (revealed-set bookkeeping), ``_gather`` (gather plans), ``_plan``
 (the memory plan of p_alg).
