@@ -359,6 +359,7 @@ def test_sample_then_select_refuses_e_fact_and_e_learn():
     for call in (
         lambda: factorization_error(p, s),
         lambda: learning_error(p, s, den),
+        lambda: learning_error(p, s, None),
         lambda: s.factorization_error(as_distribution(p)),
         lambda: s.learning_error(as_distribution(p), den),
     ):

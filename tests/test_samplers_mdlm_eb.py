@@ -376,6 +376,8 @@ def test_mdlm_e_fact_and_e_learn_match_the_brute_force():
         # mass; else 0 (π's own conditionals)
         assert math.isinf(el) == infinite
         assert got[1] == el if infinite else abs(got[1] - el) < TOL
+        top = learning_error(p, s, None)  # None: π's rows (the argmax at noise removal)
+        assert top == el if infinite else abs(top - el) < TOL
     rows, den = perturbed(p, 1)
     s = mdlm(3, 0.0)  # no mask survives the loop: E_learn finite
     ef, el = brute_walk(p, mdlm_plan(p, 3, 0.0, rows), 4)
@@ -610,6 +612,7 @@ def test_eb_e_fact_and_e_learn_match_the_brute_force(shape, seed, gamma, proxy, 
     assert abs(factorization_error(p, s) - ef) < TOL
     got = walk_under_pi(d, s, None)
     assert abs(got[0] - ef) < TOL and abs(got[1] - el) < TOL
+    assert abs(learning_error(p, s, None) - el) < TOL  # None: π's rows, tempered values
     assert (el > 1e-6) == (temperature != 1.0)
     rows, den = perturbed(p, seed)
     ef, el = brute_walk(p, eb_plan(p, gamma, proxy, temperature, rows), p.ndim)
