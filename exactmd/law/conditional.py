@@ -27,7 +27,7 @@ from exactmd.law.prompt import as_prompt
 __all__ = ["conditional_law"]
 
 
-def conditional_law(p: Any, prompt: Any) -> np.ndarray:
+def conditional_law(p: Any, prompt: Any = None) -> np.ndarray:
     """π(x | x_prompt) as a table of the shape of ``p``, zero off the prompt.
 
     Parameters
