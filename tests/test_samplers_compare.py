@@ -83,8 +83,10 @@ def test_core_kinds_make_one_call_per_step():
         nfe_distribution(p, [1, 2], prompt={1: 1})
 
 
-@pytest.mark.parametrize("prompt", [None, {0: 1}, {1: 2, 3: 0}])
+@pytest.mark.parametrize("prompt", [None, {0: 1, 3: 0}, {1: 2, 3: 0}])
 def test_llada_makes_its_steps_calls(prompt):
+    """Under a prompt the generation region is the free positions (2 of 4 here), which the
+    blocks of 2 tile; a block length not dividing them is refused, naming the region."""
     p = random_law((2, 3, 2, 2), seed=2)
     p[(1, 2, slice(None), 0)] += 0.05  # the prompts have positive mass
     p /= p.sum()
@@ -94,6 +96,13 @@ def test_llada_makes_its_steps_calls(prompt):
         llada(steps=2, block_length=2, temperature=1.5, ties="split"),
     ):
         assert nfe_distribution(p, sched, prompt=prompt) == {sched.steps: 1.0}
+    if prompt is not None:
+        return
+    assert nfe_distribution(p, llada(steps=3, temperature=1.0, ties="split"), prompt={0: 1}) == {
+        3: 1.0
+    }
+    with pytest.raises(ScheduleError, match=r"generation region is the N − \|prompt\| = 4 − 1"):
+        nfe_distribution(p, llada(steps=2, block_length=2), prompt={0: 1})
 
 
 def test_bad_arguments_are_refused():

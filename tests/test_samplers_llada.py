@@ -221,6 +221,13 @@ def law_for(shape, prompt, seed):
     return p
 
 
+def engine_law(p, sched, denoiser=None, prompt=None):
+    """The engine's law: its ``prompt`` pre-fills tokens inside the generation region (the
+    blocks tile all N positions), the semantics the brute force above implements."""
+    d = p if isinstance(p, exactmd.Distribution) else exactmd.as_distribution(p)
+    return exact_run(d, sched, denoiser, prompt).law
+
+
 def run_both(p, steps, block, remasking, temperature, ties, prompt, denoiser=None):
     law, tie = brute_llada(p, steps, block, remasking, temperature, prompt, denoiser)
     sched = llada(steps, block, remasking, temperature, ties=ties)
@@ -235,17 +242,17 @@ def test_exact_law_matches_the_brute_force(config, remasking):
     for seed, temperature in enumerate(TEMPERATURES):
         p = law_for(shape, prompt, seed)
         want, tie, sched = run_both(p, steps, block, remasking, temperature, "split", prompt)
-        got = exactmd.output_distribution(p, sched, prompt=prompt)
+        got = engine_law(p, sched, prompt=prompt)
         np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+        if prompt is None:  # the public function is the engine without a prompt
+            np.testing.assert_array_equal(exactmd.output_distribution(p, sched), got)
         # ties="error" agrees where no tie of positive probability occurs, else it raises
         strict = llada(steps, block, remasking, temperature)
         if tie:
             with pytest.raises(TieError, match=r"a tie of positive probability"):
-                exactmd.output_distribution(p, strict, prompt=prompt)
+                engine_law(p, strict, prompt=prompt)
         else:
-            np.testing.assert_allclose(
-                exactmd.output_distribution(p, strict, prompt=prompt), want, rtol=0, atol=TOL
-            )
+            np.testing.assert_allclose(engine_law(p, strict, prompt=prompt), want, rtol=0, atol=TOL)
 
 
 @pytest.mark.parametrize("config", CONFIGS[:5], ids=lambda c: f"{c[0]}-s{c[1]}-b{c[2]}-p{c[3]}")
@@ -260,10 +267,10 @@ def test_exact_law_with_a_user_denoiser_and_torch(config, backend):
                 p, steps, block, remasking, temperature, "error", prompt, den
             )
             assert not tie  # the smooth denoiser has no ties
-            got = exactmd.output_distribution(d, sched, den, prompt=prompt)
+            got = engine_law(d, sched, den, prompt=prompt)
             np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
             split = llada(steps, block, remasking, temperature, ties="split")
-            exact = exactmd.output_distribution(d, split, prompt=prompt)
+            exact = engine_law(d, split, prompt=prompt)
             want_exact, _, _ = run_both(p, steps, block, remasking, temperature, "split", prompt)
             np.testing.assert_allclose(exact, want_exact, rtol=0, atol=TOL)
 
@@ -290,7 +297,47 @@ def test_llada_makes_steps_calls(config):
         sched = llada(steps, block, remasking, 0.9, ties="split")
         run = exact_run(exactmd.as_distribution(p), sched, None, prompt)
         assert list(run.calls) == [steps] and abs(run.calls[steps] - 1.0) < 1e-12
-        assert nfe_distribution(p, sched, prompt=prompt) == {steps: 1.0}
+        free = p.ndim - len(prompt or {})
+        if block is None or free % block == 0:
+            assert nfe_distribution(p, sched, prompt=prompt) == {steps: 1.0}
+        else:  # the public prompt makes the free positions the generation region
+            with pytest.raises(ScheduleError, match="generation region"):
+                nfe_distribution(p, sched, prompt=prompt)
+
+
+PUBLIC_PROMPTS = [  # (shape, steps, block_length, prompt), block_length dividing the free
+    ((3, 2, 2, 2), 2, None, {0: 1}),
+    ((3, 2, 2, 2, 2), 4, 2, {0: 2}),
+    ((2, 2, 3, 2, 2, 2), 4, 2, {0: 1, 1: 0}),  # a prefix: LLaDA's prompt then gen_length 4
+    ((2, 3, 2, 2, 2), 2, 2, {2: 1}),  # not a prefix: the blocks tile the free positions
+]
+
+
+@pytest.mark.parametrize("config", PUBLIC_PROMPTS, ids=lambda c: f"{c[0]}-b{c[2]}-p{c[3]}")
+@pytest.mark.parametrize("remasking", ["low_confidence", "random"])
+def test_a_public_prompt_runs_on_the_free_positions(config, remasking):
+    """exactmd.output_distribution(p, llada(...), prompt=...) is LLaDA with that prompt: the
+    brute force on π(x_F | x_prompt) over the free positions F, embedded back."""
+    shape, steps, block, prompt = config
+    for seed, temperature in enumerate((0.0, 1.0)):
+        p = law_for(shape, prompt, 30 + seed)
+        free = [i for i in range(p.ndim) if i not in prompt]
+        index = tuple(prompt.get(i, slice(None)) for i in range(p.ndim))
+        reduced = p[index] / p[index].sum()
+        law, _ = brute_llada(reduced, steps, block, remasking, temperature)
+        want = np.zeros(shape)
+        for x, w in law.items():
+            full = [0] * p.ndim
+            for pos, v in prompt.items():
+                full[pos] = v
+            for j, pos in enumerate(free):
+                full[pos] = x[j]
+            want[tuple(full)] += w
+        sched = llada(steps, block, remasking, temperature, ties="split")
+        got = exactmd.output_distribution(p, sched, prompt=prompt)
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+        calls = nfe_distribution(p, sched, prompt=prompt)
+        assert calls == {steps: 1.0}
 
 
 def test_a_symmetric_law_raises_a_tie_error_naming_the_state():

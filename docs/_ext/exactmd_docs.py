@@ -48,6 +48,7 @@ SUBPACKAGES = (
     "models",
     "symbolic",
     "testing",
+    "distributed",
 )
 #: modules outside the subpackages whose docstrings the reference shows (errors are cited
 #: everywhere); the command line is documented in the getting-started page

@@ -96,7 +96,8 @@ def sample(
     d = as_distribution(p, backend=backend, device=device)
     if prompt is not None and not takes_prompt(schedule, "sample_run"):
         return prompted_sample(d, schedule, n, denoiser, seed, prompt, sample)
-    sched = as_schedule(schedule, d.n)
+    # a kind that takes the prompt itself checks the schedule against the positions it covers
+    sched = schedule if prompt is not None else as_schedule(schedule, d.n)
     count = _check_count(n)
     # the tokens and two temporaries of the same size, on the host
     require_fits(3 * 8 * count * d.n, get_backend(name="numpy"), f"n: {count} samples of N = {d.n}")

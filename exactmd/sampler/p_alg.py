@@ -358,11 +358,11 @@ def output_distribution(
         return prompted_output_distribution(
             d, schedule, denoiser, prompt, output_distribution, native=native, progress=progress
         )
+    if prompt is not None:  # a kind that takes the prompt itself (takes_prompt) checks it
+        return schedule.output_distribution(d, denoiser, native=native, prompt=prompt)
     sched = as_schedule(schedule, d.n)
     if not is_core_schedule(sched):  # a kind with its own computation, e.g. an adaptive planner
         hook = schedule_method(sched, "output_distribution")
-        if prompt is not None:  # a kind that takes the prompt itself (takes_prompt)
-            return hook(d, denoiser, native=native, prompt=prompt)
         return hook(d, denoiser, native=native)
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)  # before planning: a denoiser for another law

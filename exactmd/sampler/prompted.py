@@ -2,7 +2,8 @@
 
 A prompt ``{position: value}`` (:mod:`exactmd.law.prompt`) fixes some positions as revealed
 before the sampler starts. The samplers of :mod:`exactmd.samplers` take it themselves (their
-blocks are positions of the full sequence, so their hooks receive ``prompt=``). For the kinds
+hooks receive ``prompt=``, and run on the free positions as the public code runs on its
+generation region after the prompt, through the same :class:`Reduction`). For the kinds
 of the theory (exchangeable sizes, a deterministic partition, random reveal) and
 :class:`~exactmd.sampler.adaptive.AdaptiveSchedule`, **the schedule covers the free
 positions** F (those the prompt leaves masked, ``M = N − |prompt|`` of them):

@@ -39,7 +39,15 @@ import numpy as np
 
 from exactmd.errors import ScheduleError
 from exactmd.law.distribution import Distribution
-from exactmd.samplers._engine import exact_run, expand_plan, monte_carlo_run, walk_under_pi
+from exactmd.law.prompt import as_prompt
+from exactmd.sampler.prompted import Reduction
+from exactmd.samplers._engine import (
+    RunLaw,
+    exact_run,
+    expand_plan,
+    monte_carlo_run,
+    walk_under_pi,
+)
 from exactmd.samplers._records import STS, VALUE_INDEPENDENT, Draw, Moves, Plan, StepBatch
 from exactmd.schedules.custom import CustomSchedule
 
@@ -116,6 +124,39 @@ class SamplerSchedule(CustomSchedule):
         self.max_steps(n)  # the rule's own checks against N
         return self
 
+    def run_law(self, d: Distribution, denoiser: Any = None, prompt: Any = None) -> RunLaw:
+        """The exact law and call law of a run (:func:`~exactmd.samplers.exact_run`).
+
+        Under a prompt the **generation region is the free positions** (those the prompt
+        leaves masked), as in the public code, where the prompt precedes the generated
+        tokens: the sampler (its blocks, sizes and time grid) runs on the M = N − |prompt|
+        free positions, in their order, with the denoiser seeing the prompt (π's exact
+        conditionals given the prompt by default; a user denoiser gets full-length tokens),
+        and the law is embedded back into the full shape, zero off the prompt. So
+        ``llada(4, block_length=2)`` with a prompt of 2 positions at N = 6 is LLaDA's
+        ``generate`` with a 2-token prompt, ``gen_length=4``, 2 blocks of 2 steps. (The
+        engine's own ``prompt`` argument instead pre-fills tokens inside the generation
+        region, whose blocks then tile all N positions.)
+        """
+        red = self._reduction(d, prompt)
+        if red is None:
+            return exact_run(d, self, denoiser)
+        run = exact_run(red.law, self, red.denoiser(denoiser))
+        return RunLaw(red.embed_law(run.law), run.calls)
+
+    def _reduction(self, d: Distribution, prompt: Any) -> Reduction | None:
+        if not as_prompt(prompt, d.shape):
+            return None
+        red = Reduction.of(d, prompt)
+        try:
+            self.validate(len(red.free))
+        except ScheduleError as exc:
+            raise ScheduleError(
+                f"{exc} (under a prompt the generation region is the N − |prompt| = "
+                f"{d.n} − {len(red.prompt)} = {len(red.free)} free positions {list(red.free)})"
+            ) from exc
+        return red
+
     def output_distribution(
         self,
         d: Distribution,
@@ -124,8 +165,9 @@ class SamplerSchedule(CustomSchedule):
         native: bool = False,
         prompt: Any = None,
     ) -> Any:
-        """p_alg of the sampler, for :func:`exactmd.output_distribution`."""
-        law = exact_run(d, self, denoiser, prompt).law
+        """p_alg of the sampler, for :func:`exactmd.output_distribution` (a prompt as in
+        :meth:`run_law`)."""
+        law = self.run_law(d, denoiser, prompt).law
         if d.backend.dtype == "float32":
             law = law.astype(np.float32)
         return d.backend.asarray(law) if native else law
@@ -158,5 +200,10 @@ class SamplerSchedule(CustomSchedule):
         rng: np.random.Generator,
         prompt: Any = None,
     ) -> np.ndarray:
-        """``count`` outputs of the real algorithm, for :func:`exactmd.sample`."""
-        return monte_carlo_run(d, self, denoiser, count, rng, prompt)
+        """``count`` outputs of the real algorithm, for :func:`exactmd.sample` (a prompt as in
+        :meth:`run_law`: the run is on the free positions)."""
+        red = self._reduction(d, prompt)
+        if red is None:
+            return monte_carlo_run(d, self, denoiser, count, rng)
+        den = red.denoiser(denoiser)
+        return red.embed_samples(monte_carlo_run(red.law, self, den, count, rng))

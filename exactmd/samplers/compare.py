@@ -62,7 +62,6 @@ from exactmd.measures.information import kl
 from exactmd.sampler.adaptive import AdaptiveSchedule
 from exactmd.sampler.p_alg import output_distribution
 from exactmd.sampler.prompted import Reduction
-from exactmd.samplers._engine import exact_run
 from exactmd.samplers.base import SamplerSchedule
 from exactmd.schedules.custom import is_core_schedule
 from exactmd.schedules.factorization import factorization_error
@@ -143,7 +142,7 @@ def nfe_distribution(
     """
     d = as_distribution(p)
     if isinstance(schedule, SamplerSchedule):
-        return _normalised(exact_run(d, schedule, denoiser, prompt).calls)
+        return _normalised(schedule.run_law(d, denoiser, prompt).calls)
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)
     red, sched = _free_schedule(d, schedule, prompt)
@@ -296,7 +295,7 @@ def _row(
     note: str = "",
 ) -> ComparisonRow:
     if isinstance(schedule, SamplerSchedule):
-        run = exact_run(d, schedule, denoiser, prompt)
+        run = schedule.run_law(d, denoiser, prompt)
         law, calls, kind = run.law, _normalised(run.calls), schedule
         if as_prompt(prompt, d.shape):
             e_fact, note = None, "E_fact: not computed under a prompt"
