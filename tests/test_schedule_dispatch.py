@@ -160,7 +160,10 @@ def test_unsupported_kind_is_refused_by_every_core_function(kind):
         rule = rf"^schedule: unsupported schedule kind \(.*must provide {method}\); received "
         with pytest.raises(ScheduleError, match=rule):
             call()
-    assert learning_error(p, sched, None) == 0.0  # π's own conditionals: 0 without dispatch
+    # even with π's own conditionals the kind is asked: a sampler may temper its values
+    rule = r"^schedule: unsupported schedule kind \(.*must provide learning_error\); received "
+    with pytest.raises(ScheduleError, match=rule):
+        learning_error(p, sched, None)
     assert sample(p, sched, 0, seed=0).shape == (0, 2)  # nothing drawn, nothing asked
 
 

@@ -129,6 +129,22 @@ class AdaptiveSchedule(CustomSchedule):
     def num_steps(self) -> int:
         return len(self.sizes)
 
+    @property
+    def kind(self) -> str:
+        return f"adaptive ({self.planner_name})"
+
+    def call_law(self, n: int) -> dict[int, float]:
+        """One denoiser call per step: ``{K: 1.0}``."""
+        return {self.num_steps: 1.0}
+
+    def on_free_positions(self, red: Any) -> AdaptiveSchedule:
+        """Sizes over the free positions; the planner sees the full-length tokens (the prompt
+        filled in) and probabilities ``(N, q)`` (the prompt's rows are the one-hots of its
+        values), and answers with masked free positions."""
+        return AdaptiveSchedule(self.sizes, _FreePlanner(self, red), self.label).validate(
+            len(red.free)
+        )
+
     def validate(self, n: int) -> AdaptiveSchedule:
         _check_sizes(self.sizes, n)
         return self
@@ -168,6 +184,30 @@ class AdaptiveSchedule(CustomSchedule):
         """
         out = self.planner(tokens, size, probs)
         return planner_choices(out, tokens, size, probs.shape[-1], self.planner_name)
+
+
+class _FreePlanner:
+    """An adaptive planner seen from the free positions of a prompt (``red``, the prompt's
+    reduction): it is shown the full tokens and probabilities, and its answer (in full
+    positions) is renumbered."""
+
+    def __init__(self, sched: AdaptiveSchedule, red: Any) -> None:
+        self.planner, self.red = sched.planner, red
+        self.__name__ = sched.planner_name
+
+    def __call__(self, tokens: np.ndarray, size: int, probs: np.ndarray) -> dict[Any, float]:
+        red = self.red
+        full = red.full_tokens(tokens[None, :])[0]
+        full.flags.writeable = False
+        rows = np.zeros((red.full.n, red.full.q))
+        rows[list(red.free), : probs.shape[1]] = probs
+        for pos, val in red.prompt:
+            rows[pos, val] = 1.0
+        rows.flags.writeable = False
+        out = self.planner(full, size, rows)
+        choices = planner_choices(out, full, size, red.full.q, self.__name__)
+        rank = red.rank
+        return {tuple(rank[i] for i in z): w for z, w in choices}
 
 
 def _check_inputs(p: Any, schedule: Any, denoiser: Any, what: str) -> tuple[Distribution, Any]:

@@ -40,7 +40,7 @@ DeterministicSchedule(partition=((1,), (0,)))
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,18 +48,11 @@ import numpy as np
 
 from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import as_denoiser
-from exactmd.errors import ScheduleError, ValidationError, describe
+from exactmd.errors import ScheduleError, ValidationError
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.law.prompt import Prompt, as_prompt, prompt_mass, prompt_tokens
-from exactmd.sampler.adaptive import AdaptiveSchedule
-from exactmd.sampler.planners import planner_choices
 from exactmd.schedules.custom import is_core_schedule
-from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    Schedule,
-    _plain,
-    as_schedule,
-)
+from exactmd.schedules.kinds import Schedule, parse_schedule
 
 __all__ = [
     "Reduction",
@@ -87,17 +80,6 @@ def takes_prompt(schedule: Any, hook: str) -> bool:
         return "prompt" in inspect.signature(method).parameters
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
         return False
-
-
-def _is_partition(schedule: Any) -> bool:
-    """Whether a raw schedule argument is an ordered partition (as ``as_schedule`` reads it)."""
-    plain = _plain(schedule)
-    if isinstance(plain, (str, bytes)) or not isinstance(plain, Sequence) or not plain:
-        return False
-    items = [_plain(b) for b in plain]
-    return all(
-        isinstance(b, Sequence | set | frozenset) and not isinstance(b, str | bytes) for b in items
-    )
 
 
 @dataclass(frozen=True)
@@ -201,32 +183,14 @@ class Reduction:
 
     def schedule(self, schedule: Any) -> Schedule:
         """``schedule`` (over the free positions, see the module notes) as a validated schedule
-        of the reduced law; a :class:`~exactmd.errors.ScheduleError` says what it must cover."""
-        m = len(self.free)
-        if isinstance(schedule, DeterministicSchedule) or (
-            not isinstance(schedule, Schedule) and _is_partition(schedule)
-        ):
-            part = (
-                schedule
-                if isinstance(schedule, DeterministicSchedule)
-                else DeterministicSchedule(tuple(_plain(b) for b in _plain(schedule)))
-            )
-            return self._partition(part)
-        if isinstance(schedule, AdaptiveSchedule):
-            planner = _FreePlanner(schedule, self)
-            try:
-                return AdaptiveSchedule(schedule.sizes, planner, schedule.label).validate(m)
-            except ScheduleError as exc:
-                raise self._context(exc) from exc
-        if isinstance(schedule, Schedule) and not is_core_schedule(schedule):
-            raise ScheduleError(
-                f"schedule: {schedule!r} takes no prompt (its hooks have no prompt argument, and "
-                "prompts run on the free positions for the exchangeable, deterministic, "
-                "random-reveal and adaptive kinds only)"
-            )
+        of the reduced law, by its kind's ``on_free_positions``; a
+        :class:`~exactmd.errors.ScheduleError` says what it must cover."""
+        sched = parse_schedule(schedule)
         try:
-            return as_schedule(schedule, m)
+            return sched.on_free_positions(self)
         except ScheduleError as exc:
+            if "prompt" in str(exc):  # the kind's own message already says what to cover
+                raise
             raise self._context(exc) from exc
 
     def _context(self, exc: ScheduleError) -> ScheduleError:
@@ -235,28 +199,6 @@ class Reduction:
             f"{exc} (with a prompt the schedule covers the free positions: N − |prompt| = "
             f"{self.full.n} − {k} = {m}, positions {list(self.free)})"
         )
-
-    def _partition(self, part: DeterministicSchedule) -> DeterministicSchedule:
-        flat = [i for b in part.partition for i in b]
-        free = set(self.free)
-        repeated = sorted({i for i in flat if flat.count(i) > 1})
-        outside = sorted({i for i in flat if i not in free})
-        missing = sorted(free - set(flat))
-        if repeated or outside or missing:
-            what = (
-                f"position(s) {repeated} repeat"
-                if repeated
-                else f"position(s) {outside} are not free (prompted or outside range(N))"
-                if outside
-                else f"free position(s) {missing} are missing"
-            )
-            raise ScheduleError(
-                f"schedule: with a prompt, a partition must cover the free positions "
-                f"{list(self.free)} once each; {what} in {describe(part.partition)}"
-            )
-        rank = self.rank
-        blocks = tuple(tuple(rank[i] for i in b) for b in part.partition)
-        return DeterministicSchedule(blocks, label=part.label).validate(len(self.free))
 
 
 class _FreeDenoiser:
@@ -270,29 +212,6 @@ class _FreeDenoiser:
         red = self.red
         rows = denoiser_rows(self.den, red.full_tokens(tokens), red.full)
         return rows[:, list(red.free), : red.law.q]
-
-
-class _FreePlanner:
-    """An adaptive planner seen from the free positions: it is shown the full tokens and
-    probabilities, and its answer (in full positions) is renumbered."""
-
-    def __init__(self, sched: AdaptiveSchedule, red: Reduction) -> None:
-        self.planner, self.red = sched.planner, red
-        self.__name__ = sched.planner_name
-
-    def __call__(self, tokens: np.ndarray, size: int, probs: np.ndarray) -> dict[Any, float]:
-        red = self.red
-        full = red.full_tokens(tokens[None, :])[0]
-        full.flags.writeable = False
-        rows = np.zeros((red.full.n, red.full.q))
-        rows[list(red.free), : probs.shape[1]] = probs
-        for pos, val in red.prompt:
-            rows[pos, val] = 1.0
-        rows.flags.writeable = False
-        out = self.planner(full, size, rows)
-        choices = planner_choices(out, full, size, red.full.q, self.__name__)
-        rank = red.rank
-        return {tuple(rank[i] for i in z): w for z, w in choices}
 
 
 def prompted_output_distribution(

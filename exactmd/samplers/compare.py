@@ -48,7 +48,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from math import comb
 from typing import Any
 
 import numpy as np
@@ -59,16 +58,12 @@ from exactmd.law.conditional import conditional_law
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.law.prompt import as_prompt
 from exactmd.measures.information import kl
-from exactmd.sampler.adaptive import AdaptiveSchedule
 from exactmd.sampler.p_alg import output_distribution
 from exactmd.sampler.prompted import Reduction
 from exactmd.samplers.base import SamplerSchedule
 from exactmd.schedules.custom import is_core_schedule
 from exactmd.schedules.factorization import factorization_error
 from exactmd.schedules.kinds import (
-    DeterministicSchedule,
-    ExchangeableSchedule,
-    RandomRevealSchedule,
     Schedule,
     _plain,
     as_schedule,
@@ -76,25 +71,6 @@ from exactmd.schedules.kinds import (
 from exactmd.schedules.optimum import optimal_schedule
 
 __all__ = ["nfe_distribution", "compare", "Comparison", "ComparisonRow"]
-
-
-def _random_reveal_calls(sched: RandomRevealSchedule, m: int) -> dict[int, float]:
-    """The law of the number of steps revealing at least one of ``m`` positions (a DP over the
-    number still masked)."""
-    state = {(m, 0): 1.0}  # (still masked, calls so far) -> probability
-    for r in sched.reveal_probabilities:
-        new: dict[tuple[int, int], float] = {}
-        for (left, calls), w in state.items():
-            for j in range(left + 1):
-                pj = w * comb(left, j) * r**j * (1.0 - r) ** (left - j)
-                if pj > 0:
-                    key = (left - j, calls + (j > 0))
-                    new[key] = new.get(key, 0.0) + pj
-        state = new
-    out: dict[int, float] = {}
-    for (_, calls), w in state.items():  # r_K = 1: nothing is left masked
-        out[calls] = out.get(calls, 0.0) + w
-    return dict(sorted(out.items()))
 
 
 def _normalised(calls: dict[int, float]) -> dict[int, float]:
@@ -146,15 +122,7 @@ def nfe_distribution(
     if denoiser is not None:
         check_denoiser_law(denoiser, d.shape)
     red, sched = _free_schedule(d, schedule, prompt)
-    if isinstance(sched, RandomRevealSchedule):
-        return _random_reveal_calls(sched, d.n if red is None else len(red.free))
-    if isinstance(sched, ExchangeableSchedule | DeterministicSchedule | AdaptiveSchedule):
-        return {int(sched.num_steps): 1.0}
-    raise ScheduleError(
-        f"schedule: the number of denoiser calls of {sched!r} is not known (exactmd knows the "
-        "samplers of exactmd.samplers, exchangeable, deterministic, random-reveal and adaptive "
-        "schedules)"
-    )
+    return sched.call_law(d.n if red is None else len(red.free))  # the kind's own law
 
 
 @dataclass(frozen=True)
@@ -266,13 +234,7 @@ def _name(sched: Any) -> str:
         return str(label)
     if isinstance(sched, SamplerSchedule):
         return sched.name
-    if isinstance(sched, AdaptiveSchedule):
-        return f"adaptive ({sched.planner_name})"
-    if isinstance(sched, RandomRevealSchedule):
-        return "random reveal"
-    if isinstance(sched, DeterministicSchedule):
-        return "deterministic"
-    return "exchangeable"
+    return str(sched.kind)
 
 
 def _written(schedule: Any) -> str:

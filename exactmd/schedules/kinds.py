@@ -44,6 +44,7 @@ __all__ = [
     "DeterministicSchedule",
     "RandomRevealSchedule",
     "as_schedule",
+    "parse_schedule",
 ]
 
 
@@ -58,6 +59,29 @@ class Schedule:
     def validate(self, n: int) -> Schedule:  # pragma: no cover - abstract
         """Check the schedule against N; return it."""
         raise NotImplementedError
+
+    @property
+    def kind(self) -> str:
+        """What a report calls this kind of schedule (``"exchangeable"``...)."""
+        return type(self).__name__
+
+    def call_law(self, n: int) -> dict[int, float]:
+        """The law ``{denoiser calls: probability}`` of one run on ``n`` positions."""
+        raise ScheduleError(
+            f"schedule: the number of denoiser calls of {self!r} is not known (its kind does "
+            "not provide call_law)"
+        )
+
+    def on_free_positions(self, red: Any) -> Schedule:
+        """This schedule for a run on the free positions of a prompt, as a validated schedule
+        of ``len(red.free)`` positions numbered ``0..M-1`` (``red``: the prompt's
+        reduction, with ``free`` the free positions in increasing order and ``rank`` their
+        new numbers). A kind without it takes no prompt."""
+        raise ScheduleError(
+            f"schedule: {self!r} takes no prompt (its hooks have no prompt argument, and "
+            "prompts run on the free positions for the exchangeable, deterministic, "
+            "random-reveal and adaptive kinds only)"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -132,6 +156,16 @@ class ExchangeableSchedule(Schedule):
     def n(self) -> int:
         """N, the sum of the sizes."""
         return sum(self.sizes)
+
+    kind = "exchangeable"  # type: ignore[assignment]
+
+    def call_law(self, n: int) -> dict[int, float]:
+        """One denoiser call per step: ``{K: 1.0}``."""
+        return {self.num_steps: 1.0}
+
+    def on_free_positions(self, red: Any) -> ExchangeableSchedule:
+        """Sizes summing to the number of free positions."""
+        return self.validate(len(red.free))
 
     @property
     def num_steps(self) -> int:
@@ -224,6 +258,35 @@ class DeterministicSchedule(Schedule):
     def __repr__(self) -> str:
         tag = f", label={self.label!r}" if self.label else ""
         return f"DeterministicSchedule(partition={self.partition}{tag})"
+
+    kind = "deterministic"  # type: ignore[assignment]
+
+    def call_law(self, n: int) -> dict[int, float]:
+        """One denoiser call per block: ``{K: 1.0}``."""
+        return {self.num_steps: 1.0}
+
+    def on_free_positions(self, red: Any) -> DeterministicSchedule:
+        """A partition of the free positions (written in full positions), renumbered."""
+        flat = [i for b in self.partition for i in b]
+        free = set(red.free)
+        repeated = sorted({i for i in flat if flat.count(i) > 1})
+        outside = sorted({i for i in flat if i not in free})
+        missing = sorted(free - set(flat))
+        if repeated or outside or missing:
+            what = (
+                f"position(s) {repeated} repeat"
+                if repeated
+                else f"position(s) {outside} are not free (prompted or outside range(N))"
+                if outside
+                else f"free position(s) {missing} are missing"
+            )
+            raise ScheduleError(
+                f"schedule: with a prompt, a partition must cover the free positions "
+                f"{list(red.free)} once each; {what} in {describe(self.partition)}"
+            )
+        rank = red.rank
+        blocks = tuple(tuple(rank[i] for i in b) for b in self.partition)
+        return DeterministicSchedule(blocks, label=self.label).validate(len(red.free))
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -409,6 +472,31 @@ class RandomRevealSchedule(Schedule):
     def validate(self, n: int) -> RandomRevealSchedule:
         return self
 
+    kind = "random reveal"  # type: ignore[assignment]
+
+    def call_law(self, n: int) -> dict[int, float]:
+        """One call per step that reveals at least one of the ``n`` positions (the rows are
+        needed only when something is drawn): a dynamic program over the number still
+        masked, ``j ~ Binomial(m, r_k)`` revealed at step k."""
+        state = {(n, 0): 1.0}  # (still masked, calls so far) -> probability
+        for r in self.reveal_probabilities:
+            new: dict[tuple[int, int], float] = {}
+            for (left, calls), w in state.items():
+                for j in range(left + 1):
+                    pj = w * comb(left, j) * r**j * (1.0 - r) ** (left - j)
+                    if pj > 0:
+                        key = (left - j, calls + (j > 0))
+                        new[key] = new.get(key, 0.0) + pj
+            state = new
+        out: dict[int, float] = {}
+        for (_, calls), w in state.items():  # r_K = 1: nothing is left masked
+            out[calls] = out.get(calls, 0.0) + w
+        return dict(sorted(out.items()))
+
+    def on_free_positions(self, red: Any) -> RandomRevealSchedule:
+        """Each masked free position revealed with probability ``r_k`` at step k."""
+        return self.validate(len(red.free))
+
 
 def _inverse(count: int, exact: bool) -> Any:
     """``1 / count`` as a float, or as a :class:`fractions.Fraction` when ``exact``."""
@@ -435,8 +523,19 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
     exactmd.errors.ScheduleError: schedule: a partition must use each position once; ...repeat...
     """
     n = check_int(n, "n", error=ScheduleError, noun="an integer N")
+    return parse_schedule(schedule).validate(n)
+
+
+def parse_schedule(schedule: Any) -> Schedule:
+    """A contract schedule argument as a :class:`Schedule`, not yet checked against N.
+
+    Examples
+    --------
+    >>> parse_schedule([[1], [0]])
+    DeterministicSchedule(partition=((1,), (0,)))
+    """
     if isinstance(schedule, Schedule):
-        return schedule.validate(n)
+        return schedule
     schedule = _plain(schedule)  # numpy arrays and torch tensors as lists (0-d: a number)
     if isinstance(schedule, (str, bytes)) or not isinstance(schedule, Sequence):
         raise ScheduleError(
@@ -448,7 +547,7 @@ def as_schedule(schedule: Any, n: int) -> Schedule:
     if items and all(
         isinstance(b, Sequence | set | frozenset) and not isinstance(b, str | bytes) for b in items
     ):
-        return DeterministicSchedule(tuple(_block(b) for b in items)).validate(n)
+        return DeterministicSchedule(tuple(_block(b) for b in items))
     if any(isinstance(b, (float, np.floating)) and not float(b).is_integer() for b in items):
         raise ScheduleError(f"schedule: sizes must be integers; received {describe(schedule)}")
-    return ExchangeableSchedule(tuple(items)).validate(n)
+    return ExchangeableSchedule(tuple(items))
