@@ -123,8 +123,9 @@ def _as_column(value: Any, rows: int, what: str, sched: Any) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def _check_moves(mv: Moves, batch: StepBatch, sched: Any) -> tuple[np.ndarray, ...]:
-    """The moves as arrays (source, tokens, weight, memory, calls), or a ScheduleError."""
+def _move_arrays(mv: Moves, batch: StepBatch, sched: Any) -> tuple[np.ndarray, ...]:
+    """The moves as arrays (source, tokens, weight, memory, calls), their shapes checked; the
+    values are checked for a whole round at once by :func:`_check_round`."""
     src = np.asarray(mv.source, dtype=np.int64).reshape(-1)
     tok = np.asarray(mv.tokens)
     w = np.asarray(mv.weight, dtype=np.float64).reshape(-1)
@@ -136,29 +137,42 @@ def _check_moves(mv: Moves, batch: StepBatch, sched: Any) -> tuple[np.ndarray, .
         )
     if rows and (src.min() < 0 or src.max() >= len(batch.tokens)):
         raise ScheduleError(f"schedule: {sched!r} returned a move from a row out of range")
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ScheduleError(f"schedule: {sched!r} returned a negative or non-finite weight")
-    total = np.bincount(src, weights=w, minlength=len(batch.tokens))
-    if np.any(np.abs(total - 1.0) > WEIGHT_ATOL):
-        bad = int(np.argmax(np.abs(total - 1.0)))
-        raise ScheduleError(
-            f"schedule: {sched!r}: the moves of a state must have weights summing to 1; "
-            f"received {total[bad]!r} at step {batch.step}, tokens {batch.tokens[bad].tolist()}"
-        )
-    old = batch.tokens[src]
-    revealed = old != batch.mask
-    shape = np.asarray(batch.shape)
-    if np.any(revealed & (tok != old)) or np.any((tok != batch.mask) & (tok >= shape)):
-        raise ScheduleError(
-            f"schedule: {sched!r} changed a revealed value or wrote a value out of range"
-        )
     return (
         src,
-        tok.astype(np.int64),
+        tok.astype(np.int64, copy=False),
         w,
         _as_column(mv.memory, rows, "memory", sched),
         _as_column(mv.calls, rows, "calls", sched),
     )
+
+
+def _check_round(
+    tokens: np.ndarray,
+    src: np.ndarray,
+    tok: np.ndarray,
+    w: np.ndarray,
+    shape: tuple[int, ...],
+    step: int,
+    sched: Any,
+) -> None:
+    """Every state's moves: finite non-negative weights summing to 1 (within
+    :data:`WEIGHT_ATOL`), revealed values kept, new values in range; else a ScheduleError."""
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ScheduleError(f"schedule: {sched!r} returned a negative or non-finite weight")
+    total = np.bincount(src, weights=w, minlength=len(tokens))
+    if np.any(np.abs(total - 1.0) > WEIGHT_ATOL):
+        bad = int(np.argmax(np.abs(total - 1.0)))
+        raise ScheduleError(
+            f"schedule: {sched!r}: the moves of a state must have weights summing to 1; "
+            f"received {float(total[bad])!r} at step {step}, tokens {tokens[bad].tolist()}"
+        )
+    mask = max(shape)
+    old = tokens[src]
+    bad_value = (tok < 0) | ((tok != mask) & (tok >= np.asarray(shape)))
+    if np.any((old != mask) & (tok != old)) or np.any(bad_value):
+        raise ScheduleError(
+            f"schedule: {sched!r} changed a revealed value or wrote a value out of range"
+        )
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[int, np.ndarray]:
@@ -248,14 +262,17 @@ def exact_run(
                 _read_only(masked),
                 shape,
             )
-            src, tok, w, mem, cl = _check_moves(sched.moves(batch), batch, sched)
-            w = w * mass[rows][src]
-            keep = w > 0
-            out.append((tok[keep], mem[keep], calls[rows][src][keep] + cl[keep], w[keep]))
-        tok = np.concatenate([o[0] for o in out])
-        mem = np.concatenate([o[1] for o in out])
-        cl = np.concatenate([o[2] for o in out])
-        w = np.concatenate([o[3] for o in out])
+            src, tok, w, mem, cl = _move_arrays(sched.moves(batch), batch, sched)
+            out.append((rows[src], tok, w, mem, cl))
+        src = np.concatenate([o[0] for o in out])
+        tok = np.concatenate([o[1] for o in out])
+        w = np.concatenate([o[2] for o in out])
+        _check_round(tokens, src, tok, w, shape, step, sched)  # every state's moves at once
+        w = w * mass[src]
+        keep = w > 0
+        tok, w, src = tok[keep], w[keep], src[keep]
+        mem = np.concatenate([o[3] for o in out])[keep]
+        cl = calls[src] + np.concatenate([o[4] for o in out])[keep]
         done = ~np.any(tok == mask, axis=1)
         if done.any():
             finish(tok[done], mem[done], cl[done], w[done], step + 1)
