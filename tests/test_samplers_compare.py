@@ -151,7 +151,7 @@ def test_compare_under_a_prompt_uses_the_conditional_law(backend):
     p = random_law((2, 3, 2, 2), seed=6, zeros=0.2)
     prompt = {2: 1}
     d = exactmd.as_distribution(p, backend=backend)
-    lr = llada(steps=3, remasking="random", temperature=1.0)
+    lr = llada(steps=2, remasking="random", temperature=1.0)
     table = compare(d, [[3], [[3], [0, 1]], lr], prompt=prompt)
     assert table.target == "π(x | x_prompt)" and table.prompt == {2: 1}
     one, part, rnd = table.rows[:3]
@@ -161,7 +161,12 @@ def test_compare_under_a_prompt_uses_the_conditional_law(backend):
     law = exactmd.output_distribution(p, [[3], [0, 1]], prompt=prompt)
     assert abs(part.kl - exactmd.kl(target, law)) < 1e-12
     assert part.name == "deterministic" and part.schedule == "[[3], [0, 1]]"
-    assert rnd.e_fact is None and "prompt" in rnd.note
+    # E_fact of the run on the free positions: the sampler's on π(x_F | x_2 = 1)
+    cond = p[:, :, 1, :] / p[:, :, 1, :].sum()
+    want = lr.factorization_error(exactmd.as_distribution(cond))
+    assert rnd.e_fact is not None and abs(rnd.e_fact - want) < 1e-12 and rnd.note == ""
+    # one position at a time (3 steps on 3 free positions): no factorization error
+    assert abs(compare(d, [llada(3, remasking="random")], prompt=prompt).rows[0].e_fact) < 1e-12
     law = exactmd.output_distribution(p, lr, prompt=prompt)
     assert abs(rnd.kl - exactmd.kl(target, law)) < 1e-12
     assert len(table.rows) > 3

@@ -11,14 +11,13 @@
   is ``exactmd.samplers.mdlm``, with its own call law). Its law is computed by a dynamic
   program over the number ``m`` of positions still masked: at step k, ``j ~ Binomial(m, r_k)``
   positions are revealed and a call is counted when ``j > 0``.
-- :func:`compare` puts schedules side by side on one law: for each, the exact
-  ``KL(π ‖ p_alg)`` (against :func:`exactmd.conditional_law` under a prompt), the expected
-  calls and E_fact where it is defined (``None`` for sample-then-select samplers, which refuse
-  it, and for the samplers of :mod:`exactmd.samplers` under a prompt, whose walk under π does
-  not take one); then, as the reference at the same cost, the optimal exchangeable schedule
-  (:func:`exactmd.optimal_schedule`) for ``K = ⌊c⌋`` and ``K = ⌈c⌉`` steps around each
-  schedule's expected calls ``c`` (one K when c is an integer; K clamped to 1..M, M the
-  positions to reveal; each K once), so a sampler's accuracy is read against what the best
+- :func:`compare` puts schedules side by side on one law: for each, the exact ``KL(π ‖ p_alg)``
+  (against :func:`exactmd.conditional_law` under a prompt), the expected calls and E_fact where
+  it is defined (``None`` for sample-then-select samplers, which refuse it; under a prompt it is
+  that of the run on the free positions); then, as the reference at the same cost, the optimal
+  exchangeable schedule (:func:`exactmd.optimal_schedule`) for ``K = ⌊c⌋`` and ``K = ⌈c⌉`` steps
+  around each schedule's expected calls ``c`` (one K when c is an integer; K clamped to 1..M, M
+  the positions to reveal; each K once), so a sampler's accuracy is read against what the best
   schedule of the theory reaches with the same number of denoiser calls.
 
 Under a prompt (``prompt={position: value}``) both use the same semantics as
@@ -259,13 +258,12 @@ def _row(
     if isinstance(schedule, SamplerSchedule):
         run = schedule.run_law(d, denoiser, prompt)
         law, calls, kind = run.law, _normalised(run.calls), schedule
-        if as_prompt(prompt, d.shape):
-            e_fact, note = None, "E_fact: not computed under a prompt"
-        else:
-            try:
-                e_fact = float(schedule.factorization_error(d, denoiser))
-            except ScheduleError:
-                e_fact, note = None, f"E_fact: undefined ({schedule.family})"
+        red = Reduction.of(d, prompt) if as_prompt(prompt, d.shape) else None
+        base, den = (d, denoiser) if red is None else (red.law, red.denoiser(denoiser))
+        try:  # under a prompt: on the free positions, as the run itself
+            e_fact = float(schedule.factorization_error(base, den))
+        except ScheduleError:
+            e_fact, note = None, f"E_fact: undefined ({schedule.family})"
     else:
         law = output_distribution(d, schedule, denoiser, prompt=prompt)
         calls = nfe_distribution(d, schedule, denoiser, prompt)
