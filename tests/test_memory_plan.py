@@ -95,7 +95,7 @@ def test_error_before_allocation(
     message = str(info.value)
     assert isinstance(info.value, ValueError)
     assert message.startswith("p: ") and "1000 bytes" in message and "available" in message
-    needed = int(re.search(r"\((\d+) bytes\) even", message).group(1))  # type: ignore[union-attr]
+    needed = int(re.search(r"\((\d+) bytes\) but only", message).group(1))  # type: ignore[union-attr]
     assert needed > 1000
     with pytest.raises(MemoryPlanError, match="1000 bytes"):
         information_profile(d)
@@ -107,7 +107,7 @@ def test_error_names_the_least_need() -> None:
     shape = (2,) * 12
     with pytest.raises(MemoryPlanError) as info:
         plan_subset_entropies(shape, NumpyBackend(), available=10_000)
-    needed = int(re.search(r"\((\d+) bytes\) even", str(info.value)).group(1))  # type: ignore[union-attr]
+    needed = int(re.search(r"\((\d+) bytes\) but only", str(info.value)).group(1))  # type: ignore[union-attr]
     # the result alone (float64 2^N, twice) is a lower bound; the streamed buffers add to it
     assert needed > 2 * 2**12 * 8
     ok = plan_subset_entropies(shape, NumpyBackend(), available=needed)
@@ -244,7 +244,7 @@ def test_plans_keep_a_safety_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     exact = plan_subset_entropies((2,) * 12, be, available=2**40)
     with pytest.raises(MemoryPlanError) as nothing:
         plan_subset_entropies((2,) * 12, be, available=1)
-    least = int(re.search(r"\((\d+) bytes\) even", str(nothing.value)).group(1))  # type: ignore[union-attr]
+    least = int(re.search(r"\((\d+) bytes\) but only", str(nothing.value)).group(1))  # type: ignore[union-attr]
     need = exact.bytes_needed
     # reported memory just above the need: it fits only without the margin
     monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: need + 1)
@@ -342,3 +342,32 @@ def test_numpy_plans_cover_what_numpy_allocates(shape: tuple[int, ...]) -> None:
         table = as_distribution(p).table
         used = peak(lambda: streamed_subset_entropies(table, shape, be, plan))  # noqa: B023
         assert used <= plan.bytes_needed + slack, (chunk, plan.lead_axes, used, plan)
+
+
+def test_one_memory_check_reads_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """require_fits: the three budget sources, the parts, the error class, and a plan that
+    refuses with the number it chose with (Budget passed through)."""
+    from exactmd.backends._memory import Budget, memory_budget, require_fits
+    from exactmd.errors import ModelSizeError
+
+    be = NumpyBackend()
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: 1000)
+    assert memory_budget(be) == Budget(
+        800, f"may be used: 80% of the 1000 bytes available on {be!r}"
+    )
+    assert memory_budget(be, 10) == Budget(10, f"are available on {be!r}")
+    assert require_fits(800, be, "x") == 800
+    with pytest.raises(MemoryPlanError) as info:
+        require_fits(801, be, "p: a demo", {"a": 800, "b": 1}, hint="; try less")
+    assert str(info.value) == (
+        "p: a demo needs about 0.00 GiB (801 bytes: a 800 bytes, b 1 bytes) but only 0.00 GiB "
+        f"(800 bytes) may be used: 80% of the 1000 bytes available on {be!r}; try less"
+    )
+    with pytest.raises(ModelSizeError, match=r"^m: x need at least .*\(5 bytes\) are available"):
+        require_fits(6, be, "m: x", available=5, error=ModelSizeError, needs="need at least")
+    # a budget already read is used as is (memory read again would say 800)
+    assert require_fits(900, be, "x", available=Budget(900, "s")) == 900
+    monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: 7)  # an override: no fraction
+    assert memory_budget(be) == Budget(7, f"may be used on {be!r}")
+    with pytest.raises(MemoryPlanError, match=r"\(2\^1100.0 bytes\)"):
+        require_fits(2**1100, be, "x")

@@ -200,9 +200,20 @@ def test_bad_input(profile: object, steps: object, match: str) -> None:
         optimal_schedule(profile, steps)  # type: ignore[arg-type]
 
 
-def test_memory_refused_before_allocating() -> None:
-    with pytest.raises(MemoryPlanError, match="bytes"):
-        optimal_table(np.zeros(20_000), 2)
+def test_memory_refused_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    from exactmd.backends import NumpyBackend
+
+    # the budget rule of every plan: 80% of what the host reports available (no fixed cap)
+    n, k = 2_000, 2
+    need = 3 * 8 * n * (n + 1) + 16 * (k + 1) * (n + 1)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: need * 5 // 4 + 4)
+    assert optimal_table(np.zeros(n), k).sizes(k) == (1, n - 1)
+    monkeypatch.setattr(NumpyBackend, "available_memory", lambda self: need * 5 // 4 - 4)
+    with pytest.raises(MemoryPlanError, match=rf"profile: the DP for N={n}.*\({need} bytes\)"):
+        optimal_table(np.zeros(n), k)
+    monkeypatch.undo()
+    with pytest.raises(MemoryPlanError, match="bytes"):  # 10^6 x 10^6 entries: terabytes
+        optimal_table(np.zeros(1_000_000), 2)
     with pytest.raises(ScheduleError, match="tie_tol"):
         optimal_table([0.0, 1.0], tie_tol=-1.0)
     with pytest.raises(ValueError, match="max_steps"):

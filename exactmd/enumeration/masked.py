@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends.base import MEMORY_SAFETY_FRACTION
+from exactmd.backends._memory import memory_budget, require_fits
 from exactmd.enumeration.plan import MemoryPlan, overlap_scratch, plan_subset_entropies
 from exactmd.enumeration.streamed import build_masked, entropy_axes_, streamed_subset_entropies
-from exactmd.errors import MemoryPlanError, ValidationError, describe
+from exactmd.errors import ValidationError, describe
 from exactmd.law.distribution import Distribution
 
 __all__ = [
@@ -94,16 +94,12 @@ def plan_masked(dist: Distribution, copies: float | None = None) -> MemoryPlan:
         the message gives both.
     """
     needed = masked_build_bytes(dist, copies)
-    reported = int(dist.backend.available_memory())
-    available = int(MEMORY_SAFETY_FRACTION * reported)
-    if needed > available:
-        raise MemoryPlanError(
-            f"p: the masked-marginal tensor of shape {tuple(q + 1 for q in dist.shape)} needs "
-            f"{needed / 2**30:.2f} GiB ({needed} bytes) but only {available / 2**30:.2f} GiB "
-            f"({available} bytes) may be used: {MEMORY_SAFETY_FRACTION:.0%} of the {reported} "
-            f"bytes available on {dist.backend!r}"
-        )
-    return MemoryPlan("full", needed, available, 1)
+    budget = memory_budget(dist.backend)
+    shape = tuple(q + 1 for q in dist.shape)
+    require_fits(
+        needed, dist.backend, f"p: the masked-marginal tensor of shape {shape}", available=budget
+    )
+    return MemoryPlan("full", needed, budget.bytes, 1)
 
 
 def masked_tensor(dist: Distribution) -> Any:

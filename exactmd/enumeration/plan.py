@@ -24,8 +24,7 @@ from math import prod
 
 from exactmd._validate import check_choice, check_int
 from exactmd.backends import Backend, on_cuda
-from exactmd.backends.base import MEMORY_SAFETY_FRACTION
-from exactmd.errors import MemoryPlanError
+from exactmd.backends._memory import memory_budget, require_fits
 
 __all__ = [
     "MemoryPlan",
@@ -263,16 +262,10 @@ def plan_subset_entropies(
     shape = tuple(int(q) for q in shape)
     n = len(shape)
     target = chunk_target(backend) if chunk_cells is None else check_int(chunk_cells, "chunk_cells")
-    if available is None:
-        reported = int(backend.available_memory())
-        have = int(MEMORY_SAFETY_FRACTION * reported)
-        budget = (
-            f"{have / 2**30:.2f} GiB ({have} bytes) may be used: "
-            f"{MEMORY_SAFETY_FRACTION:.0%} of the {reported} bytes available on {backend!r}"
-        )
-    else:
-        have = check_int(available, "available", minimum=0)
-        budget = f"{have / 2**30:.2f} GiB ({have} bytes) are available on {backend!r}"
+    if available is not None:
+        available = check_int(available, "available", minimum=0)
+    budget = memory_budget(backend, available)
+    have = budget.bytes
     piece = log_piece(backend)
     table = prod(shape) * backend.itemsize if include_table else 0
     options = []
@@ -284,13 +277,16 @@ def plan_subset_entropies(
     small = [o for o in options if o[1] <= target]
     preferred = max(small, key=lambda o: o[1]) if small else min(options, key=lambda o: o[1])
     least = min(options, key=lambda o: (o[0], o[2]))
-    for need, chunk, lead in (preferred, least):
-        if need <= have:
-            path = "cached" if cached else ("full" if lead == 0 else "streamed")
-            rows = prod(q + 1 for q in shape[:lead])
-            return MemoryPlan(path, need, have, rows, lead, chunk, "subset entropies", strategy)
-    raise MemoryPlanError(
-        f"{name}: the subset entropies of a law of shape {shape} need at least "
-        f"{least[0] / 2**30:.2f} GiB ({least[0]} bytes) even when streamed ({strategy} "
-        f"kernel), but only {budget}"
+    # the cache-sized split when it fits, else the one needing the least (refused if over)
+    need, chunk, lead = preferred if preferred[0] <= have else least
+    require_fits(
+        need,
+        backend,
+        f"{name}: the subset entropies of a law of shape {shape}, even streamed ({strategy} "
+        "kernel),",
+        available=budget,
+        needs="need at least",
     )
+    path = "cached" if cached else ("full" if lead == 0 else "streamed")
+    rows = prod(q + 1 for q in shape[:lead])
+    return MemoryPlan(path, need, have, rows, lead, chunk, "subset entropies", strategy)

@@ -18,6 +18,7 @@ import numpy as np
 
 from exactmd._validate import as_float_array, check_int, check_real
 from exactmd.backends import Backend, get_backend
+from exactmd.backends._memory import Budget, memory_budget, require_fits
 from exactmd.errors import DistributionError, ModelError, ModelSizeError, describe
 from exactmd.law.distribution import TOTAL_ATOL, Distribution, as_distribution
 
@@ -95,34 +96,34 @@ def plan_cells(
     ...
     exactmd.errors.ModelSizeError: model: the joint of 64 variables has 1.845e+19 cells ...
     """
-    available = backend.usable_memory() if max_bytes is None else int(max_bytes)
+    budget = memory_budget(backend, None if max_bytes is None else int(max_bytes))
     bits = math.fsum(math.log2(max(int(q), 1)) for q in shape)  # a 0 axis: refused later
-    _refuse_bits(len(shape), bits, backend, copies, name, note, available)
+    _refuse_bits(len(shape), bits, backend, copies, name, note, budget)
     cells = math.prod(int(q) for q in shape)
     needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
-    if needed > available:
-        raise ModelSizeError(
-            f"{name}: the joint of {len(shape)} variables has {_big(cells)} cells"
-            f"{'' if cells.bit_length() > 1000 else f' (2^{math.log2(cells):.1f})'}{note} "
-            "and needs "
-            f"about {_big(needed >> 30)} GiB "
-            f"({_big(needed)} bytes) to enumerate, but only {available / 2**30:.4g} GiB "
-            f"({available} bytes) are available on {backend!r}; too large to enumerate"
-        )
+    exponent = "" if cells.bit_length() > 1000 else f" (2^{math.log2(cells):.1f})"
+    require_fits(
+        needed,
+        backend,
+        f"{name}: the joint of {len(shape)} variables has {_big(cells)} cells{exponent}{note} and",
+        available=budget,
+        error=ModelSizeError,
+        hint="; too large to enumerate",
+    )
     _refuse_axes(len(shape), name, note)
     return cells
 
 
 def _refuse_bits(
-    axes: int, bits: float, backend: Backend, copies: float, name: str, note: str, available: int
+    axes: int, bits: float, backend: Backend, copies: float, name: str, note: str, budget: Budget
 ) -> None:
     """Refuse a joint of ``2^bits`` cells beyond any memory (no huge exact product formed)."""
     if bits > 900:
         raise ModelSizeError(
             f"{name}: the joint of {_count(axes)} variables has 2^{_exp(bits)} cells{note} and "
-            f"needs about 2^{_exp(bits + math.log2(backend.itemsize * copies))} bytes to "
-            f"enumerate, but only {available / 2**30:.4g} GiB ({available} bytes) are "
-            f"available on {backend!r}; too large to enumerate"
+            f"needs about 2^{_exp(bits + math.log2(backend.itemsize * copies))} "
+            f"bytes but only {budget.bytes / 2**30:.2f} GiB ({budget.bytes} bytes) "
+            f"{budget.source}; too large to enumerate"
         )
 
 
@@ -185,7 +186,7 @@ def plan_repeat(q: int, n: int, backend: Backend, copies: float, name: str, note
     exactmd.errors.ModelSizeError: n: the joint of 1e+20 variables has 2^1e+20 cells ...
     """
     numpy = get_backend(name="numpy")
-    _refuse_bits(n, n * math.log2(max(int(q), 1)), numpy, copies, name, note, numpy.usable_memory())
+    _refuse_bits(n, n * math.log2(max(int(q), 1)), numpy, copies, name, note, memory_budget(numpy))
     if int(q) <= 1:  # one cell, but maybe too many axes (q >= 2: n <= 900 here)
         _refuse_axes(n, name, note)
     return plan_build((int(q),) * int(n), backend, copies, name, note)

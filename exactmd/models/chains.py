@@ -35,7 +35,8 @@ import numpy as np
 
 from exactmd._validate import check_int, check_seed
 from exactmd.backends import get_backend
-from exactmd.errors import MemoryPlanError, ModelError
+from exactmd.backends._memory import require_fits
+from exactmd.errors import ModelError
 from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
 from exactmd.typing import FloatArray, IntArray
 
@@ -67,14 +68,9 @@ def _chain_parameters(init: Any, transition: Any) -> tuple[FloatArray, FloatArra
 
 
 def _plan_draws(m: int, n: int, name: str) -> None:
-    needed = 3 * 8 * m * n  # the draws, the uniforms and one temporary
-    usable = get_backend(name="numpy").usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"{name}: {m} samples of N = {n} need {needed / 2**30:.3g} GiB ({needed} bytes) "
-            f"but only {usable / 2**30:.3g} GiB ({usable} bytes) may be used; draw them in "
-            "batches"
-        )
+    # the draws, the uniforms and one temporary
+    what = f"{name}: {m} samples of N = {n}"
+    require_fits(3 * 8 * m * n, get_backend(name="numpy"), what, hint="; draw them in batches")
 
 
 def _draw(cdf: FloatArray, u: FloatArray) -> IntArray:

@@ -60,7 +60,8 @@ import numpy as np
 
 from exactmd._validate import check_steps
 from exactmd.backends import get_backend, is_torch_tensor
-from exactmd.errors import MemoryPlanError, ScheduleError, describe
+from exactmd.backends._memory import require_fits
+from exactmd.errors import ScheduleError, describe
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.measures.information import information_profile
 from exactmd.typing import FloatArray, IntArray
@@ -73,11 +74,7 @@ __all__ = [
     "optimal_error",
     "optimal_curve",
     "step_costs",
-    "MAX_DP_BYTES",
 ]
-
-#: The DP refuses (with :class:`~exactmd.errors.MemoryPlanError`) to allocate more than this.
-MAX_DP_BYTES = 2 * 2**30
 
 
 def as_profile(p_or_profile: Any) -> FloatArray:
@@ -239,6 +236,13 @@ def optimal_table(
         Costs within this of the minimum count as tied (default
         ``1e-11 · N · (max f − min f) + 1e-14 · N · max|f|``).
 
+    Raises
+    ------
+    MemoryPlanError
+        Before allocating, when the DP's ``3 · 8 · N (N + 1) + 16 (K_max + 1)(N + 1)`` bytes
+        exceed the host's budget (``MEMORY_SAFETY_FRACTION`` of the memory available, the rule
+        of every memory plan).
+
     Examples
     --------
     >>> t = optimal_table([-1.0, -1.0, 0.0])
@@ -248,12 +252,9 @@ def optimal_table(
     f = as_profile(p_or_profile)
     n = f.size
     k_max = n if max_steps is None else _check_steps(max_steps, n, "max_steps")
+    # the cost matrix with two temporaries of its size, the cost-to-go and the choices
     need = 3 * 8 * n * (n + 1) + 16 * (k_max + 1) * (n + 1)
-    if need > MAX_DP_BYTES:
-        raise MemoryPlanError(
-            f"profile: the DP for N={n}, K_max={k_max} would need about {need} bytes "
-            f"(limit MAX_DP_BYTES={MAX_DP_BYTES})"
-        )
+    require_fits(need, get_backend(name="numpy"), f"profile: the DP for N={n}, K_max={k_max}")
     spread = float(np.max(f) - np.min(f))
     default_tol = 1e-11 * n * spread + 1e-14 * n * float(np.max(np.abs(f)))
     tol = default_tol if tie_tol is None else float(tie_tol)
