@@ -252,6 +252,11 @@ def namespace_page(ns: str, names: list[str], canonical: dict[str, str]) -> str:
                 "   :members:",
                 "   :show-inheritance:",
             ]
+            parent, _, leaf = mod.rpartition(".")
+            if getattr(importlib.import_module(parent), leaf, module_obj) is not module_obj:
+                # the package exports a function of the module's name (exactmd.samplers.llada
+                # is the builder): the module is shown, the name indexes the function
+                lines.append("   :no-index:")
             if exclude:
                 lines.append(f"   :exclude-members: {', '.join(exclude)}")
             lines.append("")

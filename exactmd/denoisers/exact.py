@@ -6,7 +6,7 @@ positions hold ``q = max q_i`` and returns probabilities ``(B, N, q)``; rows of 
 positions are ignored and values ``>= q_i`` must carry no mass.
 
 - :func:`exact_denoiser` returns π's own conditionals
-  (:func:`exactmd.enumeration.masked.exact_conditionals`);
+  (:func:`exactmd.enumeration.conditionals.exact_conditionals`);
   contexts of probability zero get the uniform law
   (:data:`~exactmd.enumeration.ZERO_CONTEXT_POLICY`).
 - :func:`perturbed_denoiser` tempers and mixes them with a fixed pseudo-random law per context: a

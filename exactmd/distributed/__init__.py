@@ -21,7 +21,7 @@ one all-gather of per-block rows gives the result on every rank, in a fixed redu
   measured throughput and the collectives' volume (:mod:`exactmd.distributed.scaling`).
 
 Command line: ``torchrun --nproc-per-node R -m exactmd.distributed profile MODEL --out
-f.json`` (:mod:`exactmd.distributed.__main__`). torch.distributed is imported only when a
+f.json`` (``exactmd.distributed.__main__``). torch.distributed is imported only when a
 group is joined.
 """
 

@@ -369,7 +369,7 @@ def mean_subset_entropies(
     chunk_cells: int | None = None,
     strategy: str | None = None,
 ) -> np.ndarray:
-    """h̄(k), k = 0..N, sharded (as :func:`exactmd.mean_subset_entropies`; arguments as in
+    """h̄(k), k = 0..N, sharded (as :func:`exactmd.measures.mean_subset_entropies`; arguments as in
     :func:`subset_entropies`): only ``N + 1`` sums per block are gathered, never the 2^N
     table."""
     rows, plan = _run(p, "profile", group, backend, shard_axes, progress, chunk_cells, strategy)

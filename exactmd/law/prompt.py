@@ -25,7 +25,7 @@ import numpy as np
 from exactmd._validate import as_integer
 from exactmd.errors import ValidationError, describe
 
-__all__ = ["Prompt", "as_prompt", "prompt_mass", "prompt_tokens"]
+__all__ = ["as_prompt", "prompt_mass", "prompt_tokens"]
 
 #: A validated prompt: sorted ``(position, value)`` pairs.
 Prompt = tuple[tuple[int, int], ...]

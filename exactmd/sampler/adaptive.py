@@ -13,7 +13,7 @@ and returns one subset (a tuple of ``s`` masked positions) or a mapping ``{subse
 over ``s``-subsets of the masked positions (weights ``>= 0`` summing to 1 within 1e-9).
 Both arrays are read-only. A bad answer raises :class:`~exactmd.errors.ScheduleError`. Under a
 prompt (``exactmd.output_distribution(p, schedule, prompt={position: value})``) the sizes sum
-to N − |prompt|, the planner still sees the full-length tokens (the prompt's values filled in)
+to ``N − |prompt|``, the planner still sees the full-length tokens (the prompt's values filled in)
 and must answer with masked free positions (see :mod:`exactmd.sampler.prompted`). The
 built-in planners and the check of an answer live in :mod:`exactmd.sampler.planners`; the core
 functions (:func:`exactmd.output_distribution`, :func:`exactmd.learning_error`,

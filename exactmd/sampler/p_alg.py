@@ -319,7 +319,7 @@ def output_distribution(
         then over the full shape, zero off the prompt, and its target is
         :func:`~exactmd.law.conditional.conditional_law`. The samplers of
         :mod:`exactmd.samplers` take it themselves; for the other kinds the schedule covers the
-        free positions (sizes summing to N − |prompt|, a partition of the free positions,
+        free positions (sizes summing to ``N − |prompt|``, a partition of the free positions,
         random reveal of the free positions; see :mod:`exactmd.sampler.prompted`). A prompt of
         probability 0 under π raises :class:`~exactmd.errors.ValidationError`.
 

@@ -129,7 +129,7 @@ class SamplerSchedule(CustomSchedule):
 
         Under a prompt the **generation region is the free positions** (those the prompt
         leaves masked), as in the public code, where the prompt precedes the generated
-        tokens: the sampler (its blocks, sizes and time grid) runs on the M = N − |prompt|
+        tokens: the sampler (its blocks, sizes and time grid) runs on the ``M = N − |prompt|``
         free positions, in their order, with the denoiser seeing the prompt (π's exact
         conditionals given the prompt by default; a user denoiser gets full-length tokens),
         and the law is embedded back into the full shape, zero off the prompt. So

@@ -28,7 +28,7 @@ denoiser is not time-conditioned): step ``i`` calls the model when ``i = 0`` or 
 all ``steps`` iterations: after the last reveal one more iteration calls the model (the cache
 was just invalidated) unless the loop is over, and noise removal always calls it once, even
 when no mask remains (``_sample`` does not check). These calls are counted, so
-:attr:`~exactmd.samplers.RunLaw.calls` is the exact law of the real code's number of forward
+``RunLaw.calls`` is the exact law of the real code's number of forward
 passes.
 
 Not modelled: the float32 rounding of ``p · (t − s)`` and the bounded float32 Gumbel noise
