@@ -441,3 +441,38 @@ def test_float32_products_on_older_torch_turn_allow_tf32_off(
     a = torch.ones((2, 2), dtype=torch.float32)
     be.matmul_out(a, a, torch.empty((2, 2), dtype=torch.float32))
     assert seen == [False] and legacy.allow_tf32 is True
+
+
+def test_one_tuning_table_per_device() -> None:
+    """The chunk sizes that used to be module constants, per device key (values unchanged)."""
+    from types import SimpleNamespace
+
+    from exactmd.backends._tuning import TUNINGS, Tuning, device_key
+
+    assert set(TUNINGS) == {"numpy", "torch", "cuda"}
+    expected = {  # entropy chunk, x log x piece, matmul block, table chunk, recursion chunk
+        "numpy": (2**19, 2**16, 8, 2**19, 2**16),
+        "torch": (2**21, 2**20, 8, 2**19, 2**16),
+        "cuda": (2**28, 2**26, 32, 2**24, 2**23),
+    }
+    for key, values in expected.items():
+        t = TUNINGS[key]
+        got = (
+            t.entropy_chunk_cells,
+            t.xlogx_piece_cells,
+            t.matmul_block_elements,
+            t.table_chunk_entries,
+            t.recursion_chunk_states,
+        )
+        assert got == values, key
+        # the same on every device: rows of conditionals, denoiser batches, the planners
+        assert (t.conditional_row_elements, t.denoiser_batch_elements) == (2**20, 2**21)
+        assert (t.planner_chunk_states, t.planner_merge_entries) == (2**14, 2**20)
+    assert get_backend(name="numpy").tuning is TUNINGS["numpy"]
+    assert get_backend(name="symbolic").tuning is TUNINGS["numpy"]
+    cuda = SimpleNamespace(name="torch", device=SimpleNamespace(type="cuda"))
+    cpu = SimpleNamespace(name="torch", device=SimpleNamespace(type="cpu"))
+    assert (device_key(cuda), device_key(cpu)) == ("cuda", "torch")
+    with pytest.raises(AttributeError):
+        TUNINGS["numpy"].table_chunk_entries = 1  # type: ignore[misc]
+    assert isinstance(TUNINGS["cuda"], Tuning)

@@ -8,7 +8,7 @@ from helpers import random_law
 
 from exactmd.enumeration.conditionals import exact_conditionals
 from exactmd.enumeration.masked import masked_tensor, subset_entropies
-from exactmd.enumeration.plan import MemoryPlan, chunk_target
+from exactmd.enumeration.plan import MemoryPlan
 from exactmd.enumeration.streamed import streamed_subset_entropies
 from exactmd.law.distribution import as_distribution
 from exactmd.measures.information import complexity, information_profile, total_correlation
@@ -60,7 +60,7 @@ def test_streaming_on_device_matches_full(device: str) -> None:
 def test_device_memory_drives_the_plan(device: str, monkeypatch: pytest.MonkeyPatch) -> None:
     p = random_law((2,) * 10, seed=24)
     d = as_distribution(torch.as_tensor(p, device=device))
-    assert chunk_target(d.backend) == (2**28 if device == "cuda" else 2**21)
+    assert d.backend.tuning.entropy_chunk_cells == (2**28 if device == "cuda" else 2**21)
     monkeypatch.setattr(type(d.backend), "available_memory", lambda self: 200_000)
     np.testing.assert_allclose(
         subset_entropies(d), subset_entropies(as_distribution(p)), atol=1e-12

@@ -13,7 +13,7 @@ from helpers import random_law
 
 from exactmd.backends import Backend, NumpyBackend, get_backend
 from exactmd.enumeration.masked import masked_tensor, subset_entropies
-from exactmd.enumeration.plan import chunk_target, plan_subset_entropies
+from exactmd.enumeration.plan import plan_subset_entropies
 from exactmd.errors import MemoryPlanError
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.measures.information import information_profile
@@ -33,7 +33,7 @@ def test_plan_is_inspectable() -> None:
     assert plan.path == "streamed"
     assert plan.bytes_available == 2**34
     assert 0 < plan.bytes_needed <= plan.bytes_available
-    assert plan.chunk_cells == 3 ** (16 - plan.lead_axes) <= chunk_target(be)
+    assert plan.chunk_cells == 3 ** (16 - plan.lead_axes) <= be.tuning.entropy_chunk_cells
     assert plan.chunks == 3**plan.lead_axes
     text = str(plan)
     assert "GiB needed" in text and "chunk(s)" in text and "subset entropies" in text
@@ -133,7 +133,7 @@ def test_cuda_plan_for_n24_streams_within_a_few_gib() -> None:
     be.device = __import__("torch").device("cuda")  # plan only: nothing is allocated
     be.fused_xlogx = True
     plan = plan_subset_entropies((2,) * 24, be, available=80 * 2**30)
-    assert plan.path == "streamed" and plan.chunk_cells == 3**17 <= chunk_target(be)
+    assert plan.path == "streamed" and plan.chunk_cells == 3**17 <= be.tuning.entropy_chunk_cells
     lead = plan.lead_axes
     assert lead == 7 and plan.chunks == 3**lead
     t_cells = 3**lead * 2 ** (24 - lead)  # the results overwrite rows of T already read
@@ -279,7 +279,7 @@ def test_tight_budgets_take_the_least_memory_split(n: int, old_gib: float) -> No
         assert forced.lead_axes == lead and forced.bytes_needed >= plan.bytes_needed
     # the cache-sized split is still taken when it fits
     small = plan_subset_entropies((2,) * 16, be, available=budget)
-    assert small.chunk_cells == 3**11 <= chunk_target(be) < 3**12
+    assert small.chunk_cells == 3**11 <= be.tuning.entropy_chunk_cells < 3**12
 
 
 def test_rlimit_as_gives_a_memory_plan_error_not_a_crash() -> None:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from helpers import random_law
 from sampler_brute import brute_output
 
+from exactmd.backends._tuning import TUNINGS, device_key
 from exactmd.errors import ValidationError
 from exactmd.law.distribution import Distribution, as_distribution
-from exactmd.sampler._levels import TABLE_CHUNK_ENTRIES, exact_rows, exact_table, full_level
+from exactmd.sampler._levels import exact_rows, exact_table, full_level
 from exactmd.sampler._plan import (
     CHUNK_ARRAYS,
-    RECURSION_CHUNK_STATES,
     plan_sampler,
-    recursion_chunk_states,
     sampler_plan,
 )
 from exactmd.sampler.p_alg import output_distribution
@@ -38,11 +38,12 @@ def test_every_chunking_gives_the_brute_force_law(monkeypatch, backend, chunks, 
     # tiny chunks force many recursion chunks and many table chunks on every path (the
     # default CPU chunk holds these small levels whole)
     states, entries = chunks
-    monkeypatch.setitem(RECURSION_CHUNK_STATES, "cpu", states)
-    monkeypatch.setitem(TABLE_CHUNK_ENTRIES, "cpu", entries)
     shape, schedule = case
     p = random_law(shape, seed=11, zeros=0.3)
     d = as_distribution(p, backend=backend)
+    key = device_key(d.backend)
+    small = replace(TUNINGS[key], recursion_chunk_states=states, table_chunk_entries=entries)
+    monkeypatch.setitem(TUNINGS, key, small)
     plan = sampler_plan(d, as_schedule(schedule, d.n))
     assert (plan.chunk_states, plan.table_entries) == (states, entries)
     got = output_distribution(d, schedule, progress=False)
@@ -78,7 +79,7 @@ def _fake_cuda_law(monkeypatch, shape):
 def test_chunk_sizes_are_per_device_and_counted(monkeypatch):
     sched = as_schedule([6, 6, 5, 5], 22)
     cuda = _fake_cuda_law(monkeypatch, (2,) * 22)
-    assert recursion_chunk_states(cuda.backend) == 2**23
+    assert device_key(cuda.backend) == "cuda" and cuda.backend.tuning is TUNINGS["cuda"]
     plan = sampler_plan(cuda, sched)
     assert (plan.chunk_states, plan.table_entries) == (2**23, 2**24)
     assert plan.parts["chunk temporaries"] == CHUNK_ARRAYS * 8 * 2**23

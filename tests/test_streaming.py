@@ -195,12 +195,15 @@ def test_matmul_kernel_with_every_block_size(
 ) -> None:
     """The block grouping (8 cells on the CPU, 32 on CUDA) does not change the numbers: every
     grouping, down to one axis per block, gives the brute force."""
-    import exactmd.enumeration._kernels as blockmatmul
+    from dataclasses import replace
 
-    monkeypatch.setattr(blockmatmul, "block_elements", lambda be: limit)
+    from exactmd.backends._tuning import TUNINGS, device_key
+
     for shape in [(2,) * 7, (3, 1, 2, 4, 2), (6, 7, 2)]:
         p = random_law(shape, seed=limit + len(shape), zeros=0.3)
         d = as_distribution(as_backend(p))
+        key = device_key(d.backend)
+        monkeypatch.setitem(TUNINGS, key, replace(TUNINGS[key], matmul_block_elements=limit))
         for lead in (0, 1, 2):
             plan = MemoryPlan("streamed", 0, 0, 1, lead, 0, strategy="matmul")
             h = streamed_subset_entropies(d.table, shape, d.backend, plan)
@@ -211,10 +214,11 @@ def test_cuda_blocks_are_larger() -> None:
     from types import SimpleNamespace
 
     from exactmd.backends import get_backend
-    from exactmd.enumeration._kernels import CUDA_BLOCK_ELEMENTS, block_elements, mask_blocks
+    from exactmd.backends._tuning import TUNINGS, device_key
+    from exactmd.enumeration._kernels import mask_blocks
 
     be = get_backend(name="numpy")
-    assert block_elements(be) == 8
-    cuda_like = SimpleNamespace(device=SimpleNamespace(type="cuda"))
-    assert block_elements(cuda_like) == CUDA_BLOCK_ELEMENTS == 32  # type: ignore[arg-type]
+    assert be.tuning.matmul_block_elements == 8
+    cuda_like = SimpleNamespace(name="torch", device=SimpleNamespace(type="cuda"))
+    assert device_key(cuda_like) == "cuda" and TUNINGS["cuda"].matmul_block_elements == 32
     assert [m.shape for m in mask_blocks((2,) * 7, be, limit=32)] == [(4, 9), (32, 243)]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from exactmd.backends._tuning import TUNINGS, Tuning, device_key
 from exactmd.errors import ValidationError, describe
 
 __all__ = ["Backend", "parse_dtype", "MEMORY_SAFETY_FRACTION"]
@@ -335,6 +336,20 @@ class Backend(ABC):
     def tiny(self) -> float:
         """The smallest positive normal number of this backend's dtype."""
         return float(np.finfo(np.float64 if self.dtype == "float64" else np.float32).tiny)
+
+    @property
+    def tuning(self) -> Tuning:
+        """The chunk and block sizes of this backend's device
+        (:data:`~exactmd.backends._tuning.TUNINGS` at
+        :func:`~exactmd.backends._tuning.device_key`).
+
+        Examples
+        --------
+        >>> from exactmd.backends import get_backend
+        >>> get_backend(name="numpy").tuning.recursion_chunk_states
+        65536
+        """
+        return TUNINGS[device_key(self)]
 
     # -- memory -------------------------------------------------------------------------
     @property

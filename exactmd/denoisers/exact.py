@@ -46,6 +46,7 @@ import numpy as np
 
 from exactmd._validate import check_choice, check_int, check_real
 from exactmd.backends import Backend, get_backend, is_torch_tensor, to_host
+from exactmd.backends._tuning import Tuning
 from exactmd.denoisers.chains import HMMDenoiser, MarkovChainDenoiser, chain_denoiser
 from exactmd.enumeration.conditionals import check_tokens, exact_conditionals
 from exactmd.errors import DenoiserError, describe
@@ -71,8 +72,10 @@ DENOISER_ATOL_LOW = 1e-5
 #: At temperature 0 (:func:`perturbed_denoiser`), values within this relative distance of the
 #: largest conditional count as tied for the argmax and share its mass equally.
 ARGMAX_RTOL = 1e-12
-#: Default bound on ``B * N * q`` per denoiser call (about 16 MiB of float64 output).
-DEFAULT_BATCH_ELEMENTS = 2**21
+#: Default bound on ``B * N * q`` per denoiser call (about 16 MiB of float64 output): the
+#: ``denoiser_batch_elements`` of every device's tuning (``exactmd.backends._tuning``), named
+#: here for the callers that batch a denoiser on the host without a law's backend.
+DEFAULT_BATCH_ELEMENTS = Tuning.denoiser_batch_elements
 
 
 class ExactDenoiser:

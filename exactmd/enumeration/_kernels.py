@@ -48,47 +48,22 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import Backend, on_cuda
+from exactmd.backends import Backend
 
 __all__ = [
-    "MATMUL_BLOCK_ELEMENTS",
-    "CUDA_BLOCK_ELEMENTS",
-    "block_elements",
     "block_sizes",
     "mask_blocks",
     "entropy_blocks",
     "apply_blocks",
 ]
 
-#: Input elements per block of the masked transform on the CPU (3 binary axes: a 27 x 8
-#: matrix). In an ad-hoc run on the 2-core CPU (torch, N = 18) blocks of 8 took 0.77 s,
-#: 16: 0.82 s, 32: 0.97 s and 4: 0.96 s.
-MATMUL_BLOCK_ELEMENTS = 8
-#: The same on CUDA (5 binary axes: 243 x 32). Larger blocks write fewer intermediate cells
-#: (binary, N = 20: about 4.6 passes over the 28 GB of cells against 5.6 with blocks of 8),
-#: and their extra flops are far below a GPU's float64 rate. Counted, not measured.
-CUDA_BLOCK_ELEMENTS = 32
+# The block size (input elements per block) is ``be.tuning.matmul_block_elements``
+# (:class:`~exactmd.backends._tuning.Tuning`): 8 on the CPU, 32 on CUDA.
 
 
-def block_elements(be: Backend) -> int:
-    """Input elements per block for ``be``: :data:`CUDA_BLOCK_ELEMENTS` on CUDA, else
-    :data:`MATMUL_BLOCK_ELEMENTS`.
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> block_elements(get_backend(name="numpy"))
-    8
-    """
-    return CUDA_BLOCK_ELEMENTS if on_cuda(be) else MATMUL_BLOCK_ELEMENTS
-
-
-def block_sizes(
-    qs: Sequence[int], first_small: bool, limit: int = MATMUL_BLOCK_ELEMENTS
-) -> list[int]:
-    """Consecutive blocks of axes of ``qs`` with at most ``limit`` (default
-    :data:`MATMUL_BLOCK_ELEMENTS`) input elements each (a larger single axis forms its own
-    block).
+def block_sizes(qs: Sequence[int], first_small: bool, limit: int) -> list[int]:
+    """Consecutive blocks of axes of ``qs`` with at most ``limit`` input elements each (a
+    larger single axis forms its own block).
 
     ``first_small`` puts the remainder block first (for the transform, which grows the array:
     its small intermediate results come first); otherwise last (for the reduction, which
@@ -96,9 +71,9 @@ def block_sizes(
 
     Examples
     --------
-    >>> block_sizes((2,) * 7, True), block_sizes((2,) * 7, False)
+    >>> block_sizes((2,) * 7, True, 8), block_sizes((2,) * 7, False, 8)
     ([1, 3, 3], [3, 3, 1])
-    >>> block_sizes((3, 40, 2), False)
+    >>> block_sizes((3, 40, 2), False, 8)
     [1, 1, 1]
     """
     seq = list(qs) if not first_small else list(reversed(qs))
@@ -137,7 +112,7 @@ def _kron(qs: tuple[int, ...], kind: str) -> np.ndarray:
 
 def _blocks(qs: Sequence[int], kind: str, be: Backend, limit: int | None) -> list[Any]:
     qs = tuple(int(q) for q in qs)
-    limit = block_elements(be) if limit is None else int(limit)
+    limit = be.tuning.matmul_block_elements if limit is None else int(limit)
     out, lo = [], 0
     for s in block_sizes(qs, first_small=kind == "mask", limit=limit):
         # a writable C-ordered copy (the cached matrix is read-only; torch warns on those)
@@ -148,7 +123,7 @@ def _blocks(qs: Sequence[int], kind: str, be: Backend, limit: int | None) -> lis
 
 def mask_blocks(qs: Sequence[int], be: Backend, limit: int | None = None) -> list[Any]:
     """The transposed Kronecker matrices ``Kᵀ`` of the masked transform of axes ``qs``, in
-    blocks of at most ``limit`` input elements (default :func:`block_elements`).
+    blocks of at most ``limit`` input elements (default ``be.tuning.matmul_block_elements``).
 
     Examples
     --------

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from math import prod
 
 from exactmd._validate import check_choice, check_int
-from exactmd.backends import Backend, on_cuda
+from exactmd.backends import Backend
 from exactmd.backends._memory import memory_budget, require_fits
 
 __all__ = [
     "MemoryPlan",
     "STRATEGIES",
     "plan_subset_entropies",
-    "chunk_target",
     "default_strategy",
     "log_piece",
     "overlap_scratch",
@@ -40,12 +39,6 @@ __all__ = [
 #: ``"matmul"`` (Kronecker blocks as matrix products, two buffers;
 # :mod:`exactmd.enumeration._kernels`).
 STRATEGIES = ("inplace", "matmul")
-
-#: Preferred cells per chunk: cache-sized on the CPU (numpy), larger for torch, large on CUDA.
-_CHUNK_TARGET = {"numpy": 2**19, "torch": 2**21, "cuda": 2**28}
-#: Cells of the scratch buffer of ``x log x`` (one cell where the backend fuses it, see
-#: :func:`log_piece`).
-_LOG_PIECE = {"numpy": 2**16, "torch": 2**20, "cuda": 2**26}
 
 
 @dataclass(frozen=True)
@@ -92,16 +85,10 @@ class MemoryPlan:
         )
 
 
-def _key(backend: Backend) -> str:
-    if on_cuda(backend):
-        return "cuda"
-    return backend.name if backend.name in _CHUNK_TARGET else "numpy"
-
-
 def log_piece(backend: Backend) -> int:
     """Scratch cells for ``x log x``: none needed (1) when the backend computes it in one fused
     kernel (``fused_xlogx``, torch on CUDA)."""
-    return 1 if backend.fused_xlogx else _LOG_PIECE[_key(backend)]
+    return 1 if backend.fused_xlogx else backend.tuning.xlogx_piece_cells
 
 
 def default_strategy(backend: Backend) -> str:
@@ -119,18 +106,6 @@ def default_strategy(backend: Backend) -> str:
     if backend.name == "torch" and backend.dtype == "float64":
         return "matmul"
     return "inplace"
-
-
-def chunk_target(backend: Backend) -> int:
-    """Preferred cells per chunk for ``backend``.
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> chunk_target(get_backend(name="numpy"))
-    524288
-    """
-    return _CHUNK_TARGET[_key(backend)]
 
 
 def overlap_scratch(qs: Sequence[int], width: int = 1) -> int:
@@ -208,7 +183,8 @@ def plan_subset_entropies(
     leading and trailing axes is chosen as follows:
 
     1. the cache-sized split (the largest chunk not above ``chunk_cells``, default
-       :func:`chunk_target`) when it fits the budget: fastest;
+       ``backend.tuning.entropy_chunk_cells``, see
+       :attr:`~exactmd.backends.base.Backend.tuning`) when it fits the budget: fastest;
     2. otherwise the split that needs the fewest bytes (its chunks are larger than
        cache-sized, and it leaves the most headroom); every split is thus tried, down to small
        chunks, before giving up;
@@ -261,7 +237,9 @@ def plan_subset_entropies(
     buffers = 2 if strategy == "matmul" else 1
     shape = tuple(int(q) for q in shape)
     n = len(shape)
-    target = chunk_target(backend) if chunk_cells is None else check_int(chunk_cells, "chunk_cells")
+    target = backend.tuning.entropy_chunk_cells
+    if chunk_cells is not None:
+        target = check_int(chunk_cells, "chunk_cells")
     if available is not None:
         available = check_int(available, "available", minimum=0)
     budget = memory_budget(backend, available)

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from exactmd.backends import on_cuda
 from exactmd.backends._memory import require_fits
 from exactmd.enumeration.conditionals import row_major_strides
 from exactmd.enumeration.masked import masked_build_bytes, masked_tensor
@@ -48,9 +47,6 @@ __all__ = [
     "group_tokens",
     "exact_rows",
     "exact_table",
-    "device_kind",
-    "table_chunk_entries",
-    "TABLE_CHUNK_ENTRIES",
     "masked_bytes",
     "check_fits",
 ]
@@ -223,36 +219,6 @@ def group_tokens(shape: tuple[int, ...], group: Group, rows: np.ndarray) -> np.n
     return tokens
 
 
-def device_kind(backend: Any) -> str:
-    """``"cuda"`` for a backend on a CUDA device, else ``"cpu"`` (the key of the chunk sizes).
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> device_kind(get_backend(name="numpy"))
-    'cpu'
-    """
-    return "cuda" if on_cuda(backend) else "cpu"
-
-
-#: Entries per chunk of :func:`exact_table` (and of its temporaries), per :func:`device_kind`:
-#: a few MiB on the CPU, so they stay in cache; 2**24 on CUDA (128 MiB of float64), so that a
-#: level's table is a handful of kernel launches instead of thousands.
-TABLE_CHUNK_ENTRIES = {"cpu": 1 << 19, "cuda": 1 << 24}
-
-
-def table_chunk_entries(backend: Any) -> int:
-    """Entries per chunk of :func:`exact_table` on ``backend`` (:data:`TABLE_CHUNK_ENTRIES`).
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> table_chunk_entries(get_backend(name="numpy"))
-    524288
-    """
-    return TABLE_CHUNK_ENTRIES[device_kind(backend)]
-
-
 def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any, Any]:
     """π's conditionals at the group's states ``rows``, read from the masked tensor.
 
@@ -261,8 +227,8 @@ def exact_rows(dist: Distribution, group: Group, rows: np.ndarray) -> tuple[Any,
     cond, den
         Native arrays: ``cond[r, j, v] = π(x_{comps[j]} = v | x_S)`` of shape ``(R, N−a, q)``
         (0 for ``v >= q_i``; uniform on a context of probability 0, as
-        :func:`~exactmd.enumeration.masked.exact_conditionals`), and ``den[r] = π(x_S)`` of shape
-        ``(R,)``.
+        :func:`~exactmd.enumeration.conditionals.exact_conditionals`), and ``den[r] = π(x_S)``
+        of shape ``(R,)``.
     """
     be = dist.backend
     shape = np.asarray(dist.shape, dtype=np.int64)
@@ -299,7 +265,7 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
     dist, group
         The law and a group of one of its levels.
     entries
-        Table entries per chunk (default :func:`table_chunk_entries` of the backend); the
+        Table entries per chunk (default ``be.tuning.table_chunk_entries``); the
         temporaries of a chunk are a few arrays of that many entries.
 
     Returns
@@ -320,7 +286,7 @@ def exact_table(dist: Distribution, group: Group, entries: int | None = None) ->
     digits = row_digits(group.signature, np.arange(size, dtype=np.int64))  # (size, a)
     values = np.arange(q, dtype=np.int64)
     n_sets, m = group.comps.shape
-    chunk = table_chunk_entries(be) if entries is None else int(entries)
+    chunk = be.tuning.table_chunk_entries if entries is None else int(entries)
     per = max(1, chunk // max(1, m * size * q))
     qi_all = shape[group.comps][:, :, None]  # (n_sets, m, 1)
     valid_all = values[None, None, :] < qi_all  # (n_sets, m, q)

@@ -7,13 +7,14 @@ two
 chunk sizes, both inspectable on the returned :class:`SamplerPlan`:
 
 - ``chunk_states``: target states per chunk of the level recursion
-  (:data:`RECURSION_CHUNK_STATES`). Each chunk is one batch of kernels per pattern of new
-  positions, so on the CPU small chunks keep the partial sums in cache (2**16 states, 512 KiB of
-  float64), while on CUDA large ones (2**23 states) cut the kernel launches: at N = 16, K = 4
-  (binary, constant sizes) the recursion is 2,386 pattern-chunks instead of 61,821, at N = 18
-  10,579 instead of 941,198 (about ten kernels each);
+  (``be.tuning.recursion_chunk_states``, see ``exactmd.backends._tuning.Tuning``). Each
+  chunk is one batch of kernels per pattern of new positions, so on the CPU small chunks keep
+  the partial sums in cache (2**16 states, 512 KiB of float64), while on CUDA large ones
+  (2**23 states) cut the kernel launches: at N = 16, K = 4 (binary, constant sizes) the
+  recursion is 2,386 pattern-chunks instead of 61,821, at N = 18 10,579 instead of 941,198
+  (about ten kernels each);
 - ``table_entries``: entries per chunk of the exact conditional tables
-  (:data:`~exactmd.sampler._levels.TABLE_CHUNK_ENTRIES`, 2**19 on the CPU, 2**24 on CUDA).
+  (``be.tuning.table_chunk_entries``, 2**19 on the CPU, 2**24 on CUDA).
 
 The larger CUDA chunks are counted in the plan (``"chunk temporaries"``: about
 :data:`CHUNK_ARRAYS` arrays of a chunk alive at once), so a plan that fits is one that runs.
@@ -38,16 +39,9 @@ from dataclasses import dataclass, field
 from math import comb, prod
 from typing import Any
 
-from exactmd.denoisers.exact import DEFAULT_BATCH_ELEMENTS
 from exactmd.errors import ValidationError
 from exactmd.law.distribution import Distribution
-from exactmd.sampler._levels import (
-    check_fits,
-    device_kind,
-    level_states,
-    masked_bytes,
-    table_chunk_entries,
-)
+from exactmd.sampler._levels import check_fits, level_states, masked_bytes
 from exactmd.schedules.custom import schedule_method
 from exactmd.schedules.kinds import Schedule
 from exactmd.schedules.program import LevelProgram, revealed_count
@@ -56,31 +50,15 @@ __all__ = [
     "SamplerPlan",
     "sampler_plan",
     "plan_sampler",
-    "recursion_chunk_states",
-    "RECURSION_CHUNK_STATES",
     "CHUNK_ARRAYS",
 ]
 
-#: Target states per chunk of the level recursion, per :func:`~exactmd.sampler._levels.device_kind`.
-RECURSION_CHUNK_STATES = {"cpu": 2**16, "cuda": 2**23}
 #: Arrays of one recursion chunk alive at once: the chunk's partial sums, the running product,
 #: a gathered factor and the new product (one more for a factor wider than the product, when
 #: the alphabets are mixed).
 CHUNK_ARRAYS = 5
 _TMP_ARRAYS = 8  # arrays of one exact-table chunk alive at once
 _TMP_DENOISER = 12  # arrays of one denoiser batch alive at once
-
-
-def recursion_chunk_states(backend: Any) -> int:
-    """Target states per chunk of the recursion on ``backend`` (:data:`RECURSION_CHUNK_STATES`).
-
-    Examples
-    --------
-    >>> from exactmd.backends import get_backend
-    >>> recursion_chunk_states(get_backend(name="numpy"))
-    65536
-    """
-    return RECURSION_CHUNK_STATES[device_kind(backend)]
 
 
 @dataclass(frozen=True)
@@ -128,8 +106,8 @@ def sampler_plan(
     temporaries of one recursion chunk, the masked-marginal tensor when the exact denoiser
     reads it (``denoiser`` None) and is not cached yet, and the gather plans (for random
     reveal those kept between steps, otherwise those of one step). ``chunk_states`` and
-    ``table_entries`` default to the backend's (:func:`recursion_chunk_states`,
-    :func:`~exactmd.sampler._levels.table_chunk_entries`).
+    ``table_entries`` default to the backend's (``be.tuning.recursion_chunk_states`` and
+    ``be.tuning.table_chunk_entries``).
 
     Raises
     ------
@@ -137,8 +115,8 @@ def sampler_plan(
         Naming the bytes needed (with their parts) and the bytes available.
     """
     be = d.backend
-    chunk = recursion_chunk_states(be) if chunk_states is None else int(chunk_states)
-    entries = table_chunk_entries(be) if table_entries is None else int(table_entries)
+    chunk = be.tuning.recursion_chunk_states if chunk_states is None else int(chunk_states)
+    entries = be.tuning.table_chunk_entries if table_entries is None else int(table_entries)
     for name, value in (("chunk_states", chunk), ("table_entries", entries)):
         if value < 1:
             raise ValidationError(f"{name}: must be a positive int; received {value}")
@@ -200,9 +178,11 @@ def sampler_plan(
         sets = 1 if fixed else max(comb(n, a) for a in range(n))
         parts["temporaries"] = _TMP_ARRAYS * 8 * min(entries, widest) + 2 * 8 * sets * n * q
     else:
-        # a batch of denoiser output (DEFAULT_BATCH_ELEMENTS entries), with room for the
+        # a batch of denoiser output (denoiser_batch_elements entries), with room for the
         # denoiser's own temporaries, the checked copy and the gathered rows
-        parts["temporaries"] = _TMP_DENOISER * 8 * min(DEFAULT_BATCH_ELEMENTS, widest * n)
+        parts["temporaries"] = (
+            _TMP_DENOISER * 8 * min(be.tuning.denoiser_batch_elements, widest * n)
+        )
     needed = check_fits(d, "the exact sampler law", parts)
     return SamplerPlan(needed, int(work), chunk, entries, parts)
 

@@ -76,8 +76,6 @@ __all__ = [
 
 #: Most states (revealed set and values) one step of the enumeration may hold.
 MAX_STATES = 2_000_000
-_CHUNK = 2**14  # states per denoiser call
-_MERGE = 2**20  # pending successor entries before they are merged
 
 
 @dataclass(frozen=True)
@@ -227,18 +225,19 @@ def _check_inputs(p: Any, schedule: Any, denoiser: Any, what: str) -> tuple[Dist
 class _Layer:
     """The next step's states: (key, mass) pairs merged as they come, capped at ``limit``."""
 
-    def __init__(self, limit: int, step: int, steps: int) -> None:
+    def __init__(self, limit: int, step: int, steps: int, merge: int) -> None:
         self.keys: np.ndarray = np.zeros(0, dtype=np.int64)
         self.mass: np.ndarray = np.zeros(0)
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self.count = 0
         self.limit, self.step, self.steps = limit, step, steps
+        self.merge_at = merge  # pending successor entries before they are merged
 
     def add(self, keys: np.ndarray, mass: np.ndarray) -> None:
         keep = mass > 0
         self.pending.append((keys[keep], mass[keep]))
         self.count += int(keep.sum())
-        if self.count >= _MERGE:
+        if self.count >= self.merge_at:
             self.merge()
 
     def merge(self) -> tuple[np.ndarray, np.ndarray]:
@@ -272,17 +271,19 @@ def _walk(
             f" entries, above 2**62; received shape {shape}"
         )
     radix = np.array([math.prod(dims[i + 1 :]) for i in range(n)], dtype=np.int64)
+    tuning = d.backend.tuning
+    chunk = tuning.planner_chunk_states
     den = denoiser if denoiser is not None else ExactDenoiser(d)
     keys, mass = np.array([int(np.dot(shape, radix))]), np.ones(1)
     offsets: dict[tuple[int, ...], np.ndarray] = {}
     e_fact = e_learn = 0.0
     for step, size in enumerate(sched.sizes):
-        layer = _Layer(max_states, step, sched.num_steps)
+        layer = _Layer(max_states, step, sched.num_steps, tuning.planner_merge_entries)
         digits = np.stack(np.unravel_index(keys, dims), axis=1)
         tokens = np.where(digits == np.asarray(shape), q, digits).astype(np.int64)
         tokens.flags.writeable = False
-        for lo in range(0, len(keys), _CHUNK):
-            tok = tokens[lo : lo + _CHUNK]
+        for lo in range(0, len(keys), chunk):  # states per denoiser call
+            tok = tokens[lo : lo + chunk]
             probs = denoiser_rows(den, tok, d).view()  # a read-only view for the planner
             probs.flags.writeable = False
             for b in range(len(tok)):

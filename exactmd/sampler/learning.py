@@ -41,7 +41,6 @@ from exactmd.schedules.program import revealed_count
 
 __all__ = ["learning_error", "plan_learning", "LEARNING_LONG_RUN"]
 
-_ROW_CHUNK = 2**20  # elements per chunk of conditional rows
 #: Contexts (states) from which E_learn counts as a long run (its bar may appear).
 LEARNING_LONG_RUN = 10**6
 
@@ -80,12 +79,13 @@ def plan_learning(d: Distribution, levels: list[tuple[Level, np.ndarray]]) -> in
         Naming the bytes needed (with their parts) and the bytes available.
     """
     n, q, item = d.n, d.q, int(d.backend.itemsize)
+    row_elements = d.backend.tuning.conditional_row_elements
     index = chunk = 0
     for level, _ in levels:
         index = max(index, sum(8 * g.sets.shape[0] * (n + 2) for g in level.groups))
         for g in level.groups:
             m = n - level.a
-            rows = min(g.rows, max(1, _ROW_CHUNK // max(1, m * q)))
+            rows = min(g.rows, max(1, row_elements // max(1, m * q)))
             chunk = max(chunk, rows * q * (8 * m * max(item, 8) + 3 * n * 8))
     parts = {"masked tensor": masked_bytes(d), "level indices": index, "context chunk": chunk}
     return check_fits(d, "E_learn", parts)
@@ -196,7 +196,7 @@ def _accumulate(
         live = weights > 0
         for group in level.groups:
             m = group.comps.shape[1]
-            step = max(1, _ROW_CHUNK // max(1, m * d.q))
+            step = max(1, be.tuning.conditional_row_elements // max(1, m * d.q))
             for start in range(0, group.rows, step):
                 rows = np.arange(start, min(start + step, group.rows))
                 bar.update(len(rows))

@@ -64,7 +64,6 @@ __all__ = [
 
 #: Products formed from which p_alg counts as a long run (its bar may appear, ``progress=None``).
 SAMPLER_LONG_RUN = 10**7
-_ROW_CHUNK = 2**20  # elements per chunk of conditional rows (user denoisers)
 
 
 class _Conditionals:
@@ -131,7 +130,7 @@ class _Engine:
         c.checked = probs
         need = np.nonzero(be.positive(be.to_numpy(probs)) & (c.rowmap == 0))[0]
         if need.size or c.table is None:
-            step = max(1, _ROW_CHUNK // max(1, m * q))
+            step = max(1, be.tuning.conditional_row_elements // max(1, m * q))
             parts = [self.rows_of(group, need[i : i + step]) for i in range(0, need.size, step)]
             c.compact = be.concat([c.compact, *parts], axis=0)
             c.rowmap[need] = c.count + np.arange(need.size)
