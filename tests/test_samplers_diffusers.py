@@ -28,6 +28,8 @@ import numpy as np
 import pytest
 from helpers import random_law
 
+import exactmd
+import exactmd.samplers
 from exactmd.denoisers.calls import denoiser_rows
 from exactmd.denoisers.exact import ExactDenoiser
 from exactmd.law.distribution import as_distribution
@@ -150,6 +152,12 @@ def test_genuine_scheduler_matches_the_exact_law(shape, seed, args, prompt):
     p = random_law(shape, seed=seed, zeros=0.2)
     sched = block_refinement(steps, length, tau, temperature, top_p, top_k)  # ties: "error"
     run = exact_run(as_distribution(p), sched, None, prompt)
+    if prompt is not None:  # the public prompt keeps the pipeline's blocks from position 0
+        public = exactmd.output_distribution(p, sched, prompt=prompt)
+        np.testing.assert_array_equal(public, run.law)
+        assert exactmd.samplers.nfe_distribution(p, sched, prompt=prompt) == {
+            k: w / sum(run.calls.values()) for k, w in run.calls.items()
+        }
     m = 10_000  # sequences of the genuine scheduler
     x, calls = run_diffusers(p, *args, m=m, seed=seed, prompt=prompt)
     assert_samples_match(x, run.law)

@@ -2,8 +2,11 @@
 ``schedulers/scheduling_block_refinement.py``) as ``LLaDA2Pipeline`` drives it
 (``pipelines/llada2/pipeline_llada2.py``; SAMPLERS.md §9), exactly.
 
-The N positions are the generated sequence, cut into blocks of ``block_length`` (which must
-divide N; the pipeline would pad a short last block with positions outside the law). The
+The N positions are the prompt and the generated sequence, cut from position 0 into blocks of
+``block_length`` (which must divide N; the pipeline would pad a short last block with
+positions outside the law): under ``prompt=`` the prompt's positions stay inside the blocks,
+pre-filled, as ``LLaDA2Pipeline`` lays them out (a block the prompt fills is prefilled; one it
+fills partly has fewer masks than its quotas). The
 pipeline caps the steps per block at ``min(steps, N // minimal_topk)`` (``minimal_topk = 1``,
 its default) and ``set_timesteps(steps, block_length)`` spreads ``block_length`` commits over
 them, the remainder on the earliest steps (from ``block_length``, not from the block's mask
@@ -65,6 +68,7 @@ import numpy as np
 
 from exactmd._validate import check_int, check_real
 from exactmd.errors import ScheduleError, TieError
+from exactmd.samplers._engine import RunLaw, exact_run, monte_carlo_run
 from exactmd.samplers._records import STS, Draw, Moves, StepBatch
 from exactmd.samplers._select import (
     argmax_onehot,
@@ -215,6 +219,30 @@ class BlockRefinement(SamplerSchedule):
             )
         per_block = min(self.steps, n)  # num_inference_steps = min(steps, gen_length // 1)
         return per_block, remainder_first(self.block_length, per_block)
+
+    def _reduction(self, d: Any, prompt: Any) -> None:
+        """No reduction under a prompt: ``LLaDA2Pipeline`` aligns its blocks from position 0
+        of prompt + generation (``current_window_end = (b + 1) · block_length``; blocks the
+        prompt fills are prefilled), so the prompt stays inside the N positions the blocks
+        tile, as the engine's own ``prompt`` puts it (unlike LLaDA and Fast-dLLM, whose blocks
+        start after the prompt)."""
+        return None
+
+    def run_law(self, d: Any, denoiser: Any = None, prompt: Any = None) -> RunLaw:
+        """The exact law and call law; a prompt pre-fills positions inside the blocks, as the
+        pipeline runs it (see ``_reduction``)."""
+        return exact_run(d, self, denoiser, prompt)
+
+    def sample_run(
+        self,
+        d: Any,
+        denoiser: Any,
+        count: int,
+        rng: np.random.Generator,
+        prompt: Any = None,
+    ) -> np.ndarray:
+        """``count`` runs of the pipeline's loop; a prompt pre-fills positions in the blocks."""
+        return monte_carlo_run(d, self, denoiser, count, rng, prompt)
 
     def max_steps(self, n: int) -> int:
         per_block, _ = self._layout(n)
