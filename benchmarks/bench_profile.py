@@ -155,7 +155,7 @@ def profile_rows(
     else:
         ours_t["max_abs_diff"] = _spot_check(p, subset_entropies(d))
         ours_t["note"] = "checked against direct entropies of 24 subsets"
-    plan = d.cache.get("subset_entropies_plan")
+    plan = d.subset_entropies_plan
     if plan is not None:
         ours_t["plan"] = str(plan)
     del d

@@ -84,9 +84,10 @@ def test_distribution_is_returned_as_is_and_caches() -> None:
     assert d.with_backend(d.backend) is d
     entropy(d)
     information_profile(d)
-    assert "subset_entropies" in d.cache
+    assert d._derived.subset_entropies is not None and d.subset_entropies_plan is not None
     other = d.with_backend(get_backend(name="torch"))
-    assert other is not d and other.cache == {}
+    assert other is not d and other._derived == type(d._derived)()  # nothing derived carried
+    assert other.subset_entropies_plan is None and other.model is None
     assert other.names == d.names and other.state_names == d.state_names
 
 
@@ -366,8 +367,10 @@ def test_with_backend_keeps_model_parameters() -> None:
     information_profile(d)
     t = as_distribution(d, backend="torch")
     assert t.backend.name == "torch"
-    assert set(t.cache) == {"model", "markov_chain"}  # derived arrays are not carried
-    assert t.cache["model"]["name"] == "markov_chain" and t.cache["model"] is not d.cache["model"]
+    assert t._derived == type(d._derived)()  # derived arrays are not carried
+    assert t.model is d.model and t.model is not None and t.model.name == "markov_chain"
+    with pytest.raises(TypeError):
+        t.model.params["n"] = 3  # type: ignore[index]  # read-only parameters
     got_init, got_trans = markov_chain_parameters(t)
     np.testing.assert_array_equal(got_init, init)
     np.testing.assert_array_equal(got_trans, trans)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from exactmd.backends import get_backend
-from exactmd.sampler._gather import gather_plans
+from exactmd.sampler._gather import GatherPlan, gather_plans, perm_plan
 from exactmd.sampler._levels import colex_rank, full_level, removal_ranks
 
 
@@ -51,7 +51,9 @@ def test_one_pattern_tuple_and_no_pattern() -> None:
     be = get_backend(name="numpy")
     src, tgt = full_level((2, 2, 2), 1), full_level((2, 2, 2), 3)
     (plan,) = gather_plans(be, 3, src, tgt, 0, (0, 2))
-    assert plan[0] == (0, 2) and src.groups[plan[1]].sets[plan[2][0]].tolist() == [1]
+    assert isinstance(plan, GatherPlan) and plan.pattern == (0, 2) and plan.masked == 2
+    assert src.groups[plan.source_group].sets[plan.locations[0]].tolist() == [1]
+    assert plan.layout == perm_plan(tgt.groups[0].signature, (0, 2))
     assert gather_plans(be, 3, full_level((2, 2, 2), 3), full_level((2, 2, 2), 2), 0, 4) == []
 
 
@@ -75,3 +77,38 @@ def test_a_level_with_repeated_sets_is_not_taken_for_a_full_one() -> None:
         level.locate(np.array([[1, 2]]))
     full = full_level((2, 2, 2), 2)
     assert [int(x) for x in full.locate(np.array([[1, 2], [0, 1]]))[1]] == [2, 0]
+
+
+def test_engine_caches_tell_apart_two_fixed_sets_of_one_size() -> None:
+    """Levels are cache keys by their program key (``Level.key``): a program that holds the
+    single sets {0} and {1} in the same step (a mixture of two partitions) gets each its own
+    conditionals. Against the brute force: the mixture's law is the average of the two
+    partitions' laws, each computed by the same kind of walk over joint draws."""
+    from helpers import random_law
+    from sampler_brute import brute_output
+
+    from exactmd.law.distribution import as_distribution
+    from exactmd.sampler._levels import single_level
+    from exactmd.sampler._plan import SamplerPlan
+    from exactmd.sampler.p_alg import _run
+    from exactmd.schedules.program import LevelMove, LevelProgram
+
+    class TwoOrders:
+        def level_program(self, n: int, exact: bool = False) -> LevelProgram:
+            first = (LevelMove((), (0,), (0,), 0.5), LevelMove((), (1,), (1,), 0.5))
+            second = (
+                LevelMove((0,), (0, 1, 2), (1, 2), 1.0),
+                LevelMove((1,), (0, 1, 2), (0, 2), 1.0),
+            )
+            return LevelProgram((first, second), (0, 1, 2))
+
+    assert single_level((2, 3, 2), (1,)).key == (1,) != single_level((2, 3, 2), (0,)).key
+    assert full_level((2, 3, 2), 1).key == 1
+    p = random_law((2, 3, 2), seed=21, zeros=0.3)
+    d = as_distribution(p)
+    sched = TwoOrders()
+    plan = SamplerPlan(0, 0, 2**16, 2**19, {})  # sampler_plan plans one move per fixed step
+    bar = type("Bar", (), {"update": lambda self, k: None})()
+    got = d.backend.to_numpy(_run(d, sched, None, bar, plan)).reshape(p.shape)  # type: ignore[arg-type]
+    want = 0.5 * brute_output(p, [[0], [1, 2]]) + 0.5 * brute_output(p, [[1], [0, 2]])
+    np.testing.assert_allclose(got, want, atol=1e-12)

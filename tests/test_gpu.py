@@ -65,7 +65,7 @@ def test_device_memory_drives_the_plan(device: str, monkeypatch: pytest.MonkeyPa
     np.testing.assert_allclose(
         subset_entropies(d), subset_entropies(as_distribution(p)), atol=1e-12
     )
-    plan = d.cache["subset_entropies_plan"]
+    plan = d.subset_entropies_plan
     assert plan.path == "streamed" and plan.bytes_needed <= 200_000
     assert plan.strategy == "matmul"  # the torch default in float64, CPU and CUDA
 

@@ -115,7 +115,8 @@ def test_parity_brute_force(n):
 @pytest.mark.parametrize(("n", "m", "k", "seed"), [(5, 3, 3, 0), (6, 4, 2, 1), (4, 0, 2, 2)])
 def test_random_xorsat_brute_force(n, m, k, seed):
     d = random_xorsat(n, m, k, seed)
-    info = d.cache["model"]
+    assert d.model is not None and d.model.name == "random_xorsat"
+    info = d.model.params
     clauses, rhs = info["clauses"], info["rhs"]
     assert len(clauses) == m and all(len(set(c)) == k for c in clauses)
     sat = np.zeros((2,) * n)
@@ -513,8 +514,8 @@ def test_block_copy_refuses_blocks_that_are_neither_sizes_nor_a_partition(blocks
 
 
 def test_block_copy_still_accepts_sizes_and_partitions():
-    assert block_copy(np.array([2, 1])).cache["model"]["blocks"] == [[0, 1], [2]]
-    assert block_copy([[0, 2], (1,)]).cache["model"]["blocks"] == [[0, 2], [1]]
+    assert block_copy(np.array([2, 1])).model.params["blocks"] == [[0, 1], [2]]
+    assert block_copy([[0, 2], (1,)]).model.params["blocks"] == [[0, 2], [1]]
     assert block_copy([np.array([1, 0])], q=3).shape == (3, 3)
 
 

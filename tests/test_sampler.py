@@ -297,7 +297,7 @@ def test_plan_counts_the_masked_tensor_and_refuses_before_allocating(monkeypatch
     assert f"masked tensor {masked_build_bytes(d)} bytes" in msg
     if isinstance(schedule, RandomRevealSchedule):
         assert "gather plans" in msg
-    assert "masked" not in d.cache  # refused before building anything
+    assert d._derived.masked is None  # refused before building anything
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed)
     np.testing.assert_allclose(output_distribution(d, schedule), brute_output(p, schedule))
     assert plan_sampler(d, sched)[0] == needed - masked_build_bytes(d)  # cached: not counted
@@ -320,7 +320,7 @@ def test_learning_error_plan_refuses_before_allocating(monkeypatch, case):
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed - 1)
     with pytest.raises(MemoryPlanError, match=rf"\({needed - 1} bytes\) may be used"):
         learning_error(d, schedule, den)
-    assert "masked" not in d.cache  # refused before building anything
+    assert d._derived.masked is None  # refused before building anything
     monkeypatch.setattr(NumpyBackend, "usable_memory", lambda self: needed)
     assert learning_error(d, schedule, den) == pytest.approx(
         brute_learning_error(p, schedule, den), rel=1e-9, abs=1e-12

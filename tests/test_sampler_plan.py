@@ -141,4 +141,4 @@ def test_n20_p_alg_is_planned_against_a_gpu_budget(monkeypatch):
     monkeypatch.setattr(TorchBackend, "usable_memory", lambda self: int(0.8 * 80 * 2**30))
     with pytest.raises(MemoryPlanError, match=rf"\({plan.bytes_needed} bytes: .*masked tensor"):
         sampler_plan(d, sched)
-    assert "masked" not in d.cache
+    assert d._derived.masked is None

@@ -108,7 +108,7 @@ def test_information_profile_streams_when_full_does_not_fit(
     # leave room for a streamed plan only
     monkeypatch.setattr(type(d.backend), "available_memory", lambda self: full.bytes_needed - 1)
     f = information_profile(d)
-    plan = d.cache["subset_entropies_plan"]
+    plan = d.subset_entropies_plan
     assert plan.path == "streamed" and plan.chunks > 1 and plan.lead_axes > 0
     assert plan.bytes_needed < full.bytes_needed
     hbar = [
@@ -125,8 +125,8 @@ def test_cached_masked_tensor_is_streamed_and_kept(
     d = as_distribution(as_backend(p))
     m = masked_tensor(d)
     h = subset_entropies(d)
-    assert d.cache["subset_entropies_plan"].path == "cached"
-    assert d.cache["masked"] is m
+    assert d.subset_entropies_plan.path == "cached"
+    assert d._derived.masked is m
     np.testing.assert_allclose(d.backend.to_numpy(m), brute_masked(p), atol=1e-15)
     np.testing.assert_allclose(h, brute_entropies(p), atol=1e-12)
 

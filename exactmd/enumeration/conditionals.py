@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from exactmd.errors import ValidationError, describe
 from exactmd.law.distribution import Distribution
 
 __all__ = [
+    "LawConstants",
     "ZERO_CONTEXT_POLICY",
     "check_tokens",
     "conditional",
@@ -42,7 +44,29 @@ __all__ = [
 #: the uniform law on X_i. Documented, deterministic, and it keeps p_alg summing to 1.
 ZERO_CONTEXT_POLICY = "uniform"
 
-_CONSTANTS_KEY = "exact_conditionals_constants"
+
+@dataclass(frozen=True)
+class LawConstants:
+    """Per-law constants of :func:`exact_conditionals`, made once and kept on the law.
+
+    Attributes
+    ----------
+    strides : numpy.ndarray
+        The int64 row-major strides of the masked tensor, ``(N,)``.
+    delta : numpy.ndarray
+        Index offsets ``delta[i, v]`` of setting ``y_i := v`` (``v`` clipped to ``q_i - 1``),
+        int64 ``(N, q)``.
+    valid : Any
+        Native ``(1, N, q)``: 1 at the values ``v < q_i``, else 0.
+    uniform : Any
+        Native ``(1, N, q)``: the uniform rows ``1 / q_i`` of the zero contexts (an exact
+        quotient on the symbolic backend).
+    """
+
+    strides: np.ndarray
+    delta: np.ndarray
+    valid: Any
+    uniform: Any
 
 
 def check_tokens(tokens: np.ndarray, shape: Sequence[int], name: str = "tokens") -> np.ndarray:
@@ -90,11 +114,9 @@ def row_major_strides(shape: Sequence[int]) -> np.ndarray:
     return strides
 
 
-def _constants(dist: Distribution) -> tuple[np.ndarray, np.ndarray, Any, Any]:
-    """Per-law constants, made once and cached on ``dist``: the masked-tensor strides, the
-    index offsets ``delta[i, v]`` of ``y_i := v`` (``v`` clipped to ``q_i - 1``), and as
-    native arrays ``(1, N, q)`` the valid values and the uniform rows of the zero contexts."""
-    if _CONSTANTS_KEY not in dist.cache:
+def _constants(dist: Distribution) -> LawConstants:
+    """The :class:`LawConstants` of ``dist``, made once and kept on it."""
+    if dist._derived.law_constants is None:
         be = dist.backend
         shape = np.asarray(dist.shape, dtype=np.int64)
         strides = row_major_strides([s + 1 for s in dist.shape])
@@ -107,8 +129,8 @@ def _constants(dist: Distribution) -> tuple[np.ndarray, np.ndarray, Any, Any]:
         valid_n = be.asarray(valid.astype(np.float64)[None])
         # 1 / q_i as a quotient of backend arrays, so that the symbolic backend keeps it exact
         uniform = valid_n / be.asarray(sizes[None])
-        dist.cache[_CONSTANTS_KEY] = (strides, delta, valid_n, uniform)
-    return dist.cache[_CONSTANTS_KEY]  # type: ignore[no-any-return]
+        dist._derived.law_constants = LawConstants(strides, delta, valid_n, uniform)
+    return dist._derived.law_constants  # type: ignore[no-any-return]
 
 
 def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
@@ -150,7 +172,8 @@ def exact_conditionals(dist: Distribution, tokens: Any) -> Any:
     )
     n, q = dist.n, dist.q
     mtensor = masked_tensor(dist)  # exact on the symbolic backend, its corner exactly 1
-    strides, delta, valid, uniform = _constants(dist)
+    const = _constants(dist)
+    strides, delta, valid, uniform = const.strides, const.delta, const.valid, const.uniform
     shape = np.asarray(dist.shape, dtype=np.int64)
     masked = tok == q
     base = np.where(masked, shape[None, :], tok) @ strides  # (B,): the index of y

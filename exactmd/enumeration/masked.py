@@ -111,11 +111,12 @@ def masked_tensor(dist: Distribution) -> Any:
     (:func:`~exactmd.enumeration.streamed.build_masked`); :func:`plan_masked` runs first and
     raises before allocating when it does not fit.
     """
-    if "masked" not in dist.cache:
+    derived = dist._derived
+    if derived.masked is None:
         plan_masked(dist)
         m = build_masked(dist.table, dist.shape, dist.backend)
-        dist.cache["masked"] = dist.backend.finish_masked(m)
-    return dist.cache["masked"]
+        derived.masked = dist.backend.finish_masked(m)
+    return derived.masked
 
 
 def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.ndarray:
@@ -131,7 +132,7 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     nothing fits), and the work is streamed over leading axes
     (:mod:`exactmd.enumeration.streamed`): the whole masked tensor is never held unless it was
     already
-    cached. The plan used is stored in ``dist.cache["subset_entropies_plan"]``.
+    cached. The plan used is kept: ``dist.subset_entropies_plan``.
 
     Parameters
     ----------
@@ -140,19 +141,20 @@ def subset_entropies(dist: Distribution, *, progress: bool | None = None) -> np.
     progress
         Progress bar: True/False, or None (default) for long runs only.
     """
-    if "subset_entropies" not in dist.cache and not dist.backend.inplace:
-        dist.cache["subset_entropies"] = _whole_tensor_entropies(dist)
-    if "subset_entropies" not in dist.cache:
+    derived = dist._derived
+    if derived.subset_entropies is None and not dist.backend.inplace:
+        derived.subset_entropies = _whole_tensor_entropies(dist)
+    if derived.subset_entropies is None:
         be = dist.backend  # numpy or torch: both have the in-place kernels streaming needs
-        cached = dist.cache.get("masked")
+        cached = derived.masked
         plan = plan_subset_entropies(dist.shape, be, cached=cached is not None)
-        dist.cache["subset_entropies_plan"] = plan
+        derived.subset_entropies_plan = plan
         h = streamed_subset_entropies(
             dist.table, dist.shape, be, plan, masked=cached, progress=progress
         )
         h[(0,) * dist.n] = 0.0  # H(∅) = 0 exactly; rounding of the total leaves ~1e-16
-        dist.cache["subset_entropies"] = h
-    return dist.cache["subset_entropies"]  # type: ignore[no-any-return]
+        derived.subset_entropies = h
+    return derived.subset_entropies  # type: ignore[no-any-return]
 
 
 def _whole_tensor_entropies(dist: Distribution) -> Any:

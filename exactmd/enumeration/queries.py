@@ -223,7 +223,7 @@ def plan_subset_entropies(
             "symbolic law or backend (symbolic laws are small and not planned)"
         )
     if cached is None:
-        cached = be is d.backend and "masked" in d.cache
+        cached = be is d.backend and d._derived.masked is not None
     else:
         cached = check_flag(cached, "cached")
     return _plan(

@@ -50,8 +50,9 @@ exactmd.errors.DistributionError: p: entries must sum to 1 within 1e-08; receive
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,7 @@ __all__ = [
     "TOTAL_ATOL",
     "TOTAL_ATOL_FLOAT32",
     "HALF_ATOL",
-    "PARAMETER_CACHE_KEYS",
+    "ModelInfo",
 ]
 
 TOTAL_ATOL = 1e-8
@@ -80,17 +81,57 @@ HALF_ATOL = {"float16": 1e-3, "bfloat16": 1e-2}
 #: Tables needing fewer bytes than this for their copy and checks are not memory-checked.
 _CHECK_FITS_ABOVE = 64 * 2**20
 
-#: Cache entries that hold a model's parameters (plain numpy/Python values set by the loaders of
-#: :mod:`exactmd.models`, e.g. ``cache["markov_chain"] = (init, transition)``) rather than derived
-#: backend arrays; :meth:`Distribution.with_backend` keeps them.
-PARAMETER_CACHE_KEYS = ("model", "markov_chain")
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model builder of :mod:`exactmd.models` recorded about the law it built.
+
+    Attributes
+    ----------
+    name : str
+        The builder's name (``"markov_chain"``, ``"ising"``, ``"mixture"``…).
+    params : Mapping
+        Its parameters (plain numpy and Python values, e.g. ``init`` and ``transition`` for a
+        Markov chain), read-only.
+
+    Examples
+    --------
+    >>> info = ModelInfo("coin", {"bias": 0.25})
+    >>> info.name, info.params["bias"]
+    ('coin', 0.25)
+    """
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+
+@dataclass
+class _Derived:
+    """Values computed from a law's table and kept for reuse, one typed slot each (they belong
+    to the law's backend and dtype: :meth:`Distribution.with_backend` starts afresh).
+
+    The modules that compute them own their types: ``masked`` (the masked-marginal tensor,
+    :func:`exactmd.enumeration.masked.masked_tensor`), ``subset_entropies`` and
+    ``subset_entropies_plan`` (:func:`exactmd.enumeration.masked.subset_entropies`),
+    ``law_constants`` (``exactmd.enumeration.conditionals.LawConstants``) and
+    ``singletons_and_cofaces`` (:mod:`exactmd.measures.information`).
+    """
+
+    masked: Any = None
+    subset_entropies: Any = None
+    subset_entropies_plan: Any = None
+    law_constants: Any = None
+    singletons_and_cofaces: Any = None
 
 
 class Distribution:
     """A validated joint law π on X_0 × … × X_{N-1}, held by one backend.
 
     Build it with :func:`as_distribution` (which validates); the constructor trusts its input.
-    It caches derived tensors (the masked-marginal tensor, subset entropies), so reuse one
+    It keeps derived tensors (the masked-marginal tensor, subset entropies), so reuse one
     object when computing several measures of the same law.
 
     Attributes
@@ -103,6 +144,9 @@ class Distribution:
         Variable names, one per axis (``"X0"``, ``"X1"``, … by default).
     state_names
         For each axis, the names of its values (``(0, 1, …)`` by default).
+    model : ModelInfo or None
+        The model's name and parameters when a builder of :mod:`exactmd.models` made the law,
+        else None.
 
     Examples
     --------
@@ -143,7 +187,22 @@ class Distribution:
                 raise DistributionError(
                     f"state_names: axis {axis} needs {q} state names; received {describe(states)}"
                 )
-        self.cache: dict[Any, Any] = {}
+        self.model: ModelInfo | None = None
+        self._derived = _Derived()
+
+    @property
+    def subset_entropies_plan(self) -> Any:
+        """The :class:`~exactmd.enumeration.MemoryPlan` the subset entropies of this law were
+        computed under, or None before they are.
+
+        Examples
+        --------
+        >>> from exactmd.enumeration import subset_entropies
+        >>> d = as_distribution([[0.5, 0.0], [0.0, 0.5]])
+        >>> d.subset_entropies_plan is None, subset_entropies(d).shape, d.subset_entropies_plan.path
+        (True, (2, 2), 'full')
+        """
+        return self._derived.subset_entropies_plan
 
     @property
     def n(self) -> int:
@@ -171,8 +230,7 @@ class Distribution:
     def with_backend(self, backend: Backend) -> Distribution:
         """Return this law held by ``backend``.
 
-        The names, state names and the model parameters kept in the cache under
-        :data:`PARAMETER_CACHE_KEYS` carry over; the derived tensors of the cache (masked
+        The names, state names and :attr:`model` carry over; the derived tensors (masked
         tensor, subset entropies…) do not, since they belong to the old backend and dtype.
 
         To an exact backend (``"symbolic"``) the table is read exactly (floats as the decimals
@@ -184,10 +242,10 @@ class Distribution:
         --------
         >>> from exactmd.backends import get_backend
         >>> d = as_distribution([0.25, 0.75])
-        >>> d.cache["model"] = {"name": "coin"}
+        >>> d.model = ModelInfo("coin")
         >>> exact = d.with_backend(get_backend(name="symbolic"))
-        >>> exact.table.tolist(), exact.cache["model"]
-        ([1/4, 3/4], {'name': 'coin'})
+        >>> exact.table.tolist(), exact.model.name
+        ([1/4, 3/4], 'coin')
         """
         if backend.name == self.backend.name and repr(backend) == repr(self.backend):
             return self
@@ -207,9 +265,7 @@ class Distribution:
                 self.names,
                 self.state_names,
             )
-        for key in PARAMETER_CACHE_KEYS:
-            if key in self.cache:
-                out.cache[key] = copy.copy(self.cache[key])
+        out.model = self.model  # frozen, read-only parameters: shared
         return out
 
     def __repr__(self) -> str:

@@ -84,26 +84,21 @@ def entropy(p: Any) -> Any:
     1.039721
     """
     d = as_distribution(p)
-    cached = d.cache.get(_SINGLETONS_KEY)
+    cached = d._derived.singletons_and_cofaces
     return _scalar(d, cached[0] if cached is not None else subset_entropy(d, range(d.n)))
-
-
-#: Cache key of :func:`_singletons_and_cofaces` (a derived entry: not carried over by
-#: :meth:`~exactmd.law.distribution.Distribution.with_backend`).
-_SINGLETONS_KEY = "measures.singletons_and_cofaces"
 
 
 def _singletons_and_cofaces(d: Distribution) -> tuple[Any, Any, Any]:
     """``(H(X), Σ_i H(X_i), Σ_i H(X_{−i}))`` as backend scalars, cached on ``d``."""
-    if _SINGLETONS_KEY not in d.cache:
+    if d._derived.singletons_and_cofaces is None:
         h_all = subset_entropy(d, range(d.n))
         singles = [subset_entropy(d, [i]) for i in range(d.n)]
         cofaces = [subset_entropy(d, [j for j in range(d.n) if j != i]) for i in range(d.n)]
         zero = h_all * 0
         s_sum = sum(singles, zero)
         c_sum = sum(cofaces, zero)
-        d.cache[_SINGLETONS_KEY] = (h_all, s_sum, c_sum)
-    return d.cache[_SINGLETONS_KEY]  # type: ignore[no-any-return]
+        d._derived.singletons_and_cofaces = (h_all, s_sum, c_sum)
+    return d._derived.singletons_and_cofaces  # type: ignore[no-any-return]
 
 
 def total_correlation(p: Any) -> Any:

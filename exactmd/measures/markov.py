@@ -110,13 +110,14 @@ def _parameters(init: Any, transition: Any, n: Any) -> tuple[FloatArray, FloatAr
             raise ModelError(f"init: {exc}") from exc
         n = spec_n if n is None else n
     if transition is None and isinstance(init, Distribution):
-        if "markov_chain" not in init.cache:
+        model = init.model
+        if model is None or model.name != "markov_chain":
             raise ModelError(
                 "init: a Distribution must come from exactmd.models.markov_chain (parameters in "
-                f"dist.cache['markov_chain']); received {describe(init)}"
+                f"dist.model); received {describe(init)}"
             )
         n = init.n if n is None else n
-        init, transition = init.cache["markov_chain"]
+        init, transition = model.params["init"], model.params["transition"]
     if transition is None and isinstance(init, HMMLaw):
         raise ModelError(
             "init: an HMM's observations are not a Markov chain (no closed-form profile); "

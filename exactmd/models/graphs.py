@@ -19,7 +19,7 @@ import numpy as np
 
 from exactmd.backends import get_backend
 from exactmd.errors import ModelError, describe
-from exactmd.law.distribution import Distribution
+from exactmd.law.distribution import Distribution, ModelInfo
 from exactmd.models._base import (
     finish,
     log_weight_scale,
@@ -91,8 +91,8 @@ def _pairwise_law(
 
     ``block`` is B (q × q; None for the identity, Potts), ``field_vector`` is f (length q; None
     for no field), J and h are ``params["coupling"]`` and ``params["field"]`` (numbers or
-    mappings). ``params`` (with ``"name"``) is kept in ``dist.cache["model"]``, plus the nodes
-    and edges.
+    mappings). ``params["name"]`` and the other ``params``, the nodes and the edges are kept
+    in ``dist.model``.
     """
     nodes, edges = _nodes_edges(graph)
     n = len(nodes)
@@ -122,7 +122,8 @@ def _pairwise_law(
     name = str(params["name"])
     table = normalise_log_weights(logw, scale, name=name)
     d = finish(table, resolve_backend(backend, device), [str(v) for v in nodes], name=name)
-    d.cache["model"] = {"name": name, "nodes": nodes, "edges": edges, **params}
+    rest = {k: v for k, v in params.items() if k != "name"}
+    d.model = ModelInfo(name, {"nodes": nodes, "edges": edges, **rest})
     return d
 
 

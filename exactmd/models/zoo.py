@@ -3,10 +3,9 @@
 Every builder returns a validated :class:`~exactmd.law.distribution.Distribution` (numpy by
 default; ``backend="torch"``/``device=`` move the result), checks the memory a joint needs
 before allocating it (:class:`~exactmd.errors.ModelSizeError` otherwise), and records its
-parameters in ``dist.cache["model"]`` (a dict with the key ``"name"``). For
-:func:`markov_chain`, ``dist.cache["markov_chain"] = (init, transition)`` as well; read it with
-:func:`markov_chain_parameters`. ``with_backend`` conversions keep these parameter entries
-(:data:`exactmd.law.distribution.PARAMETER_CACHE_KEYS`) and drop the backend-specific arrays.
+name and parameters in ``dist.model`` (a :class:`~exactmd.law.distribution.ModelInfo`); read
+a Markov chain's ``(init, transition)`` with :func:`markov_chain_parameters`.
+``with_backend`` conversions keep ``dist.model`` and drop the backend-specific arrays.
 
 **Chains at any N.** :func:`markov_chain` and :func:`hmm` take ``table=``: ``True`` (the
 default) enumerates the q^N table as every builder does, and refuses it when it would not fit
@@ -30,7 +29,7 @@ import numpy as np
 from exactmd._validate import check_flag, check_seed
 from exactmd.backends import get_backend
 from exactmd.errors import ModelError, ValidationError, describe
-from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.law.distribution import Distribution, ModelInfo, as_distribution
 from exactmd.models._base import (
     ModelSizeError,
     _big,
@@ -70,7 +69,7 @@ def _done(
     # define is the normalised product, so the table sums to 1 to rounding
     table /= table.sum()
     d = finish(table, resolve_backend(backend, device), names, name=str(params["name"]))
-    d.cache["model"] = params
+    d.model = ModelInfo(str(params["name"]), {k: v for k, v in params.items() if k != "name"})
     return d
 
 
@@ -176,9 +175,9 @@ def markov_chain(
     joint = p0.copy()
     for _ in range(n - 1):
         joint = joint[..., None] * t
-    d = _done(joint, {"name": "markov_chain", "init": p0, "transition": t, "n": n}, backend, device)
-    d.cache["markov_chain"] = (p0, t)
-    return d
+    return _done(
+        joint, {"name": "markov_chain", "init": p0, "transition": t, "n": n}, backend, device
+    )
 
 
 def markov_chain_parameters(dist: Distribution) -> tuple[np.ndarray, np.ndarray]:
@@ -195,13 +194,13 @@ def markov_chain_parameters(dist: Distribution) -> tuple[np.ndarray, np.ndarray]
     >>> init.tolist(), t.tolist()
     ([1.0, 0.0], [[0.5, 0.5], [0.0, 1.0]])
     """
-    if not isinstance(dist, Distribution) or "markov_chain" not in dist.cache:
+    model = dist.model if isinstance(dist, Distribution) else None
+    if model is None or model.name != "markov_chain":
         raise ModelError(
             "dist: must be a Distribution built by exactmd.models.markov_chain (its parameters "
-            f"are kept in dist.cache['markov_chain']); received {describe(dist)}"
+            f"are kept in dist.model); received {describe(dist)}"
         )
-    init, transition = dist.cache["markov_chain"]
-    return init, transition
+    return model.params["init"], model.params["transition"]
 
 
 @overload
@@ -345,7 +344,7 @@ def block_copy(
     >>> d = block_copy([2, 1], q=2)
     >>> d.numpy()[:, :, 0].tolist()
     [[0.25, 0.0], [0.0, 0.25]]
-    >>> d.cache["model"]["blocks"]
+    >>> d.model.params["blocks"]
     [[0, 1], [2]]
     """
     sizes, given = _block_sizes(blocks)
@@ -399,7 +398,7 @@ def random_xorsat(
 
     m clauses, each on k distinct variables drawn uniformly, with right-hand sides that a
     uniform hidden x* satisfies (so the instance is solvable): π(x) ∝ Π_c 1[⊕_{i∈c} x_i = b_c].
-    The clauses and x* are kept in ``dist.cache["model"]``.
+    The clauses and x* are kept in ``dist.model.params``.
 
     Examples
     --------
@@ -562,5 +561,5 @@ def mixture(
         named.state_names if named else None,
         name="mixture",
     )
-    out.cache["model"] = {"name": "mixture", "weights": w}
+    out.model = ModelInfo("mixture", {"weights": w})
     return out

@@ -18,7 +18,7 @@ Examples
 >>> from exactmd.sampler._levels import full_level
 >>> src, tgt = full_level((2, 2, 2), 1), full_level((2, 2, 2), 2)
 >>> plans = gather_plans(get_backend(name="numpy"), 3, src, tgt, 0, 1)
->>> [(r, loc.tolist()) for r, _, loc, *_ in plans]  # sets {0,1}, {0,2}, {1,2}
+>>> [(pl.pattern, pl.locations.tolist()) for pl in plans]  # sets {0,1}, {0,2}, {1,2}
 [((0,), [1, 2, 2]), ((1,), [0, 0, 1])]
 """
 
@@ -27,17 +27,47 @@ from __future__ import annotations
 import itertools
 from functools import lru_cache
 from math import prod
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from exactmd.backends import Backend
 from exactmd.sampler._levels import Level, removal_ranks
 
-__all__ = ["Patterns", "gather_plans", "perm_plan"]
+__all__ = ["Patterns", "GatherPlan", "gather_plans", "perm_plan"]
 
 #: New positions of a step: every choice of ``s`` of them (an int) or one tuple of them.
 Patterns = int | tuple[int, ...]
+
+
+class GatherPlan(NamedTuple):
+    """Where one pattern's predecessors of a target group's states are (see the module notes).
+
+    Attributes
+    ----------
+    pattern : tuple of int
+        ``r``: the new positions, as indices into the target set.
+    source_group : int
+        The group of the source level that holds every ``T`` minus ``r``.
+    locations : array
+        The index of ``T`` minus ``r`` in that source group, one per target set (native index
+        array of the backend).
+    base : array
+        Row offsets ``base[t, j] = T_t − t + j``, shape ``(b, s, number of target sets)``
+        (shared by the plans of one target group).
+    masked : int
+        ``m = N − a``, the masked positions of a source set (the rows per set of its
+        conditional table).
+    layout : tuple
+        :func:`perm_plan`'s (source shape, permutation, target shape) of the product.
+    """
+
+    pattern: tuple[int, ...]
+    source_group: int
+    locations: Any
+    base: Any
+    masked: int
+    layout: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 
 
 @lru_cache(maxsize=2**15)
@@ -66,7 +96,7 @@ def perm_plan(
 
 def gather_plans(
     be: Backend, n: int, src: Level, tgt: Level, gt: int, patterns: Patterns
-) -> list[tuple[Any, ...]]:
+) -> list[GatherPlan]:
     """The gather plans from ``src`` into target group ``gt``, one per pattern.
 
     Parameters
@@ -86,9 +116,8 @@ def gather_plans(
 
     Returns
     -------
-    list
-        ``(r, source group, locations, base, m, perm_plan)`` per pattern ``r``; ``base`` has
-        shape ``(b, s, number of target sets)``.
+    list of GatherPlan
+        One per pattern ``r``, in the order of ``itertools.combinations``.
     """
     group, m = tgt.groups[gt], n - src.a
     if isinstance(patterns, int):
@@ -111,5 +140,6 @@ def gather_plans(
     index = be.as_index(host)
     base = be.reshape(index[len(choices) :], (b, s, n_sets))
     return [
-        (r, g, index[p], base, m, perm_plan(group.signature, r)) for p, (r, g) in enumerate(found)
+        GatherPlan(r, g, index[p], base, m, perm_plan(group.signature, r))
+        for p, (r, g) in enumerate(found)
     ]

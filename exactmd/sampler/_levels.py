@@ -129,13 +129,20 @@ class Group:
 
 
 class Level:
-    """The revealed sets of size ``a`` (all, or those a deterministic planner visits)."""
+    """The revealed sets of size ``a`` (all, or those a deterministic planner visits).
 
-    def __init__(self, shape: tuple[int, ...], sets: np.ndarray) -> None:
+    ``key`` names the level in a level program (``Revealed``): ``a`` for all the sets of size
+    ``a``, the sorted set itself for a level of one set; engines key their caches by it.
+    """
+
+    def __init__(
+        self, shape: tuple[int, ...], sets: np.ndarray, key: int | tuple[int, ...] | None = None
+    ) -> None:
         self.shape = shape
         self.n = len(shape)
         sets = np.asarray(sets, dtype=np.int64)
         self.a = int(sets.shape[1])
+        self.key: int | tuple[int, ...] = self.a if key is None else key
         q = np.asarray(shape, dtype=np.int64)
         sigs = q[sets]
         keys = sorted({tuple(int(v) for v in s) for s in sigs}) if len(sets) else []
@@ -186,12 +193,13 @@ class Level:
 def full_level(shape: tuple[int, ...], a: int) -> Level:
     """The level of all ``C(N, a)`` revealed sets of size ``a``."""
     sets = list(itertools.combinations(range(len(shape)), a))
-    return Level(shape, np.array(sets, dtype=np.int64).reshape(len(sets), a))
+    return Level(shape, np.array(sets, dtype=np.int64).reshape(len(sets), a), a)
 
 
 def single_level(shape: tuple[int, ...], subset: tuple[int, ...]) -> Level:
     """A level holding the one set ``subset``."""
-    return Level(shape, np.array([sorted(subset)], dtype=np.int64).reshape(1, len(subset)))
+    ordered = tuple(sorted(int(i) for i in subset))
+    return Level(shape, np.array([ordered], dtype=np.int64).reshape(1, len(subset)), ordered)
 
 
 def level_states(shape: tuple[int, ...]) -> list[int]:
@@ -335,7 +343,7 @@ def masked_bytes(dist: Distribution) -> int:
     >>> masked_bytes(d), (masked_tensor(d) is not None) and masked_bytes(d)
     (144, 0)
     """
-    if "masked" in dist.cache:
+    if dist._derived.masked is not None:
         return 0
     return masked_build_bytes(dist)
 

@@ -41,7 +41,7 @@ from exactmd._progress import ProgressBar, progress_bar
 from exactmd.backends import Backend
 from exactmd.denoisers.calls import check_denoiser_law, evaluate_denoiser
 from exactmd.law.distribution import Distribution, as_distribution
-from exactmd.sampler._gather import Patterns, gather_plans
+from exactmd.sampler._gather import GatherPlan, Patterns, gather_plans
 from exactmd.sampler._levels import (
     Group,
     Level,
@@ -99,9 +99,10 @@ class _Engine:
         self.be = dist.backend
         self.den = denoiser
         self.bar = progress
-        self.cache: dict[tuple[int, int], tuple[Level, _Conditionals]] = {}
+        # keyed by the levels' program keys (Level.key) and the group / pattern
+        self.cache: dict[tuple[Revealed, int], _Conditionals] = {}
         self.keep_plans = keep_plans
-        self.plan_cache: dict[tuple[int, int, int, Patterns], tuple[Level, Level, list[Any]]] = {}
+        self.plan_cache: dict[tuple[Revealed, Revealed, int, Patterns], list[GatherPlan]] = {}
 
     def rows_of(self, group: Group, rows: np.ndarray) -> Any:
         """The denoiser's rows ``(R, m * q)`` at the group's states ``rows``."""
@@ -116,11 +117,11 @@ class _Engine:
     def conditionals(self, level: Level, gid: int, probs: Any) -> Any:
         """The conditional table of a group, covering every state where ``probs > 0``."""
         be, group = self.be, level.groups[gid]
-        key = (id(level), gid)  # the cache keeps ``level`` alive, so its id is not reused
+        key = (level.key, gid)
         m, q = self.d.n - level.a, self.d.q
         if key not in self.cache:
-            self.cache[key] = (level, _Conditionals(be, group.rows, m, q))
-        c = self.cache[key][1]
+            self.cache[key] = _Conditionals(be, group.rows, m, q)
+        c = self.cache[key]
         if self.den is None:
             if c.table is None:
                 c.table = exact_table(self.d, group, self.plan.table_entries)
@@ -139,19 +140,19 @@ class _Engine:
             c.table = be.reshape(be.transpose(spread, (0, 2, 3, 1)), (-1, q * group.size))
         return c.table
 
-    def plans_of(self, src: Level, tgt: Level, gt: int, patterns: Patterns) -> list[Any]:
+    def plans_of(self, src: Level, tgt: Level, gt: int, patterns: Patterns) -> list[GatherPlan]:
         """The gather plans from ``src`` into target group ``gt``, one per pattern.
 
         ``patterns`` is an int ``s`` (every choice of ``s`` new positions among the target's)
         or one tuple of new positions. Plans are kept for reuse when ``keep_plans`` is set
         (random reveal visits the same pair of levels at every step).
         """
-        key = (id(src), id(tgt), gt, patterns)  # the cache keeps both levels alive
+        key = (src.key, tgt.key, gt, patterns)
         if key in self.plan_cache:
-            return self.plan_cache[key][2]
+            return self.plan_cache[key]
         plans = gather_plans(self.be, self.d.n, src, tgt, gt, patterns)
         if self.keep_plans:
-            self.plan_cache[key] = (src, tgt, plans)
+            self.plan_cache[key] = plans
         return plans
 
     def advance(
@@ -173,7 +174,9 @@ class _Engine:
         be = self.be
         tables = {g: self.conditionals(src, g, p) for g, p in enumerate(p_src) if p is not None}
         for gt, group in enumerate(tgt.groups):
-            plans = [pl for pl in self.plans_of(src, tgt, gt, patterns) if pl[1] in tables]
+            plans = [
+                pl for pl in self.plans_of(src, tgt, gt, patterns) if pl.source_group in tables
+            ]
             if not plans:
                 continue
             n_t, size_t = group.sets.shape[0], group.size
@@ -192,7 +195,7 @@ class _Engine:
     def _add_pattern(
         self,
         part: Any,
-        plan: Any,
+        plan: GatherPlan,
         src: Level,
         p_src: list[Any],
         tables: dict[int, Any],
@@ -202,7 +205,8 @@ class _Engine:
     ) -> None:
         """Add one pattern's products for target sets ``lo:hi`` into ``part``."""
         be, q = self.be, self.d.q
-        r, g, loc, base, m, (src_shape, perm, tgt_shape) = plan
+        r, g, loc, base, m = plan.pattern, plan.source_group, plan.locations, plan.base, plan.masked
+        src_shape, perm, tgt_shape = plan.layout
         n_t, size_s = hi - lo, src.groups[g].size
         p2 = be.reshape(p_src[g], (-1, size_s))
         here = loc[lo:hi]
@@ -272,7 +276,7 @@ def _run(
             patterns = _patterns(target, move.new)
             eng.advance(level(move.source), source, target, acc, patterns, move.weight)
         if program.keeps_levels:
-            for _, cond in eng.cache.values():
+            for cond in eng.cache.values():
                 cond.checked = None  # drop the reference to this step's state
         else:
             eng.cache.clear()  # each level is a source once: free its conditional tables
