@@ -496,15 +496,12 @@ def learned_study(
             palg = exactmd.output_distribution(d, sizes, denoiser=den)
             row[label] = (sizes, float(exactmd.factorization_error(d, sizes)), exactmd.kl(d, palg))
         from_estimate[k] = row
-        # the engine hands llada zero rows at unmasked positions, which its tempering divides
-        # by 0 (NaN rows that are never used: the law comes out finite): silenced here
-        with np.errstate(invalid="ignore"):
-            low = exactmd.output_distribution(
-                d, llada(steps=k, temperature=1.0, ties="split"), denoiser=den
-            )
-        # llada(remasking="random") at temperature 1 is the exchangeable schedule of its step
-        # sizes (the masks spread over the steps, the remainder on the earliest): linear(n, k)
-        rand = exactmd.output_distribution(d, linear(n, k), denoiser=den)
+        low = exactmd.output_distribution(
+            d, llada(steps=k, temperature=1.0, ties="split"), denoiser=den
+        )
+        rand = exactmd.output_distribution(
+            d, llada(steps=k, remasking="random", temperature=1.0), denoiser=den
+        )
         samplers[k] = {"low_confidence": exactmd.kl(d, low), "random": exactmd.kl(d, rand)}
     checkpoints: dict[int, dict[str, float]] = {}
     const = linear(n, k_mid)
