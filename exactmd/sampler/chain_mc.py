@@ -275,11 +275,11 @@ def mc_factorization_error(
     scheds: dict[str, ExchangeableSchedule] = {}
     for label, s in schedules.items():
         sched = as_schedule(s, law.n)
-        if not isinstance(sched, ExchangeableSchedule):
+        if sched.kind != "exchangeable":  # the kind says what it is
             raise ScheduleError(
                 f"schedules: {label!r} must be an exchangeable schedule (sizes); received {sched!r}"
             )
-        scheds[str(label)] = sched
+        scheds[str(label)] = sched  # type: ignore[assignment]
     rng = np.random.default_rng(check_seed(seed))
     if samples is None:
         m = check_int(n_samples, "n_samples", minimum=2)
