@@ -90,7 +90,7 @@ def brute_filter(row, t, top_p, top_k):
         n_kept = len(kept)
         if n_kept < width:
             a, b = logits[order[n_kept - 1]], logits[order[n_kept]]
-            if a == b and math.isfinite(a):
+            if math.isfinite(a) and (a == b or (math.isfinite(b) and close(a, b, 1.0))):
                 raise BruteTie("top_p")
         logits = [x if v in kept else MIN for v, x in enumerate(logits)]
     if top_k is not None:
@@ -108,7 +108,29 @@ def confidence(alg, law, v):
     return sum(x * math.log(x + 1e-10) for x in law)
 
 
-def top_k_sets(conf, k, ties):
+RTOL = 1e-12  # confidences this close are equal as far as the real code can tell
+
+
+def close(a, b, scale=0.0):
+    return abs(a - b) <= RTOL * max(abs(a), abs(b), scale)
+
+
+def merge_near(conf, scale):
+    """Confidences with every chain of ``close`` neighbours (sorted) set to its largest."""
+    ranked = sorted(set(conf))
+    top, group = {}, [ranked[0]]
+    for x in ranked[1:]:
+        if close(x, group[-1], scale):
+            group.append(x)
+        else:
+            top.update({y: group[-1] for y in group})
+            group = [x]
+    top.update({y: group[-1] for y in group})
+    return [top[x] for x in conf]
+
+
+def top_k_sets(conf, k, ties, scale=0.0):
+    conf = merge_near(conf, scale)  # near-equal confidences tie
     m = len(conf)
     if len(set(conf)) == m:
         order = sorted(range(m), key=lambda a: -conf[a])
@@ -197,7 +219,7 @@ def brute_dream(
                 elif alg_temp:
                     sets = multinomial_sets(conf, k, alg_temp)
                 else:
-                    sets = top_k_sets(conf, k, ties)
+                    sets = top_k_sets(conf, k, ties, 0.0 if alg == "maskgit_plus" else 1.0)
                 for chosen, ws in sets:
                     new = list(tok)
                     for a in chosen:
@@ -242,7 +264,7 @@ def brute_decomposition(
                 elif alg_temp:
                     plan = multinomial_sets(conf, k, alg_temp)
                 else:
-                    plan = top_k_sets(conf, k, ties)
+                    plan = top_k_sets(conf, k, ties, 0.0 if alg == "maskgit_plus" else 1.0)
             index = tuple(v if v != q else slice(None) for v in tok)
             sliced = p[index]
             sliced = sliced / sliced.sum()  # π(x_masked | x_S), axes in the order of masked

@@ -33,7 +33,30 @@ from exactmd.testing import assert_samples_match
 
 
 class BruteTie(Exception):
-    """A selection of the brute force depends on the tie-break order."""
+    """A selection of the brute force depends on the tie-break order, or on the rounding of a
+    score within ``RTOL`` of a threshold it is compared with."""
+
+
+RTOL = 1e-12  # scores this close (relatively) are equal as far as the real code can tell
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= RTOL * max(abs(a), abs(b))
+
+
+def merge_near(scores: list[float]) -> list[float]:
+    """Scores with every chain of ``close`` neighbours (in sorted order) set to its largest."""
+    ranked = sorted(set(scores))
+    top = {}
+    group = [ranked[0]] if ranked else []
+    for x in ranked[1:]:
+        if close(x, group[-1]):
+            group.append(x)
+        else:
+            top.update({y: group[-1] for y in group})
+            group = [x]
+    top.update({y: group[-1] for y in group})
+    return [top[x] for x in scores]
 
 
 def temper(row: np.ndarray, t: float) -> list[float]:
@@ -54,6 +77,8 @@ def rule_threshold(tau):
     def rule(order, scores):
         chosen = set(order)  # topk(confidence, k = number of candidates)
         for r in range(1, len(order)):
+            if close(scores[order[r]], tau):
+                raise BruteTie(scores)  # the rounding decides
             if scores[order[r]] < tau:
                 chosen.discard(order[r])
         return chosen
@@ -69,6 +94,8 @@ def rule_factor(f):
         ranked = sorted(scores, reverse=True)
         top_i = 0
         for top_i in range(m):
+            if close(ranked[top_i], thresholds[top_i]):
+                raise BruteTie(scores)  # the rounding decides
             if ranked[top_i] < thresholds[top_i]:
                 break
         if top_i == 0 or top_i == m - 1:
@@ -104,7 +131,9 @@ def brute_step(p, tok, cand, rule, t, ties):
         pr = math.prod(qs[j][v] for j, v in zip(cand, vals))
         if pr == 0:
             continue
-        scores = [float(rows[j][v]) for j, v in zip(cand, vals)]
+        raw = [float(rows[j][v]) for j, v in zip(cand, vals)]
+        selections(raw, rule, "split")  # a raw score near a threshold raises BruteTie
+        scores = merge_near(raw)  # near-equal scores tie
         for chosen, w in selections(scores, rule, ties):
             new = list(tok)
             for a in chosen:
@@ -262,12 +291,16 @@ def test_factor_refuses_a_block_without_masks():
         monte_carlo_run(as_distribution(p), sched, None, 5, np.random.default_rng(0), {0: 0, 1: 1})
 
 
-def test_threshold_keeps_a_score_equal_to_tau():
-    # position 1 scores exactly 0.5 whatever it draws: with τ = 0.5 it is always written at once
+def test_threshold_refuses_a_score_equal_to_tau_and_keeps_one_just_above():
+    # position 1 scores exactly 0.5 whatever it draws: at τ = 0.5 the real code's rounding of
+    # softmax decides its side (a TieError, whatever ties); just below, it is written at once
     p = np.array([[0.4, 0.2], [0.1, 0.3]])
-    run = run_exact(p, fast_dllm(threshold=0.5, temperature=1.0))
+    for ties in ("error", "split"):
+        with pytest.raises(TieError, match="within rounding of the threshold"):
+            run_exact(p, fast_dllm(threshold=0.5, temperature=1.0, ties=ties))
+    run = run_exact(p, fast_dllm(threshold=0.5 - 1e-9, temperature=1.0))
     assert run.calls == pytest.approx({1: 0.6, 2: 0.4}, abs=TOL)
-    law, _ = brute_fast(p, threshold=0.5, t=1.0)
+    law, _ = brute_fast(p, threshold=0.5 - 1e-9, t=1.0)
     np.testing.assert_allclose(run.law, law, atol=TOL)
     above = run_exact(p, fast_dllm(threshold=0.5 + 1e-12, temperature=1.0))
     assert above.calls == {2: 1.0}  # just above 0.5: one position per round
@@ -311,7 +344,7 @@ def test_ties_refused_or_split(mode):
 
 def test_no_tie_error_when_every_tied_candidate_is_kept():
     p = np.full((2, 2, 2), 1 / 8)
-    run = run_exact(p, fast_dllm(threshold=0.5))  # all score 1/2 >= τ: written together
+    run = run_exact(p, fast_dllm(threshold=0.45))  # all score 1/2 >= τ: written together
     assert run.calls == {1: 1.0}
     assert run.law[0, 0, 0] == 1.0
 
@@ -386,7 +419,8 @@ def test_monte_carlo_with_a_prompt_and_split_ties():
     p = np.full((2, 2, 2, 2), 1 / 16)
     p[0, 0, 1, 1] = p[1, 1, 0, 0] = 3 / 16
     p /= p.sum()
-    sched = fast_dllm(factor=1.0, block_length=2, temperature=1.0, ties="split")
+    # factor 1.1, not 1: th_2 = 2/3 would meet the score 2/3 (a TieError within rounding)
+    sched = fast_dllm(factor=1.1, block_length=2, temperature=1.0, ties="split")
     d = as_distribution(p)
     prompt = {1: 1}
     law = exact_run(d, sched, None, prompt).law

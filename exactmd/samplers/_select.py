@@ -8,7 +8,33 @@
   scores" by the loser-CDF factorisation (SAMPLERS.md §1.1):
   ``P(A, v_A) = Π_{i∈A} q_i(v_i) · Π_{j∈C∖A} P(c_j < min_{i∈A} g_i(v_i))``, with ties of
   positive probability refused (:class:`~exactmd.errors.TieError`) or split uniformly;
-- :func:`draw_top_k`: the same selection on drawn scores, for the Monte Carlo run.
+- :func:`draw_top_k`: the same selection on drawn scores, for the Monte Carlo run;
+- :func:`near`, :func:`below`, :func:`snap`, :func:`threshold_tie`: the one rule for comparing
+  scores (below).
+
+**Scores are compared within rounding.** exactmd's scores are its own conditionals (sums of
+the table), the real code's are ``softmax(logits)`` computed by torch: the same number up to a
+few ulp, not bit for bit. So two scores count as equal when
+``|a − b| <= rtol · max(|a|, |b|, scale) + SCORE_ATOL`` (:func:`near`), with
+``rtol = SCORE_RTOL = 1e-12`` for float64 scores: about 4500 ulp, far above the few ulp of a
+float64 softmax of float64 logits (and of exactmd's sums of up to thousands of table entries),
+far below any difference a law means. ``scale`` is the magnitude of the terms a score is built
+from: 0 for a probability (its error is relative), 1 for a margin ``p1 − p2`` or a (negative)
+entropy ``Σ p log p`` (their error is absolute, a few ulp of the probabilities). Codes that
+score in float32 (diffusers' block refinement) use ``SCORE_RTOL32 = 1e-6`` (about 8 float32
+ulp). Then:
+
+- near-equal candidates are **ties**: :func:`snap` replaces every cluster of near-equal scores
+  of a state (single linkage over the sorted scores) by its largest member, so that the exact
+  law's "equal" and "below" are those of the snapped scores: ``ties="error"`` refuses them,
+  ``ties="split"`` splits them uniformly, and the split weights still sum to 1; the drawn
+  (Monte Carlo) selections snap their drawn scores the same way;
+- a score near a **threshold** is a boundary whose side the real code's rounding decides:
+  :func:`threshold_tie` builds the :class:`~exactmd.errors.TieError` every sampler raises then,
+  whatever ``ties`` (a split does not apply to a threshold).
+
+Away from the band nothing changes: :func:`snap` returns its input itself when no two scores
+are near but unequal, so laws are bit-identical there.
 
 Examples
 --------
@@ -40,10 +66,90 @@ __all__ = [
     "draw_values",
     "draw_top_k",
     "carry_over",
+    "SCORE_RTOL",
+    "SCORE_RTOL32",
+    "SCORE_ATOL",
+    "near",
+    "below",
+    "snap",
+    "threshold_tie",
 ]
 
 #: How a selection treats ties of positive probability.
 TIES = ("error", "split")
+
+#: Relative tolerance within which two float64 scores (or a score and a threshold) are equal.
+SCORE_RTOL = 1e-12
+#: The same for scores the real code computes in float32 (diffusers' block refinement).
+SCORE_RTOL32 = 1e-6
+#: Absolute floor: scores below the smallest normal float64 are equal to 0.
+SCORE_ATOL = float(np.finfo(np.float64).tiny)
+
+
+def near(a: object, b: object, scale: float = 0.0, rtol: float = SCORE_RTOL) -> np.ndarray:
+    """Bool: ``a == b`` or, both finite, ``|a − b| <= rtol · max(|a|, |b|, scale) + SCORE_ATOL``.
+
+    >>> near(0.9, 0.8999999999999999).tolist(), near(0.9, 0.9 + 1e-6).tolist()
+    (True, False)
+    """
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.maximum(np.maximum(np.abs(x), np.abs(y)), scale)
+        close = np.isfinite(x) & np.isfinite(y) & (np.abs(x - y) <= rtol * size + SCORE_ATOL)
+    return np.asarray((x == y) | close)
+
+
+def below(a: object, b: object, scale: float = 0.0, rtol: float = SCORE_RTOL) -> np.ndarray:
+    """Bool: ``a < b`` and not :func:`near` (``a`` is below ``b`` whatever the rounding)."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.asarray((x < y) & ~near(x, y, scale, rtol))
+
+
+def snap(
+    x: np.ndarray,
+    live: np.ndarray | None = None,
+    scale: float = 0.0,
+    rtol: float = SCORE_RTOL,
+) -> np.ndarray:
+    """``x`` with every cluster of :func:`near` entries along the last axis (single linkage over
+    the sorted ``live`` entries) replaced by its largest member; other entries unchanged.
+
+    Returns ``x`` itself when no two live entries are near but unequal (the common case), so
+    exact comparisons of the result are those of ``x`` there.
+
+    >>> snap(np.array([0.4242424242424242, 0.42424242424242425, 0.2])).tolist()
+    [0.42424242424242425, 0.42424242424242425, 0.2]
+    """
+    x = np.asarray(x, dtype=np.float64)
+    width = x.shape[-1] if x.ndim else 0
+    if width < 2 or rtol == 0 or x.size == 0:
+        return x
+    flat = x.reshape(-1, width)
+    alive = np.ones(flat.shape, dtype=bool) if live is None else np.broadcast_to(live, x.shape)
+    alive = alive.reshape(-1, width)
+    key = np.where(alive, flat, np.nan)  # NaN sorts last and links to nothing
+    order = np.argsort(key, axis=1, kind="stable")
+    s = np.take_along_axis(key, order, axis=1)
+    link = near(s[:, 1:], s[:, :-1], scale, rtol)
+    if not np.any(link & (s[:, 1:] != s[:, :-1])):
+        return x
+    is_end = np.concatenate([~link, np.ones((len(s), 1), dtype=bool)], axis=1)
+    ends = np.where(is_end, np.arange(width)[None, :], width)
+    last = np.minimum.accumulate(ends[:, ::-1], axis=1)[:, ::-1]  # the end of each cluster
+    out = np.empty_like(flat)
+    np.put_along_axis(out, order, np.take_along_axis(s, last, axis=1), axis=1)
+    return np.where(alive, out, flat).reshape(x.shape)
+
+
+def threshold_tie(what: str, where: str, score: float, tau: float, rtol: float) -> TieError:
+    """The :class:`~exactmd.errors.TieError` of a score within rounding of a threshold."""
+    return TieError(
+        f"{what}: a score within rounding of the threshold at {where}: score {score!r} against "
+        f"threshold {tau!r} (relative tolerance {rtol:g}); which side it falls on is decided "
+        "by the real code's floating-point softmax of its logits, not by the law, so the "
+        "run's law is not defined there (ties='split' does not apply to a threshold); move "
+        "the threshold slightly (e.g. by 1e-6)"
+    )
 
 
 def check_ties(ties: object) -> str:
@@ -91,8 +197,12 @@ def top_k_moves(
     ties: str,
     what: str,
     memory: int = 0,
+    scale: float = 0.0,
+    rtol: float = SCORE_RTOL,
 ) -> Moves:
     """The exact moves of "keep the ``k`` highest scores among the candidates".
+
+    Scores within rounding of each other (:func:`near`) are ties (:func:`snap`).
 
     Parameters
     ----------
@@ -112,6 +222,8 @@ def top_k_moves(
         The sampler, named in a :class:`~exactmd.errors.TieError`.
     memory
         The memory of every move.
+    scale, rtol
+        The tolerance of :func:`near` (see the module notes).
     """
     rows, n = batch.tokens.shape
     m = len(cand)
@@ -120,8 +232,9 @@ def top_k_moves(
     sizes = [batch.shape[j] for j in cand]
     width = max(sizes)
     q_c = values[:, cand, :width]  # (B, m, V)
-    g_c = scores[:, cand, :width]
     valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]  # (m, V)
+    live = (valid[None] & (q_c > 0)).reshape(rows, -1)
+    g_c = snap(scores[:, cand, :width].reshape(rows, -1), live, scale, rtol).reshape(q_c.shape)
     idx, val, in_a = _combos(k, tuple(sizes))  # (C, k), (C, k), (C, m)
     combos = idx  # one row per (kept set, kept values)
     prodq = np.prod(q_c[:, idx, val], axis=2)  # (B, C)
@@ -154,8 +267,9 @@ def top_k_moves(
                 f"{what}: a tie of positive probability in the top-{k} selection at step "
                 f"{batch.step}, tokens {batch.tokens[b].tolist()} (candidates "
                 f"{cand.tolist()}, positions {cand[idx[c]].tolist()} with values "
-                f"{val[c].tolist()} tie with another candidate at score {float(low[b, c])!r}); "
-                "pass ties='split' to split ties uniformly"
+                f"{val[c].tolist()} tie with another candidate at score {float(low[b, c])!r}, "
+                "equal within rounding: see SCORE_RTOL); pass ties='split' to split ties "
+                "uniformly"
             )
     else:
         # Σ_b P(exactly b losers tie at the lowest kept score, the rest below) / C(a + b, a)
@@ -203,14 +317,22 @@ def draw_values(probs: np.ndarray, temperature: float, rng: np.random.Generator)
 
 
 def draw_top_k(
-    conf: np.ndarray, k: np.ndarray, ties: str, rng: np.random.Generator, what: str
+    conf: np.ndarray,
+    k: np.ndarray,
+    ties: str,
+    rng: np.random.Generator,
+    what: str,
+    scale: float = 0.0,
+    rtol: float = SCORE_RTOL,
 ) -> np.ndarray:
     """Bool ``(B, N)``: the ``k[b]`` highest finite ``conf[b]`` of each row (``-inf`` never).
 
-    A tie between the last kept and the first dropped score raises a
-    :class:`~exactmd.errors.TieError` (``ties="error"``) or is broken uniformly at random.
+    A tie (within rounding, :func:`snap`; ``rtol = 0``: exact) between the last kept and the
+    first dropped score raises a :class:`~exactmd.errors.TieError` (``ties="error"``) or is
+    broken uniformly at random.
     """
     rows, n = conf.shape
+    conf = snap(conf, np.isfinite(conf), scale, rtol)
     jitter = rng.random(conf.shape) if ties == "split" else np.zeros(conf.shape)
     order = np.lexsort((jitter, -conf), axis=1) if rows else np.zeros((0, n), dtype=np.int64)
     ranked = np.take_along_axis(conf, order, axis=1)
@@ -222,7 +344,10 @@ def draw_top_k(
         nxt = np.take_along_axis(ranked, kk[:, None], axis=1)[:, 0]
         bad = inner & (last == nxt) & np.isfinite(nxt)
         if np.any(bad):
-            raise TieError(f"{what}: a tie in a drawn top-k selection; pass ties='split'")
+            raise TieError(
+                f"{what}: a tie in a drawn top-k selection; pass ties='split' (scores equal "
+                "within rounding, see SCORE_RTOL, are ties)"
+            )
     out = np.zeros((rows, n), dtype=bool)
     np.put_along_axis(out, order, keep, axis=1)
     return out

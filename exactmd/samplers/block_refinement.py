@@ -38,8 +38,14 @@ costs one call; leading blocks without masks are prefilled (no call).
 Ties of positive probability in the top-k commit (``torch.topk``'s order is undocumented), and
 in the top-p cut (two equal probabilities on either side of it; ``torch.sort`` is not stable by
 default), raise :class:`~exactmd.errors.TieError` with ``ties="error"``, or are split uniformly
-with ``ties="split"``. Ties at the threshold cannot arise (the comparison is strict). diffusers
-scores in float32; the exact law uses float64.
+with ``ties="split"``. diffusers scores in float32 (the scheduler compares a float32
+probability with ``τ``); the exact law uses float64, and compares its scores **within float32
+rounding** (``_select.near`` with relative tolerance ``SCORE_RTOL32 = 1e-6``, about 8 float32
+ulp): two candidates' scores that close are a tie (as above), and a score of positive
+probability that close to ``threshold`` is on a side the float32 rounding decides, so it raises
+a :class:`~exactmd.errors.TieError` naming the position, its score and the threshold, whatever
+``ties`` (move ``threshold`` slightly, e.g. by 1e-5). A score exactly at ``τ`` in float64
+(``p = τ = 0.6``) is refused too: its float32 value may sit on either side.
 
 Not modelled: editing (``editing_threshold``: committed tokens re-written when a new draw
 differs with score above it, a non-monotone rule; the scheduler's default is None, the
@@ -71,12 +77,16 @@ from exactmd.errors import ScheduleError, TieError
 from exactmd.samplers._engine import RunLaw, exact_run, monte_carlo_run
 from exactmd.samplers._records import STS, Draw, Moves, StepBatch
 from exactmd.samplers._select import (
+    SCORE_RTOL32,
     argmax_onehot,
     carry_over,
     check_ties,
     draw_top_k,
+    near,
     remainder_first,
+    snap,
     tempered,
+    threshold_tie,
 )
 from exactmd.samplers.base import SamplerSchedule
 
@@ -291,6 +301,18 @@ class BlockRefinement(SamplerSchedule):
         q_c, g_c = law[:, cand, :width], score[:, cand, :width]  # (B, m, V)
         valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]
         q_c = np.where(valid[None], q_c, 0.0)
+        live = q_c > 0
+        close = live & near(g_c, tau, rtol=SCORE_RTOL32)
+        if np.any(close):
+            r, a, v = (int(x) for x in np.argwhere(close)[0])
+            where = (
+                f"step {batch.step}, tokens {batch.tokens[r].tolist()}, position "
+                f"{int(cand[a])} with value {v}"
+            )
+            raise threshold_tie(repr(self), where, float(g_c[r, a, v]), tau, SCORE_RTOL32)
+        # scores within float32 rounding of each other are ties
+        g_c = snap(g_c.reshape(rows, -1), live.reshape(rows, -1), rtol=SCORE_RTOL32)
+        g_c = g_c.reshape(q_c.shape)
         le_tau = np.sum(q_c * (g_c <= tau), axis=2)  # P(c_j <= τ), (B, m)
         done_calls = int(
             self._done_calls(
@@ -428,13 +450,23 @@ class BlockRefinement(SamplerSchedule):
         k = self._quota(memory, n)
         x0, score = self._sample(tokens, probs, mask, rng)
         conf = np.where(cand, score, -np.inf)
+        close = cand & near(conf, self.threshold, rtol=SCORE_RTOL32)
+        if np.any(close):
+            r, j = (int(v) for v in np.argwhere(close)[0])
+            where = f"a drawn step {step}, tokens {tokens[r].tolist()}, position {j}"
+            raise threshold_tie(repr(self), where, float(conf[r, j]), self.threshold, SCORE_RTOL32)
         high = conf > self.threshold
         by_threshold = high.sum(axis=1) >= k
         commit = high.copy()
         rest = np.flatnonzero(~by_threshold)
         if rest.size:
             commit[rest] = draw_top_k(
-                conf[rest], np.minimum(k[rest], m[rest]), self.ties, rng, repr(self)
+                conf[rest],
+                np.minimum(k[rest], m[rest]),
+                self.ties,
+                rng,
+                repr(self),
+                rtol=SCORE_RTOL32,
             )
         new = np.where(commit, x0, tokens)
         done = ~np.any(cand & ~commit, axis=1)

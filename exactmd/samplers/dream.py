@@ -32,6 +32,15 @@ Ties of positive probability in a top-k selection raise :class:`~exactmd.errors.
 (tokens of equal probability of which only some are kept, as ``torch.sort`` orders them) is
 always refused: ``ties="split"`` covers the selections only.
 
+Scores are compared **within rounding** (``_select.near``): the real code's confidences are
+computed from torch's softmax, exactmd's from its own conditionals, equal to a few ulp. Two
+probabilities (``maskgit_plus``) within relative ``SCORE_RTOL = 1e-12`` of each other, or two
+margins or negative entropies (differences and sums of probabilities, whose error is absolute)
+within ``1e-12 · max(1, |c|)``, are a tie as above; so are two log-probabilities at the top-p
+boundary. Not yet covered: a cumulative mass within rounding of ``top_p`` (the crossing token
+is then decided by rounding), and near-equal probabilities at the ``T = 0`` argmax of a position
+(the first maximal index is taken, as ``torch.argmax`` does on equal values).
+
 Notes: the exact law takes the float32 value of ``1 − s/t`` as the reveal probability of
 ``origin`` (``torch.rand``'s float32 grid moves it by at most 2^-24); Dream right-shifts the
 model's logits (position ``j`` reads the output at ``j − 1``), a convention of the model's
@@ -66,7 +75,14 @@ import numpy as np
 from exactmd._validate import check_choice, check_int, check_real
 from exactmd.errors import ScheduleError, TieError
 from exactmd.samplers._records import STS, VALUE_INDEPENDENT, Draw, Moves, Plan, StepBatch
-from exactmd.samplers._select import argmax_onehot, check_ties, draw_top_k, top_k_moves
+from exactmd.samplers._select import (
+    argmax_onehot,
+    check_ties,
+    draw_top_k,
+    near,
+    snap,
+    top_k_moves,
+)
 from exactmd.samplers.base import SamplerSchedule
 
 __all__ = ["Dream", "dream", "dream_timesteps", "dream_sizes", "ALGS"]
@@ -200,7 +216,8 @@ def _filtered(
         if np.any(kept < width):
             r = np.flatnonzero(kept < width)
             last = ranked[r, kept[r] - 1]
-            tied = (last == ranked[r, np.minimum(kept[r], width - 1)]) & np.isfinite(last)
+            nxt = ranked[r, np.minimum(kept[r], width - 1)]
+            tied = near(last, nxt, 1.0) & np.isfinite(last)  # equal within rounding
             if np.any(tied):
                 b = int(r[np.flatnonzero(tied)[0]])
                 raise TieError(
@@ -472,7 +489,8 @@ class Dream(SamplerSchedule):
             dtype=np.int64,
         )
         if not self._plackett_luce:
-            keep = draw_top_k(conf, k, self.ties, rng, repr(self))
+            scale = 0.0 if self.alg == "maskgit_plus" else 1.0  # margins, entropies: absolute
+            keep = draw_top_k(conf, k, self.ties, rng, repr(self), scale=scale)
         else:
             assert self.alg_temp is not None
             w = _softmax(conf / self.alg_temp)
@@ -484,7 +502,7 @@ class Dream(SamplerSchedule):
                 )
             # torch.multinomial without replacement: the top k of w / Exp(1)
             keys = np.where(w > 0, w / rng.exponential(size=w.shape), -np.inf)
-            keep = draw_top_k(keys, k, "split", rng, repr(self))
+            keep = draw_top_k(keys, k, "split", rng, repr(self), rtol=0.0)  # exact: random keys
             keep |= masked & (k >= masked.sum(axis=1))[:, None]
         return Draw(np.where(keep, x0, tokens), memory, np.ones(rows, dtype=np.int64))
 
@@ -495,6 +513,7 @@ def _top_k_subsets(
     """The ``k`` highest of ``conf (m,)`` as index tuples with weights (a tie at the cut split
     uniformly, or a :class:`~exactmd.errors.TieError`)."""
     m = len(conf)
+    conf = snap(conf, scale=1.0)  # margins, entropies: equal within absolute rounding
     ranked = np.sort(conf)[::-1]
     if k >= m:
         return [tuple(range(m))], [1.0]

@@ -19,6 +19,13 @@ only when it changes the revealed set; then ``ties="error"`` raises
 :class:`~exactmd.errors.TieError` naming the state, and ``ties="split"`` takes every order of
 the tied positions as equally likely (the set's law is the share of orders giving it).
 
+Comparisons are **within rounding** (``_select.near``): two proxies within
+``1e-12 · max(1, |e|)`` of each other (``SCORE_RTOL``, absolute since the proxies are sums and
+differences of probabilities) are tied as above; a prefix's ``Σ h − max h`` within
+``1e-12 · max(1, Σ h)`` of ``gamma`` (and not exactly 0, which a zero-entropy prefix gives in
+any arithmetic) is on a side the real code's rounding decides, and raises a
+:class:`~exactmd.errors.TieError` whatever ``ties``: move ``gamma`` slightly.
+
 UNI-D2 runs at most ``num_steps`` rounds, ``L`` by default; every round reveals at least one
 position, so ``N`` rounds always finish (:meth:`EB.max_steps`). One denoiser call per round.
 Not modelled: UNI-D2's optional nucleus filtering (``p_nucleus``) and float64 switch; the
@@ -49,7 +56,15 @@ import numpy as np
 from exactmd._validate import check_choice, check_real
 from exactmd.errors import MemoryPlanError, ScheduleError, TieError
 from exactmd.samplers._records import VALUE_INDEPENDENT, Draw, Plan, StepBatch
-from exactmd.samplers._select import carry_over, check_ties, tempered
+from exactmd.samplers._select import (
+    SCORE_RTOL,
+    carry_over,
+    check_ties,
+    near,
+    snap,
+    tempered,
+    threshold_tie,
+)
 from exactmd.samplers.base import SamplerSchedule
 
 __all__ = ["EB", "eb", "PROXIES", "MAX_ORDERS"]
@@ -80,6 +95,17 @@ def _budget(h_sorted: np.ndarray, gamma: float) -> np.ndarray:
     return np.maximum(np.sum(acc - top <= gamma, axis=-1), 1)
 
 
+def _budget_tie(h_sorted: np.ndarray, gamma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: whether a prefix's ``Σ h − max h`` is within rounding of ``gamma`` (the first
+    prefix, and exact zeros, excepted: both codes give exactly 0 there), and that value."""
+    acc = np.cumsum(h_sorted, axis=-1)
+    spend = acc - np.maximum.accumulate(h_sorted, axis=-1)
+    close = near(spend, gamma, np.maximum(acc, 1.0)) & (spend != 0)
+    close[..., :1] = False
+    first = np.argmax(close, axis=-1)
+    return np.any(close, axis=-1), np.take_along_axis(spend, first[..., None], axis=-1)[..., 0]
+
+
 def _tied_orders(err: np.ndarray) -> list[np.ndarray]:
     """Every order of the positions consistent with sorting ``err`` (one row) ascending."""
     order = np.argsort(err, kind="stable")
@@ -106,6 +132,9 @@ def _sets(
     found: dict[frozenset[int], int] = {}
     orders = _tied_orders(err)
     for order in orders:
+        close, spend = _budget_tie(h[order][None, :], gamma)
+        if close[0]:
+            raise threshold_tie(what, where, float(spend[0]), gamma, SCORE_RTOL)
         k = int(_budget(h[order][None, :], gamma)[0])
         key = frozenset(int(i) for i in order[:k])
         found[key] = found.get(key, 0) + 1
@@ -159,8 +188,14 @@ class EB(SamplerSchedule):
     ) -> list[list[tuple[frozenset[int], float]]]:
         """Per row: the revealed subsets (positions) with weights, from the value laws."""
         err, h = _proxies(q[:, masked, :], self.proxy)
+        err = snap(err, scale=1.0)  # proxies within rounding are tied
         order = np.argsort(err, axis=1, kind="stable")
-        k = _budget(np.take_along_axis(h, order, axis=1), self.gamma)
+        h_sorted = np.take_along_axis(h, order, axis=1)
+        close, spend = _budget_tie(h_sorted, self.gamma)
+        if np.any(close):
+            r = int(np.flatnonzero(close)[0])
+            raise threshold_tie(repr(self), where(r), float(spend[r]), self.gamma, SCORE_RTOL)
+        k = _budget(h_sorted, self.gamma)
         ranked = np.take_along_axis(err, order, axis=1)
         tied = np.any(np.diff(ranked, axis=1) == 0, axis=1)
         out = []
@@ -203,6 +238,7 @@ class EB(SamplerSchedule):
         err, h = _proxies(q, self.proxy)
         err = np.where(masked, err, np.inf)  # only masked positions are planned
         h = np.where(masked, h, 0.0)  # SUBS: a revealed position is one-hot (entropy 0)
+        err = snap(err, masked, scale=1.0)  # proxies within rounding are tied
         if self.ties == "split":  # argsort with ties in a uniformly random order
             order = np.lexsort((rng.random(err.shape), err), axis=1)
         else:
@@ -213,7 +249,12 @@ class EB(SamplerSchedule):
                 live = np.flatnonzero(masked[b])
                 where = f"step {step}, tokens {tokens[b].tolist()}"
                 _sets(err[b, live], h[b, live], self.gamma, "error", repr(self), where)
-        k = _budget(np.take_along_axis(h, order, axis=1), self.gamma)
+        h_sorted = np.take_along_axis(h, order, axis=1)
+        close, spend = _budget_tie(h_sorted, self.gamma)
+        for b in np.flatnonzero(close):
+            where = f"a drawn step {step}, tokens {tokens[b].tolist()}"
+            raise threshold_tie(repr(self), where, float(spend[b]), self.gamma, SCORE_RTOL)
+        k = _budget(h_sorted, self.gamma)
         k = np.maximum(np.minimum(k, masked.sum(axis=1)), 1)
         ranks = np.empty_like(order)
         np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(rows, axis=0), axis=1)

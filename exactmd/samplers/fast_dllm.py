@@ -26,13 +26,22 @@ rule by enumerating the candidates' joint values. Ties of positive probability i
 raise :class:`~exactmd.errors.TieError` (``ties="error"``) or are split uniformly
 (``ties="split"``). Fast-dLLM is sample-then-select: E_fact and E_learn are refused.
 
+Scores are compared **within rounding** (``_select.near``, relative tolerance ``SCORE_RTOL``):
+the real code compares ``softmax(logits.to(float64))``, which differs from exactmd's
+conditionals by a few ulp (``softmax(log 0.9)`` can be ``0.8999999999999999``). Two
+candidates' scores that close are a tie (as above). A score of positive probability that
+close to ``τ`` (unless it is surely the best, kept on either side), or to a factor threshold
+``th_n`` the walk compares it with, is on a side the real code's float64 softmax decides: a
+:class:`~exactmd.errors.TieError` (whatever ``ties``) names the position, its score and the
+threshold; move ``τ`` (or ``f``) slightly.
+
 Examples
 --------
 >>> import numpy as np, exactmd
 >>> from exactmd.samplers import exact_run
 >>> from exactmd.law.distribution import as_distribution
 >>> p = np.array([[0.4, 0.2], [0.1, 0.3]])
->>> run = exact_run(as_distribution(p), fast_dllm(threshold=0.5, temperature=1.0), None)
+>>> run = exact_run(as_distribution(p), fast_dllm(threshold=0.45, temperature=1.0), None)
 >>> run.law.round(4).tolist(), {k: round(v, 4) for k, v in run.calls.items()}
 ([[0.46, 0.38], [0.04, 0.12]], {1: 0.6, 2: 0.4})
 >>> exactmd.output_distribution(p, fast_dllm(factor=1.0)).tolist()  # m = 2: both at once
@@ -52,12 +61,19 @@ from exactmd._validate import check_int, check_real
 from exactmd.errors import ScheduleError, TieError
 from exactmd.samplers._records import STS, Draw, Moves, StepBatch
 from exactmd.samplers._select import (
+    SCORE_RTOL,
     check_ties,
     draw_top_k,
     draw_values,
+    near,
     remainder_first,
+    snap,
     tempered,
+    threshold_tie,
     top_k_moves,
+)
+from exactmd.samplers._select import (
+    below as clearly_below,
 )
 from exactmd.samplers.base import SamplerSchedule
 
@@ -258,6 +274,14 @@ class FastDLLM(SamplerSchedule):
             k = m // per + (i < m % per)
             keep = draw_top_k(conf, np.minimum(k, ncand), self.ties, rng, what)
         elif self.mode == "threshold":
+            assert self.threshold is not None
+            # the best is kept whatever its side of τ
+            reach = cand & ~clearly_below(conf, self.threshold)
+            close = cand & near(conf, self.threshold) & (reach.sum(axis=1) >= 2)[:, None]
+            if np.any(close):
+                r, j = (int(v) for v in np.argwhere(close)[0])
+                where = f"a drawn step {step}, tokens {tokens[r].tolist()}, position {j}"
+                raise threshold_tie(what, where, float(conf[r, j]), self.threshold, SCORE_RTOL)
             keep = cand & (conf >= self.threshold)
             need = ~keep.any(axis=1) & (ncand > 0)  # nobody reaches τ: the best alone
             if need.any():
@@ -270,8 +294,14 @@ class FastDLLM(SamplerSchedule):
                 raise self._empty_block(int(b[r]), tokens[r])
             assert self.factor is not None
             ranked = -np.sort(-conf, axis=1)
-            fail = (pos < ncand[:, None]) & (ranked < _factor_thresholds(self.factor, n)[None, :])
+            th = _factor_thresholds(self.factor, n)[None, :]
+            fail = (pos < ncand[:, None]) & (ranked < th)
             stop = np.where(fail.any(axis=1), np.argmax(fail, axis=1), ncand - 1)
+            close = (pos <= stop[:, None]) & near(ranked, th)
+            if np.any(close):
+                r, j = (int(v) for v in np.argwhere(close)[0])
+                where = f"a drawn step {step}, tokens {tokens[r].tolist()}, rank {j + 1}"
+                raise threshold_tie(what, where, float(ranked[r, j]), float(th[0, j]), SCORE_RTOL)
             size = np.where((stop == 0) | (stop == ncand - 1), stop + 1, stop)
             keep = draw_top_k(conf, size, self.ties, rng, what)
         new = np.where(keep, x0, tokens)
@@ -312,6 +342,19 @@ def _threshold_moves(
     valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]  # (m, V)
     q_c = np.where(valid[None], values[:, cand, :width], 0.0)  # (B, m, V)
     g_c = batch.probs[:, cand, :width]
+    live = q_c > 0
+    # a score near τ matters unless it is the best for sure: another candidate may reach τ
+    reach = np.any(live & ~clearly_below(g_c, tau), axis=2)  # (B, m)
+    others = (np.sum(reach, axis=1)[:, None] - reach) > 0  # (B, m)
+    close = live & near(g_c, tau) & others[:, :, None]
+    if np.any(close):
+        r, a, v = (int(x) for x in np.argwhere(close)[0])
+        where = (
+            f"step {batch.step}, tokens {batch.tokens[r].tolist()}, position {int(cand[a])} "
+            f"with value {v}"
+        )
+        raise threshold_tie(what, where, float(g_c[r, a, v]), tau, SCORE_RTOL)
+    g_c = snap(g_c.reshape(rows, -1), live.reshape(rows, -1)).reshape(g_c.shape)  # near = tie
     below_tau = np.sum(q_c * (g_c < tau), axis=2)  # (B, m): P(c_j < τ)
     src, tok, wts = [], [], []
     # S with every member >= τ (any non-empty subset)
@@ -387,9 +430,20 @@ def _factor_moves(
     sc = score[rb, rt]  # (P, m)
     order = np.argsort(-sc, axis=1, kind="stable")
     ranked = np.take_along_axis(sc, order, axis=1)
-    fail = ranked < _factor_thresholds(factor, m)[None, :]
+    th = _factor_thresholds(factor, m)[None, :]
+    fail = ranked < th
     stop = np.where(fail.any(axis=1), np.argmax(fail, axis=1), m - 1)
+    close = (cols <= stop[:, None]) & near(ranked, th)  # the ranks the walk compares
+    if np.any(close):
+        r, j = (int(x) for x in np.argwhere(close)[0])
+        where = (
+            f"step {batch.step}, tokens {batch.tokens[rb[r]].tolist()}, rank {j + 1} of the "
+            f"candidates {cand.tolist()} with values {grid[rt[r]].tolist()}"
+        )
+        raise threshold_tie(what, where, float(ranked[r, j]), float(th[0, j]), SCORE_RTOL)
     size = np.where((stop == 0) | (stop == m - 1), stop + 1, stop)  # the last-rank quirk
+    sc = snap(sc)  # scores within rounding are ties
+    ranked = -np.sort(-sc, axis=1)
     cut = np.take_along_axis(ranked, (size - 1)[:, None], axis=1)[:, 0]
     nxt = np.take_along_axis(ranked, np.minimum(size, m - 1)[:, None], axis=1)[:, 0]
     tied = (size < m) & (cut == nxt)
