@@ -13,12 +13,8 @@ from helpers import random_law
 
 from exactmd.backends import get_backend
 from exactmd.errors import DistributionError, ValidationError
-from exactmd.law.distribution import (
-    TOTAL_ATOL,
-    TOTAL_ATOL_FLOAT32,
-    Distribution,
-    as_distribution,
-)
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.law.tables import TOTAL_ATOL, TOTAL_ATOL_FLOAT32
 from exactmd.measures.information import (
     complexity,
     dual_total_correlation,
@@ -446,7 +442,7 @@ def test_decimal_list_is_not_called_ragged() -> None:
 @pytest.mark.parametrize(("dtype", "atol"), [("bfloat16", 1e-2), ("float16", 1e-3)])
 def test_half_precision_torch_input(dtype: str, atol: float) -> None:
     torch = pytest.importorskip("torch")
-    from exactmd.law.distribution import HALF_ATOL
+    from exactmd.law.tables import HALF_ATOL
 
     assert HALF_ATOL[dtype] == atol
     p = random_law((2, 3, 2), seed=5)

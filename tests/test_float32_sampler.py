@@ -14,7 +14,8 @@ from helpers import random_law
 from sampler_brute import brute_output
 
 from exactmd.denoisers.exact import perturbed_denoiser
-from exactmd.law.distribution import TOTAL_ATOL_FLOAT32, as_distribution
+from exactmd.law.distribution import as_distribution
+from exactmd.law.tables import TOTAL_ATOL_FLOAT32
 from exactmd.measures.information import kl
 from exactmd.sampler.bound import BOUND_ATOL_FLOAT32, check_bound
 from exactmd.sampler.p_alg import output_distribution

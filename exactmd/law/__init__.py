@@ -4,8 +4,11 @@
 a model loader's result, checks it once (finite, non-negative, total 1 within tolerance,
 then divided by its total) and returns a :class:`Distribution` that owns its table.
 
-- :mod:`exactmd.law.distribution` — :class:`Distribution`, :func:`as_distribution`, the
-  tolerances;
+- :mod:`exactmd.law.distribution` — :class:`Distribution` (and its symbolic subclass),
+  :func:`as_distribution`;
+- :mod:`exactmd.law.tables` — the checks of a numeric table and their tolerances;
+- :mod:`exactmd.law.records` — what a law carries besides its table (the model that built it,
+  its derived values);
 - :mod:`exactmd.law.coerce` — which path an object array or nested list takes (exact or
   floating point).
 """

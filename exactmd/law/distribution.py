@@ -2,23 +2,15 @@
 
 Every contract function starts with :func:`as_distribution`, which accepts a numpy array, a
 torch tensor, nested lists, a :class:`Distribution` or a model loader's result, checks it once
-and returns a :class:`Distribution`. The rules:
+and returns a :class:`Distribution`. Which path an input takes:
 
-- at least one axis (N >= 1), and no zero-size axis;
-- real, finite, non-negative entries;
-- a total within ``TOTAL_ATOL`` of 1 (``1e-8`` in float64, ``1e-5`` for float32 input, and for
-  half-precision input ``1e-3`` (float16) and ``1e-2`` (bfloat16), see :data:`HALF_ATOL`).
-
-Which path an input takes:
-
-- a numeric array or tensor is validated numerically and held in float64 (float32 only when
-  ``dtype="float32"`` is asked for). Half-precision input (numpy or torch ``float16``, torch
-  ``bfloat16``) is read into float64 and checked with the looser tolerance above (its entries
-  carry relative rounding errors of up to 2^-11 and 2^-8);
-- **every accepted numeric table is normalised**: it is divided by its total (summed in
-  float64) once, here, in the working precision. A float64 table summing to ``1 + 5e-9`` is
-  the law ``table / (1 + 5e-9)``, so K = N gives KL = 0 and TC, E_fact stay >= 0 up to
-  rounding (see :mod:`exactmd.measures.information` for how that rounding is handled);
+- a numeric array or tensor is validated numerically by the rules of
+  :mod:`exactmd.law.tables` (one axis at least, real, finite, non-negative entries, a total
+  within ``TOTAL_ATOL`` of 1) and held in float64 (float32 only when ``dtype="float32"`` is
+  asked for);
+- **every accepted numeric table is normalised**: it is divided by its total once, so K = N
+  gives KL = 0 and TC, E_fact stay >= 0 up to rounding (see :mod:`exactmd.measures.information`
+  for how that rounding is handled);
 - **a Distribution owns its table**: the normalised table is a fresh array, never a view of
   the caller's buffer, so writing into the input afterwards changes nothing; on numpy it is
   also read-only (``d.table[...] = x`` raises). A torch table is a private tensor as well, but
@@ -32,10 +24,7 @@ Which path an input takes:
 - a sympy ``Array``/``Matrix`` is symbolic.
 
 Nested lists that are not rectangular are refused as ragged; any other non-number entry
-(a string, ``None``, a complex number) is refused with the index where it sits. Before a large
-table is copied (to another dtype or device, or out of a zero-stride view) the copy and the
-validation's temporaries are checked against the memory available, raising
-:class:`~exactmd.errors.MemoryPlanError` instead of allocating.
+(a string, ``None``, a complex number) is refused with the index where it sits.
 
 Examples
 --------
@@ -50,81 +39,23 @@ exactmd.errors.DistributionError: p: entries must sum to 1 within 1e-08; receive
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from exactmd._validate import check_axes
 from exactmd.backends import Backend, get_backend, is_torch_tensor
-from exactmd.backends._memory import require_fits
-from exactmd.errors import DistributionError, MemoryPlanError, ValidationError, describe
-from exactmd.law.coerce import is_symbolic_input, object_to_float
+from exactmd.errors import DistributionError, ValidationError, describe
+from exactmd.law.coerce import is_symbolic_input
+from exactmd.law.records import ModelInfo, _Derived
+from exactmd.law.tables import numeric_table, table_free_refusal
 
 __all__ = [
     "Distribution",
     "SymbolicDistribution",
     "as_distribution",
     "as_symbolic_distribution",
-    "TOTAL_ATOL",
-    "TOTAL_ATOL_FLOAT32",
-    "HALF_ATOL",
-    "ModelInfo",
 ]
-
-TOTAL_ATOL = 1e-8
-TOTAL_ATOL_FLOAT32 = 1e-5
-#: Tolerance on the total of half-precision input (read into float64, then renormalised).
-HALF_ATOL = {"float16": 1e-3, "bfloat16": 1e-2}
-#: Tables needing fewer bytes than this for their copy and checks are not memory-checked.
-_CHECK_FITS_ABOVE = 64 * 2**20
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model builder of :mod:`exactmd.models` recorded about the law it built.
-
-    Attributes
-    ----------
-    name : str
-        The builder's name (``"markov_chain"``, ``"ising"``, ``"mixture"``…).
-    params : Mapping
-        Its parameters (plain numpy and Python values, e.g. ``init`` and ``transition`` for a
-        Markov chain), read-only.
-
-    Examples
-    --------
-    >>> info = ModelInfo("coin", {"bias": 0.25})
-    >>> info.name, info.params["bias"]
-    ('coin', 0.25)
-    """
-
-    name: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
-
-
-@dataclass
-class _Derived:
-    """Values computed from a law's table and kept for reuse, one typed slot each (they belong
-    to the law's backend and dtype: :meth:`Distribution.with_backend` starts afresh).
-
-    The modules that compute them own their types: ``masked`` (the masked-marginal tensor,
-    :func:`exactmd.enumeration.masked.masked_tensor`), ``subset_entropies`` and
-    ``subset_entropies_plan`` (:func:`exactmd.enumeration.masked.subset_entropies`),
-    ``law_constants`` (``exactmd.enumeration.conditionals.LawConstants``) and
-    ``singletons_and_cofaces`` (:mod:`exactmd.measures.information`).
-    """
-
-    masked: Any = None
-    subset_entropies: Any = None
-    subset_entropies_plan: Any = None
-    law_constants: Any = None
-    singletons_and_cofaces: Any = None
 
 
 class Distribution:
@@ -230,7 +161,7 @@ class Distribution:
     def with_backend(self, backend: Backend) -> Distribution:
         """Return this law held by ``backend``.
 
-        The names, state names and :attr:`model` carry over; the derived tensors (masked
+        The names, state names and ``model`` carry over; the derived tensors (masked
         tensor, subset entropies…) do not, since they belong to the old backend and dtype.
 
         To an exact backend (``"symbolic"``) the table is read exactly (floats as the decimals
@@ -385,38 +316,6 @@ def as_symbolic_distribution(
     return SymbolicDistribution(table, be, names, state_names, assumptions=assumptions)
 
 
-def _host_of(p: Any, name: str) -> tuple[np.ndarray, str]:
-    """``p`` as a numpy array (not yet validated) and the name of its original dtype."""
-    if is_torch_tensor(p):
-        raw_dtype = str(p.dtype).replace("torch.", "")
-        t = p.detach()
-        if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: read half precision as float64
-            import torch
-
-            t = t.to(dtype=torch.float64)
-        return t.cpu().numpy(), raw_dtype
-    try:
-        host = np.asarray(p)
-    except (ValueError, TypeError) as exc:
-        raise DistributionError(
-            f"{name}: must be a rectangular array of probabilities (these nested lists are "
-            f"ragged); received {describe(p)} ({exc})"
-        ) from exc
-    raw_dtype = str(host.dtype)
-    if host.dtype == object:
-        host = object_to_float(host, p, name)
-    return host, raw_dtype
-
-
-def _check_fits(host: np.ndarray, be: Backend, name: str) -> None:
-    """Refuse, before allocating, a table whose checks and normalised copy do not fit."""
-    cells = int(np.prod(host.shape, dtype=np.float64))
-    needed = cells * (1 + (0 if host.dtype == np.float64 else 8) + be.itemsize)
-    if needed >= _CHECK_FITS_ABOVE:
-        what = f"{name}: validating and storing a table of shape {tuple(host.shape)}"
-        require_fits(needed, be, what)
-
-
 def as_distribution(
     p: Any,
     *,
@@ -460,7 +359,7 @@ def as_distribution(
     exactmd.errors.DistributionError: p: entries must be >= 0; received -0.1 at index (1, 1)
     """
     if getattr(p, "holds_table", True) is False:  # a parameter-only law (models.chains)
-        raise _table_free_refusal(p, name)
+        raise table_free_refusal(p, name)
     if is_symbolic_input(p):
         p = as_symbolic_distribution(p, name=name)
     if isinstance(p, Distribution):
@@ -472,66 +371,4 @@ def as_distribution(
     if be.exact:  # read the numeric table exactly, then validate it exactly
         host = p.detach().cpu().numpy() if is_torch_tensor(p) else p
         return as_symbolic_distribution(host, name=name, backend=be)
-    host, raw_dtype = _host_of(p, name)
-    if not (np.issubdtype(host.dtype, np.number) or host.dtype == bool):
-        raise DistributionError(
-            f"{name}: entries must be real numbers; received dtype {host.dtype}"
-        )
-    if np.iscomplexobj(host):
-        raise DistributionError(f"{name}: entries must be real; received dtype {host.dtype}")
-    check_axes(host.shape, name, host)
-    _check_fits(host, be, name)  # the law is always a fresh copy (normalised)
-    atol = HALF_ATOL.get(raw_dtype, TOTAL_ATOL)
-    if raw_dtype == "float32" or be.dtype == "float32":
-        atol = max(atol, TOTAL_ATOL_FLOAT32)
-    total = _check_table(host, name, atol=atol)
-    if raw_dtype in HALF_ATOL:  # numpy has no bfloat16: half precision is read as float64
-        host = host.astype(np.float64)
-    # the law is the table divided by its total, once, in the working precision: a fresh array
-    # that the Distribution owns (never a view of the caller's buffer), read-only on numpy
-    table = be.asarray(p if is_torch_tensor(p) and raw_dtype not in HALF_ATOL else host) / total
-    if isinstance(table, np.ndarray):
-        table.setflags(write=False)
-    return Distribution(table, be)
-
-
-def _table_free_refusal(p: Any, name: str) -> MemoryPlanError:
-    """The refusal of a law that holds its parameters and no table (``holds_table = False``,
-    e.g. :class:`exactmd.models.chains.MarkovChainLaw`), before anything is allocated: it
-    names the shape, the bytes the float64 table would take, and what works without it."""
-    q, n = int(getattr(p, "q", 0)), int(getattr(p, "n", 0))
-    bits = n * np.log2(max(q, 1)) + 3
-    size = f"{8 * q**n} bytes" if bits < 64 else f"2^{bits:.6g} bytes"
-    works = ", ".join(getattr(p, "without_table", ()))
-    kind = getattr(p, "kind", type(p).__name__)
-    return MemoryPlanError(
-        f"{name}: a {kind} law of N = {n} variables holds its parameters, not its table of "
-        f"shape ({q},) * {n} ({size} in float64); functions that need the table refuse it. "
-        f"Without the table: {works}; for a table, build the law with table=True when it "
-        f"fits; received {describe(p)}"
-    )
-
-
-def _check_table(host: np.ndarray, name: str, atol: float = TOTAL_ATOL) -> float:
-    """Check finiteness, signs and the total (within ``atol``); return the total.
-
-    The caller (:func:`as_distribution`) has already run :func:`check_axes` on ``host``."""
-    values = host.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(values)):
-        bad = np.argwhere(~np.isfinite(values))[0]
-        raise DistributionError(
-            f"{name}: entries must be finite (no NaN or inf); received "
-            f"{values[tuple(bad)]} at index {tuple(int(b) for b in bad)}"
-        )
-    if np.any(values < 0):
-        bad = np.argwhere(values < 0)[0]
-        raise DistributionError(
-            f"{name}: entries must be >= 0; received {values[tuple(bad)]} at index "
-            f"{tuple(int(b) for b in bad)}"
-        )
-    total = float(values.sum(dtype=np.float64))
-    if abs(total - 1.0) > atol:
-        raise DistributionError(
-            f"{name}: entries must sum to 1 within {atol:g}; received a total of {total:.12g}"
-        )
-    return total
+    return Distribution(numeric_table(p, be, name), be)

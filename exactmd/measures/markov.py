@@ -41,7 +41,8 @@ from exactmd._validate import as_float_array
 from exactmd.backends import get_backend
 from exactmd.backends._memory import require_fits
 from exactmd.errors import ModelError, describe
-from exactmd.law.distribution import TOTAL_ATOL, Distribution
+from exactmd.law.distribution import Distribution
+from exactmd.law.tables import TOTAL_ATOL
 from exactmd.models._base import positive_int, prob_vector, stochastic_matrix
 from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.typing import FloatArray

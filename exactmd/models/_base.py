@@ -20,7 +20,8 @@ from exactmd._validate import as_float_array, check_int, check_real
 from exactmd.backends import Backend, get_backend
 from exactmd.backends._memory import Budget, memory_budget, require_fits
 from exactmd.errors import DistributionError, ModelError, ModelSizeError, describe
-from exactmd.law.distribution import TOTAL_ATOL, Distribution, as_distribution
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.law.tables import TOTAL_ATOL
 
 __all__ = [
     "resolve_backend",

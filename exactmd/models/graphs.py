@@ -19,7 +19,8 @@ import numpy as np
 
 from exactmd.backends import get_backend
 from exactmd.errors import ModelError, describe
-from exactmd.law.distribution import Distribution, ModelInfo
+from exactmd.law.distribution import Distribution
+from exactmd.law.records import ModelInfo
 from exactmd.models._base import (
     finish,
     log_weight_scale,

@@ -3,7 +3,7 @@
 Every builder returns a validated :class:`~exactmd.law.distribution.Distribution` (numpy by
 default; ``backend="torch"``/``device=`` move the result), checks the memory a joint needs
 before allocating it (:class:`~exactmd.errors.ModelSizeError` otherwise), and records its
-name and parameters in ``dist.model`` (a :class:`~exactmd.law.distribution.ModelInfo`); read
+name and parameters in ``dist.model`` (a :class:`~exactmd.law.records.ModelInfo`); read
 a Markov chain's ``(init, transition)`` with :func:`markov_chain_parameters`.
 ``with_backend`` conversions keep ``dist.model`` and drop the backend-specific arrays.
 
@@ -29,7 +29,8 @@ import numpy as np
 from exactmd._validate import check_flag, check_seed
 from exactmd.backends import get_backend
 from exactmd.errors import ModelError, ValidationError, describe
-from exactmd.law.distribution import Distribution, ModelInfo, as_distribution
+from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.law.records import ModelInfo
 from exactmd.models._base import (
     ModelSizeError,
     _big,

@@ -333,7 +333,7 @@ def output_distribution(
         float32 when computed in float32. A float32 result carries float32 rounding and is
         validated downstream (e.g. by :func:`~exactmd.measures.information.kl`) at the float32
         tolerance
-        :data:`~exactmd.law.distribution.TOTAL_ATOL_FLOAT32`. Measured against float64 (random
+        :data:`~exactmd.law.tables.TOTAL_ATOL_FLOAT32`. Measured against float64 (random
         laws with zeros, N <= 12, numpy and torch, exact and perturbed denoisers): entries
         within 2e-8 (1.5e-6 relative on entries above 1e-6), total within 2.4e-7 of 1;
         ``tests/test_sampler.py::test_float32_output`` asserts 5e-8 and 1e-6.
