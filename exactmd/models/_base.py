@@ -102,7 +102,8 @@ def plan_cells(
     _refuse_bits(len(shape), bits, backend, copies, name, note, budget)
     cells = math.prod(int(q) for q in shape)
     needed = -(-cells * backend.itemsize * round(copies * 100) // 100)  # exact integer ceiling
-    exponent = "" if cells.bit_length() > 1000 else f" (2^{math.log2(cells):.1f})"
+    big = cells < 1 or cells.bit_length() > 1000  # a 0 axis is refused later
+    exponent = "" if big else f" (2^{math.log2(cells):.1f})"
     require_fits(
         needed,
         backend,
