@@ -339,9 +339,9 @@ class Backend(ABC):
 
     @property
     def tuning(self) -> Tuning:
-        """The chunk and block sizes of this backend's device
-        (:data:`~exactmd.backends._tuning.TUNINGS` at
-        :func:`~exactmd.backends._tuning.device_key`).
+        """The chunk and block sizes of this backend's device (a frozen ``Tuning``: the entry
+        of ``exactmd.backends._tuning.TUNINGS`` at its ``device_key``, one for numpy, torch on
+        the CPU and CUDA).
 
         Examples
         --------

@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 # The block size (input elements per block) is ``be.tuning.matmul_block_elements``
-# (:class:`~exactmd.backends._tuning.Tuning`): 8 on the CPU, 32 on CUDA.
+# (``exactmd.backends._tuning.Tuning``): 8 on the CPU, 32 on CUDA.
 
 
 def block_sizes(qs: Sequence[int], first_small: bool, limit: int) -> list[int]:

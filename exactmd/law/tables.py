@@ -15,7 +15,7 @@ float64) once, in the working precision, so a float64 table summing to ``1 + 5e-
 law ``table / (1 + 5e-9)``. The result is a fresh array, never a view of the caller's buffer,
 and read-only on numpy. Before a large table is copied (to another dtype or device, or out of
 a zero-stride view) the copy and the checks' temporaries are checked against the memory
-available (:func:`exactmd.backends._memory.require_fits`), raising
+available (``exactmd.backends._memory.require_fits``), raising
 :class:`~exactmd.errors.MemoryPlanError` instead of allocating.
 
 Examples
