@@ -30,6 +30,8 @@ EXPECTED = {
     "03_schedules.ipynb",
     "04_test_oracle.ipynb",
     "05_gpu_scaling.ipynb",
+    "06_samplers_budget.ipynb",
+    "07_in_practice.ipynb",
 }
 PLOT_CALL = re.compile(r"\b(plt\.(show|subplots|figure)|\w+\.(plot|scatter|hist|bar|errorbar)\()")
 

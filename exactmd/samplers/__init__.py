@@ -36,15 +36,21 @@ Examples
 from exactmd.samplers._engine import RunLaw as RunLaw
 from exactmd.samplers._engine import exact_run as exact_run
 from exactmd.samplers.base import SamplerSchedule as SamplerSchedule
+from exactmd.samplers.block_refinement import BlockRefinement as BlockRefinement
 from exactmd.samplers.block_refinement import block_refinement as block_refinement
 from exactmd.samplers.compare import Comparison as Comparison
 from exactmd.samplers.compare import ComparisonRow as ComparisonRow
 from exactmd.samplers.compare import compare as compare
 from exactmd.samplers.compare import nfe_distribution as nfe_distribution
+from exactmd.samplers.dream import Dream as Dream
 from exactmd.samplers.dream import dream as dream
+from exactmd.samplers.eb import EB as EB
 from exactmd.samplers.eb import eb as eb
+from exactmd.samplers.fast_dllm import FastDLLM as FastDLLM
 from exactmd.samplers.fast_dllm import fast_dllm as fast_dllm
+from exactmd.samplers.llada import LLaDA as LLaDA
 from exactmd.samplers.llada import llada as llada
+from exactmd.samplers.mdlm import MDLM as MDLM
 from exactmd.samplers.mdlm import mdlm as mdlm
 from exactmd.samplers.spec import parse_sampler as parse_sampler
 
@@ -63,4 +69,11 @@ __all__ = [
     "Comparison",
     "ComparisonRow",
     "parse_sampler",
+    # the schedule classes the builders return
+    "LLaDA",
+    "FastDLLM",
+    "Dream",
+    "MDLM",
+    "EB",
+    "BlockRefinement",
 ]

@@ -27,7 +27,7 @@ any arithmetic) is on a side the real code's rounding decides, and raises a
 :class:`~exactmd.errors.TieError` whatever ``ties``: move ``gamma`` slightly.
 
 UNI-D2 runs at most ``num_steps`` rounds, ``L`` by default; every round reveals at least one
-position, so ``N`` rounds always finish (:meth:`EB.max_steps`). One denoiser call per round.
+position, so ``N`` rounds always finish (``EB.max_steps``). One denoiser call per round.
 Not modelled: UNI-D2's optional nucleus filtering (``p_nucleus``) and float64 switch; the
 entropies are computed in float64 with ``0 · log 0 = 0``.
 

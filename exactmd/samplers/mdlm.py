@@ -2,7 +2,7 @@
 at c112c526; SAMPLERS.md §5), exactly.
 
 The time grid is ``torch.linspace(1, eps, steps + 1)`` in float32 (emulated bit for bit by
-:func:`time_grid`, tested against torch) and ``dt = (1 − eps) / steps`` a Python float. Step
+``time_grid``, tested against torch) and ``dt = (1 − eps) / steps`` a Python float. Step
 ``i`` uses ``t = timesteps[i]`` and ``s = t − dt`` (float32, as the tensor arithmetic rounds
 it), and draws every masked position from the unnormalised weights ``p(v) · (t − s)`` for a
 value ``v`` and ``s`` for staying masked (one Gumbel-max draw per position). Since the ``p(v)``
@@ -33,7 +33,7 @@ passes.
 
 Not modelled: the float32 rounding of ``p · (t − s)`` and the bounded float32 Gumbel noise
 (``1e-10 − log(U + 1e-10)``), which move the step law by about 1e-7 (SAMPLERS.md §5(d));
-:meth:`MDLM.draw` does use them, the way the code does. The argmax of noise removal is taken
+``MDLM.draw`` does use them, the way the code does. The argmax of noise removal is taken
 on the float64 rows (the real model's float32 logits can tie where float64 ones do not).
 
 Examples
