@@ -138,9 +138,10 @@ def rows(device: str = "cpu", quick: bool = False) -> list[dict[str, Any]]:
 def main() -> int:
     """Print the rows."""
     for r in rows(quick="--quick" in sys.argv):
+        ratio = f"{r['speedup']:6.2f}" if "speedup" in r else "     -"
         print(
             f"N={r['N']:>2} {r['method']:<64} {r['seconds']:9.4f} s  "
-            f"speed-up {r.get('speedup', float('nan')):6.2f}  {r.get('note', '')}"
+            f"speed-up {ratio}  {r.get('note', '')}"
         )
     return 0
 
