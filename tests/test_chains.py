@@ -371,3 +371,17 @@ def test_estimate_checks_only_the_rows_it_uses_and_names_a_bad_row():
     low = exactmd.as_denoiser(lambda t: den(t).to(torch.float32), tokens="torch")
     f32 = exactmd.estimate_profile(x, low, seed=0)
     np.testing.assert_allclose(f32.profile, ref.profile, atol=1e-5)
+
+
+def test_the_chain_denoiser_refuses_matrix_powers_that_do_not_fit() -> None:
+    """The one memory check (backends/_memory.require_fits), before any allocation."""
+    import exactmd
+    from exactmd.models import markov_chain
+
+    law = markov_chain([0.5, 0.5], [[0.9, 0.1], [0.1, 0.9]], n=10**11, table=False)
+    with pytest.raises(
+        MemoryPlanError,
+        match=r"law: the exact chain denoiser's matrix powers "
+        r"need about .* GiB \(\d+ bytes\) but only .* may be used",
+    ):
+        exactmd.exact_denoiser(law)

@@ -524,3 +524,15 @@ def test_mixture_refuses_laws_that_are_not_a_sequence_of_laws(laws):
     # before: TypeError "'NoneType' object is not iterable"
     with pytest.raises(ModelError, match=r"^laws: must be a sequence of laws"):
         mixture(laws, [1.0])
+
+
+def test_random_xorsat_refuses_clauses_that_do_not_fit() -> None:
+    """The one memory check, with the builder's error class, before drawing any clause."""
+    from exactmd.errors import ModelSizeError
+    from exactmd.models import random_xorsat
+
+    with pytest.raises(
+        ModelSizeError,
+        match=r"m: the 1e\+12 clauses of k = 3 variables need about .* may be used.*too many",
+    ):
+        random_xorsat(20, 10**12, 3, seed=0)

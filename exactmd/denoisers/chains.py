@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 
 from exactmd.backends import get_backend, is_torch_tensor
-from exactmd.errors import MemoryPlanError, ValidationError, describe
+from exactmd.backends._memory import require_fits
+from exactmd.errors import ValidationError, describe
 from exactmd.models.chains import HMMLaw, MarkovChainLaw
 from exactmd.typing import FloatArray
 
@@ -145,13 +146,13 @@ def _tokens(tokens: Any, n: int, q: int) -> Any:
 
 
 def _plan(entries: int, name: str) -> None:
-    needed = 8 * entries
-    usable = get_backend(name="numpy").usable_memory()
-    if needed > usable:
-        raise MemoryPlanError(
-            f"{name}: the exact chain denoiser needs {needed / 2**30:.3g} GiB ({needed} bytes) "
-            f"of matrix powers but only {usable / 2**30:.3g} GiB ({usable} bytes) may be used"
-        )
+    """Refuse matrix powers that would not fit, through the one memory check."""
+    require_fits(
+        8 * entries,
+        get_backend(name="numpy"),
+        f"{name}: the exact chain denoiser's matrix powers",
+        needs="need about",
+    )
 
 
 class _ChainBase:

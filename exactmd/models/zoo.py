@@ -28,6 +28,7 @@ import numpy as np
 
 from exactmd._validate import check_flag, check_seed
 from exactmd.backends import get_backend
+from exactmd.backends._memory import require_fits
 from exactmd.errors import ModelError, ValidationError, describe
 from exactmd.law.distribution import Distribution, as_distribution
 from exactmd.law.records import ModelInfo
@@ -443,14 +444,14 @@ def random_xorsat(
 def _plan_clauses(m: int, k: int) -> None:
     """Refuse ``m`` clauses that would not fit in memory as lists of ``k`` Python ints (about
     ``64 + 8 k`` bytes each, with their right-hand sides), before the loop that draws them."""
-    available = get_backend(name="numpy").usable_memory()
-    needed = m * (64 + 8 * k + 8)
-    if needed > available:
-        raise ModelSizeError(
-            f"m: the {_big(m)} clauses of k = {k} variables need about {_big(needed)} bytes, "
-            f"but only {available / 2**30:.4g} GiB ({available} bytes) are available; too "
-            "many clauses to draw"
-        )
+    require_fits(
+        m * (64 + 8 * k + 8),
+        get_backend(name="numpy"),
+        f"m: the {_big(m)} clauses of k = {k} variables",
+        error=ModelSizeError,
+        needs="need about",
+        hint="; too many clauses to draw",
+    )
 
 
 def iid(marginal: Any, n: int, *, backend: str | None = None, device: Any = None) -> Distribution:
