@@ -61,7 +61,8 @@ class Tuning:
         Output entries ``B · N · q`` per call of a user denoiser when it fixes no batch size.
     planner_chunk_states : int
         States per denoiser call in the adaptive planners' enumeration
-        (``exactmd.sampler.adaptive``).
+        (``exactmd.sampler.adaptive``) and in the samplers' exact runs
+        (``exactmd.samplers._engine``).
     planner_merge_entries : int
         Pending successor entries there before they are merged.
     """

@@ -58,7 +58,6 @@ __all__ = [
 MAX_STATES = 4_000_000
 #: How far the weights of one state's moves may sum from 1.
 WEIGHT_ATOL = 1e-9
-_CHUNK = 2**14  # states per denoiser call
 
 
 @dataclass(frozen=True)
@@ -206,7 +205,8 @@ def _groups(tokens: np.ndarray, memory: np.ndarray, mask: int) -> list[np.ndarra
 
 
 def _rows(den: Any, tokens: np.ndarray, d: Distribution) -> np.ndarray:
-    out = [denoiser_rows(den, tokens[lo : lo + _CHUNK], d) for lo in range(0, len(tokens), _CHUNK)]
+    step = d.backend.tuning.planner_chunk_states  # states per denoiser call (one tuning table)
+    out = [denoiser_rows(den, tokens[lo : lo + step], d) for lo in range(0, len(tokens), step)]
     return np.concatenate(out, axis=0) if out else np.zeros((0, d.n, d.q))
 
 
