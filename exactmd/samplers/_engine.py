@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import reduce
 from typing import Any
@@ -204,6 +205,42 @@ def _groups(tokens: np.ndarray, memory: np.ndarray, mask: int) -> list[np.ndarra
     return np.split(order, cuts)
 
 
+def _batches(
+    step: int, tokens: np.ndarray, memory: np.ndarray, probs: np.ndarray, shape: tuple[int, ...]
+) -> Iterator[tuple[np.ndarray, StepBatch]]:
+    """The round's states as :class:`StepBatch` es sharing the memory and the masked set, each
+    with its rows in ``tokens``."""
+    mask = max(shape)
+    for rows in _groups(tokens, memory, mask):
+        yield (
+            rows,
+            StepBatch(
+                step,
+                int(memory[rows[0]]),
+                _read_only(tokens[rows]),
+                _read_only(probs[rows]),
+                _read_only(np.flatnonzero(tokens[rows[0]] == mask)),
+                shape,
+            ),
+        )
+
+
+def _merge(
+    keys: np.ndarray, w: np.ndarray, max_states: int, subject: str, where: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct states of ``keys`` (the first row of each) and their summed mass ``w``;
+    past ``max_states`` a MemoryPlanError ("``subject`` reaches ... states``where``")."""
+    count, inverse = _unique_rows(keys)
+    if count > max_states:
+        raise MemoryPlanError(
+            f"schedule: {subject} reaches {count:,} states{where} "
+            f"(limit max_states = {max_states:,}); use a smaller law"
+        )
+    first = np.zeros(count, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(keys))[::-1]
+    return first, np.bincount(inverse, weights=w, minlength=count)
+
+
 def _rows(den: Any, tokens: np.ndarray, d: Distribution) -> np.ndarray:
     step = d.backend.tuning.planner_chunk_states  # states per denoiser call (one tuning table)
     out = [denoiser_rows(den, tokens[lo : lo + step], d) for lo in range(0, len(tokens), step)]
@@ -252,16 +289,7 @@ def exact_run(
             )
         probs = _rows(den, tokens, d)
         out: list[tuple[np.ndarray, ...]] = []
-        for rows in _groups(tokens, memory, mask):
-            masked = np.flatnonzero(tokens[rows[0]] == mask)
-            batch = StepBatch(
-                step,
-                int(memory[rows[0]]),
-                _read_only(tokens[rows]),
-                _read_only(probs[rows]),
-                _read_only(masked),
-                shape,
-            )
+        for rows, batch in _batches(step, tokens, memory, probs, shape):
             src, tok, w, mem, cl = _move_arrays(sched.moves(batch), batch, sched)
             out.append((rows[src], tok, w, mem, cl))
         src = np.concatenate([o[0] for o in out])
@@ -278,16 +306,14 @@ def exact_run(
             finish(tok[done], mem[done], cl[done], w[done], step + 1)
         tok, mem, cl, w = tok[~done], mem[~done], cl[~done], w[~done]
         keys = np.stack([tok @ radix, mem, cl], axis=1)
-        count, inverse = _unique_rows(keys)
-        if count > max_states:
-            raise MemoryPlanError(
-                f"schedule: the exact run of {sched!r} reaches {count:,} states after round "
-                f"{step + 1} (limit max_states = {max_states:,}); use a smaller law"
-            )
-        first = np.zeros(count, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(len(keys))[::-1]
+        first, mass = _merge(
+            keys,
+            w,
+            max_states,
+            f"the exact run of {sched!r}",
+            f" after round {step + 1}",
+        )
         tokens, memory, calls = tok[first], mem[first], cl[first]
-        mass = np.bincount(inverse, weights=w, minlength=count)
     total = law.sum()
     if not math.isfinite(total) or abs(total - 1.0) > 1e-6:
         raise DenoiserError(f"denoiser: the run's law sums to {total!r}, not 1")
@@ -389,16 +415,8 @@ def walk_under_pi(
             raise ScheduleError(f"schedule: {sched!r} leaves masks after its {limit} rounds")
         probs = _rows(den, tokens, d)
         nxt_tok, nxt_mem, nxt_w = [], [], []
-        for rows in _groups(tokens, memory, mask):
-            masked = np.flatnonzero(tokens[rows[0]] == mask)
-            batch = StepBatch(
-                step,
-                int(memory[rows[0]]),
-                _read_only(tokens[rows]),
-                _read_only(probs[rows]),
-                _read_only(masked),
-                shape,
-            )
+        for rows, batch in _batches(step, tokens, memory, probs, shape):
+            masked = batch.masked
             plan = sched.plan(batch)
             src, rev, w, mem, _ = _plan_arrays(plan, batch, sched)
             vals = sched.values(batch)
@@ -430,16 +448,13 @@ def walk_under_pi(
                 nxt_w.append(share * np.ravel(jz) if z else np.array([share]))
         tok = np.concatenate(nxt_tok)
         keys = np.stack([tok @ radix, np.concatenate(nxt_mem)], axis=1)
-        count, inverse = _unique_rows(keys)
-        if count > max_states:
-            raise MemoryPlanError(
-                f"schedule: the walk of {sched!r} under π reaches {count:,} states "
-                f"(limit max_states = {max_states:,}); use a smaller law"
-            )
-        first = np.zeros(count, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(len(keys))[::-1]
+        first, mass = _merge(
+            keys,
+            np.concatenate(nxt_w),
+            max_states,
+            f"the walk of {sched!r} under π",
+        )
         tokens, memory = tok[first], keys[first, 1]
-        mass = np.bincount(inverse, weights=np.concatenate(nxt_w), minlength=count)
     return max(e_fact, 0.0), max(e_learn, 0.0)
 
 
