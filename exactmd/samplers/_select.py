@@ -50,10 +50,12 @@ from __future__ import annotations
 import functools
 import itertools
 from math import comb
+from typing import Any
 
 import numpy as np
 
-from exactmd.errors import TieError, ValidationError, describe
+from exactmd._validate import check_int, check_real
+from exactmd.errors import ScheduleError, TieError, ValidationError, describe
 from exactmd.samplers._records import Moves, StepBatch
 
 __all__ = [
@@ -150,6 +152,19 @@ def threshold_tie(what: str, where: str, score: float, tau: float, rtol: float) 
         "run's law is not defined there (ties='split' does not apply to a threshold); move "
         "the threshold slightly (e.g. by 1e-6)"
     )
+
+
+def check_filters(top_p: Any, top_k: Any) -> tuple[float | None, int | None]:
+    """Validate the value filters ``top_p`` (None or in (0, 1]) and ``top_k`` (None or an
+    integer >= 1) of Dream and diffusers; a :class:`~exactmd.errors.ScheduleError` names the
+    argument."""
+    tp = None
+    if top_p is not None:
+        tp = check_real(
+            top_p, "top_p", minimum=0.0, maximum=1.0, open_min=True, error=ScheduleError
+        )
+    tk = None if top_k is None else check_int(top_k, "top_k", error=ScheduleError)
+    return tp, tk
 
 
 def check_ties(ties: object) -> str:

@@ -80,6 +80,7 @@ from exactmd.samplers._select import (
     SCORE_RTOL32,
     argmax_onehot,
     carry_over,
+    check_filters,
     check_ties,
     draw_top_k,
     near,
@@ -196,13 +197,9 @@ class BlockRefinement(SamplerSchedule):
         object.__setattr__(self, "threshold", tau)
         t = check_real(self.temperature, "temperature", minimum=0.0, error=ScheduleError)
         object.__setattr__(self, "temperature", t)
-        if self.top_p is not None:
-            tp = check_real(
-                self.top_p, "top_p", minimum=0.0, maximum=1.0, open_min=True, error=ScheduleError
-            )
-            object.__setattr__(self, "top_p", tp)
-        if self.top_k is not None:
-            object.__setattr__(self, "top_k", check_int(self.top_k, "top_k", error=ScheduleError))
+        tp, tk = check_filters(self.top_p, self.top_k)
+        object.__setattr__(self, "top_p", tp)
+        object.__setattr__(self, "top_k", tk)
         check_ties(self.ties)
 
     def __repr__(self) -> str:

@@ -77,6 +77,7 @@ from exactmd.errors import ScheduleError, TieError
 from exactmd.samplers._records import STS, VALUE_INDEPENDENT, Draw, Moves, Plan, StepBatch
 from exactmd.samplers._select import (
     argmax_onehot,
+    check_filters,
     check_ties,
     draw_top_k,
     near,
@@ -292,13 +293,9 @@ class Dream(SamplerSchedule):
         if self.alg_temp is not None:
             a = check_real(self.alg_temp, "alg_temp", minimum=0.0, error=ScheduleError)
             object.__setattr__(self, "alg_temp", a)
-        if self.top_p is not None:
-            tp = check_real(
-                self.top_p, "top_p", minimum=0.0, maximum=1.0, open_min=True, error=ScheduleError
-            )
-            object.__setattr__(self, "top_p", tp)
-        if self.top_k is not None:
-            object.__setattr__(self, "top_k", check_int(self.top_k, "top_k", error=ScheduleError))
+        tp, tk = check_filters(self.top_p, self.top_k)
+        object.__setattr__(self, "top_p", tp)
+        object.__setattr__(self, "top_k", tk)
         check_ties(self.ties)
 
     def __repr__(self) -> str:
