@@ -468,6 +468,7 @@ def test_one_tuning_table_per_device() -> None:
         # the same on every device: rows of conditionals, denoiser batches, the planners
         assert (t.conditional_row_elements, t.denoiser_batch_elements) == (2**20, 2**21)
         assert (t.planner_chunk_states, t.planner_merge_entries) == (2**14, 2**20)
+        assert t.selection_chunk_entries == 2**20
     assert get_backend(name="numpy").tuning is TUNINGS["numpy"]
     assert get_backend(name="symbolic").tuning is TUNINGS["numpy"]
     cuda = SimpleNamespace(name="torch", device=SimpleNamespace(type="cuda"))

@@ -16,6 +16,7 @@ E_fact / E_learn) the values follow π instead and each step adds ``TC_π(z | x_
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -510,3 +511,86 @@ def test_tempered_sampler_e_learn_is_not_zero_with_the_exact_denoiser() -> None:
     rep = exactmd.check_bound(p, hot)
     assert rep.holds and rep.learning_error > 0.07 and rep.kl > 0.07
     assert exactmd.learning_error(p, build(2, remasking="random", temperature=1.0), None) == 0.0
+
+
+# ---------------------------------------------------------------- per-row candidates
+def _moves_by_state(mv, offset=0):
+    """{(source row + offset, successor tokens): weight} of a Moves record."""
+    out: dict = {}
+    for s, t, w in zip(mv.source.tolist(), np.asarray(mv.tokens).tolist(), mv.weight.tolist()):
+        key = (s + offset, tuple(t))
+        out[key] = out.get(key, 0.0) + w
+    return out
+
+
+@pytest.mark.parametrize("ties", ["split", "error"])
+@pytest.mark.parametrize("chunk", [1, 7, 2**20])
+def test_top_k_with_per_row_candidates_equals_one_row_at_a_time(monkeypatch, ties, chunk):
+    """The batched form (bool (B, N) candidates: rows of different counts and alphabets,
+    grouped and chunked) gives, row by row, the moves of the common-candidate form."""
+    from exactmd.backends._tuning import TUNINGS
+    from exactmd.samplers._records import StepBatch
+    from exactmd.samplers._select import tempered, top_k_moves
+
+    monkeypatch.setitem(
+        TUNINGS, "numpy", dataclasses.replace(TUNINGS["numpy"], selection_chunk_entries=chunk)
+    )
+    rng = np.random.default_rng(chunk)
+    shape = (2, 3, 2, 3, 2)
+    n, mask = len(shape), max(shape)
+    rows = []
+    for _ in range(12):
+        t = [int(rng.integers(q)) if rng.random() < 0.4 else mask for q in shape]
+        rows.append(t)
+    rows.append([mask] * n)
+    rows.append([0, 1, 0, 2, 1])  # no candidate
+    tokens = np.array(rows, dtype=np.int64)
+    raw = rng.random((len(rows), n, mask))
+    if ties == "split":  # zeros, point masses and so ties; "error" needs a law without ties
+        raw *= rng.random(raw.shape) > 0.3
+        raw[:, :, 0] += 1e-3
+    for i, q in enumerate(shape):
+        raw[:, i, q:] = 0.0
+    probs = raw / raw.sum(axis=2, keepdims=True)
+    values = tempered(probs, 0.7)
+    cand = tokens == mask
+    for k in (1, 2, 4):
+        batch = StepBatch(0, 0, tokens, probs, np.flatnonzero(cand.all(axis=0)), shape)
+        got = _moves_by_state(top_k_moves(batch, cand, k, values, probs, ties, "t"))
+        want: dict = {}
+        for b in range(len(rows)):
+            c = np.flatnonzero(cand[b])
+            one = StepBatch(0, 0, tokens[b : b + 1], probs[b : b + 1], c, shape)
+            mv = top_k_moves(one, c, min(k, len(c)), values[b : b + 1], probs[b : b + 1], ties, "t")
+            want.update(_moves_by_state(mv, b))
+        assert got.keys() == want.keys()
+        for key, w in want.items():
+            assert got[key] == pytest.approx(w, abs=1e-15)
+        total = np.bincount(
+            top_k_moves(batch, cand, k, values, probs, ties, "t").source,
+            weights=top_k_moves(batch, cand, k, values, probs, ties, "t").weight,
+        )
+        np.testing.assert_allclose(total, 1.0, atol=1e-12)
+
+
+def test_low_confidence_batches_states_by_their_number_of_masks():
+    """One moves call per round for a one-block LLaDA (every state of a round has the same
+    number of masks), not one per masked set; the law is unchanged (brute force)."""
+    p = law_for((2, 3, 2, 2, 3), None, 5)
+    sched = llada(3, None, "low_confidence", 1.0, ties="split")
+    assert not sched.shared_masked and llada(3, remasking="random").shared_masked
+    calls = []
+    original = type(sched).moves
+
+    def counting(self, batch):
+        calls.append(len(batch.tokens))
+        return original(self, batch)
+
+    type(sched).moves = counting
+    try:
+        got = engine_law(p, sched)
+    finally:
+        type(sched).moves = original
+    assert len(calls) == 3 and calls[0] == 1 and max(calls) > 1
+    want, _, _ = run_both(p, 3, None, "low_confidence", 1.0, "split", None)
+    np.testing.assert_allclose(got, want, rtol=0, atol=TOL)

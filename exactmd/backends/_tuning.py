@@ -65,6 +65,10 @@ class Tuning:
         (``exactmd.samplers._engine``).
     planner_merge_entries : int
         Pending successor entries there before they are merged.
+    selection_chunk_entries : int
+        Entries (states x kept sets x candidates) per chunk of the samplers' exact top-k law
+        (``exactmd.samplers._select.top_k_moves``, numpy): the states of a round are split so
+        that its temporaries stay a few tens of MiB.
     """
 
     entropy_chunk_cells: int
@@ -76,6 +80,7 @@ class Tuning:
     denoiser_batch_elements: int = 2**21
     planner_chunk_states: int = 2**14
     planner_merge_entries: int = 2**20
+    selection_chunk_entries: int = 2**20
 
 
 #: The tuning of each device key (:func:`device_key`).

@@ -59,6 +59,8 @@ __all__ = [
 MAX_STATES = 4_000_000
 #: How far the weights of one state's moves may sum from 1.
 WEIGHT_ATOL = 1e-9
+#: Token entries per chunk of the round's checks (a cache-sized piece of the moves).
+_CHECK_CHUNK_ENTRIES = 2**16
 
 
 @dataclass(frozen=True)
@@ -167,12 +169,15 @@ def _check_round(
             f"received {float(total[bad])!r} at step {step}, tokens {tokens[bad].tolist()}"
         )
     mask = max(shape)
-    old = tokens[src]
-    bad_value = (tok < 0) | ((tok != mask) & (tok >= np.asarray(shape)))
-    if np.any((old != mask) & (tok != old)) or np.any(bad_value):
-        raise ScheduleError(
-            f"schedule: {sched!r} changed a revealed value or wrote a value out of range"
-        )
+    top = np.where(np.asarray(shape) == mask, mask, np.asarray(shape) - 1)  # largest allowed
+    step_rows = max(1, _CHECK_CHUNK_ENTRIES // max(1, tok.shape[1]))
+    for lo in range(0, len(src), step_rows):  # in chunks that stay in cache
+        t, old = tok[lo : lo + step_rows], tokens[src[lo : lo + step_rows]]
+        bad = (t < 0) | ((t > top) & (t != mask)) | ((old != mask) & (t != old))
+        if np.any(bad):
+            raise ScheduleError(
+                f"schedule: {sched!r} changed a revealed value or wrote a value out of range"
+            )
 
 
 def _unique_rows(keys: np.ndarray) -> tuple[int, np.ndarray]:
@@ -194,10 +199,14 @@ def _unique_rows(keys: np.ndarray) -> tuple[int, np.ndarray]:
     return len(uniq), inverse.reshape(-1)
 
 
-def _groups(tokens: np.ndarray, memory: np.ndarray, mask: int) -> list[np.ndarray]:
-    """Row indices of the states sharing the memory and the masked set."""
+def _groups(tokens: np.ndarray, memory: np.ndarray, mask: int, shared: bool) -> list[np.ndarray]:
+    """Row indices of the states sharing the memory and the masked set (``shared``) or the
+    number of masks."""
     masked = tokens == mask
-    bits = masked.astype(np.int64) @ (1 << np.arange(tokens.shape[1], dtype=np.int64))
+    if shared:
+        bits = masked.astype(np.int64) @ (1 << np.arange(tokens.shape[1], dtype=np.int64))
+    else:
+        bits = masked.sum(axis=1).astype(np.int64)
     keys = np.stack([memory, bits], axis=1)
     _, inverse = _unique_rows(keys)
     order = np.argsort(inverse.reshape(-1), kind="stable")
@@ -206,12 +215,17 @@ def _groups(tokens: np.ndarray, memory: np.ndarray, mask: int) -> list[np.ndarra
 
 
 def _batches(
-    step: int, tokens: np.ndarray, memory: np.ndarray, probs: np.ndarray, shape: tuple[int, ...]
+    step: int,
+    tokens: np.ndarray,
+    memory: np.ndarray,
+    probs: np.ndarray,
+    shape: tuple[int, ...],
+    shared: bool = True,
 ) -> Iterator[tuple[np.ndarray, StepBatch]]:
-    """The round's states as :class:`StepBatch` es sharing the memory and the masked set, each
-    with its rows in ``tokens``."""
+    """The round's states as :class:`StepBatch` es sharing the memory and the masked set (or,
+    ``shared`` False, the number of masks), each with its rows in ``tokens``."""
     mask = max(shape)
-    for rows in _groups(tokens, memory, mask):
+    for rows in _groups(tokens, memory, mask, shared):
         yield (
             rows,
             StepBatch(
@@ -219,7 +233,7 @@ def _batches(
                 int(memory[rows[0]]),
                 _read_only(tokens[rows]),
                 _read_only(probs[rows]),
-                _read_only(np.flatnonzero(tokens[rows[0]] == mask)),
+                _read_only(np.flatnonzero(np.all(tokens[rows] == mask, axis=0))),
                 shape,
             ),
         )
@@ -289,7 +303,8 @@ def exact_run(
             )
         probs = _rows(den, tokens, d)
         out: list[tuple[np.ndarray, ...]] = []
-        for rows, batch in _batches(step, tokens, memory, probs, shape):
+        shared = bool(getattr(sched, "shared_masked", True))
+        for rows, batch in _batches(step, tokens, memory, probs, shape, shared):
             src, tok, w, mem, cl = _move_arrays(sched.moves(batch), batch, sched)
             out.append((rows[src], tok, w, mem, cl))
         src = np.concatenate([o[0] for o in out])
@@ -297,10 +312,12 @@ def exact_run(
         w = np.concatenate([o[2] for o in out])
         _check_round(tokens, src, tok, w, shape, step, sched)  # every state's moves at once
         w = w * mass[src]
+        mem = np.concatenate([o[3] for o in out])
+        cl = np.concatenate([o[4] for o in out])
         keep = w > 0
-        tok, w, src = tok[keep], w[keep], src[keep]
-        mem = np.concatenate([o[3] for o in out])[keep]
-        cl = calls[src] + np.concatenate([o[4] for o in out])[keep]
+        if not keep.all():  # drop the moves of zero mass (a copy only when some are)
+            tok, w, src, mem, cl = tok[keep], w[keep], src[keep], mem[keep], cl[keep]
+        cl = calls[src] + cl
         done = ~np.any(tok == mask, axis=1)
         if done.any():
             finish(tok[done], mem[done], cl[done], w[done], step + 1)

@@ -17,7 +17,7 @@ VALUE_INDEPENDENT = "value-independent"
 
 @dataclass(frozen=True)
 class StepBatch:
-    """States of the exact run that share the step, the memory and the masked set.
+    """States of the exact run that share the step, the memory and (usually) the masked set.
 
     Attributes
     ----------
@@ -31,7 +31,10 @@ class StepBatch:
         float64 ``(B, N, q)``, read-only: the denoiser's rows at ``tokens`` (meaningful at the
         masked positions; entries ``>= q_i`` are 0).
     masked
-        The masked positions, sorted, common to every row.
+        The positions masked in every row, sorted: each row's masked set for a rule that
+        shares it (``shared_masked``, the default); a rule with ``shared_masked = False``
+        receives the rows that share the step, the memory and the number of masks, and reads
+        each row's own masked set from ``tokens == mask``.
     shape
         The alphabets ``(q_1, …, q_N)``.
     """

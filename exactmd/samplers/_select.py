@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 from exactmd._validate import check_int, check_real
+from exactmd.backends._tuning import TUNINGS
 from exactmd.errors import ScheduleError, TieError, ValidationError, describe
 from exactmd.samplers._records import Moves, StepBatch
 
@@ -187,6 +188,9 @@ def tempered(probs: np.ndarray, temperature: float) -> np.ndarray:
     A row of zeros (a user denoiser's row at a revealed position) stays zeros."""
     if temperature == 0:
         return argmax_onehot(probs)
+    if temperature == 1:  # softmax(log p) is p normalised (a faster, exact form)
+        total = np.sum(probs, axis=-1, keepdims=True)
+        return np.divide(probs, total, out=np.zeros_like(probs), where=total > 0)
     with np.errstate(divide="ignore"):
         logp = np.log(probs) / temperature
     top = np.max(logp, axis=-1, keepdims=True)
@@ -224,9 +228,11 @@ def top_k_moves(
     batch
         The states.
     cand
-        The candidate positions (common to the batch).
+        The candidates: int ``(m,)`` positions common to the batch, or bool ``(B, N)``, each
+        row's own (its rows are then grouped by their candidates' count and alphabet sizes and
+        computed group by group, vectorised over the states of a group).
     k
-        How many are kept, ``0 <= k <= len(cand)``.
+        How many are kept, ``k >= 0``; a row with fewer candidates keeps them all.
     values
         ``(B, N, q)`` value law of the draws.
     scores
@@ -241,26 +247,105 @@ def top_k_moves(
         The tolerance of :func:`near` (see the module notes).
     """
     rows, n = batch.tokens.shape
-    m = len(cand)
-    if k == 0 or m == 0:
-        return Moves(np.arange(rows), batch.tokens.copy(), np.ones(rows), memory)
-    sizes = [batch.shape[j] for j in cand]
+    c = np.asarray(cand)
+    if c.ndim == 1:
+        groups = [(np.arange(rows), np.broadcast_to(c.astype(np.int64), (rows, len(c))))]
+    else:
+        if c.shape != (rows, n) or c.dtype != bool:
+            raise ValueError(f"cand: must be int (m,) or bool (B, N); received {c.shape}")
+        groups = _candidate_groups(c, batch.shape)
+    src_out, tok_out, w_out = [], [], []
+    chunk = TUNINGS["numpy"].selection_chunk_entries
+    for members, cand_rows in groups:
+        m = cand_rows.shape[1]
+        kk = min(int(k), m)
+        if kk == 0 or m == 0:
+            src_out.append(members)
+            tok_out.append(batch.tokens[members])
+            w_out.append(np.ones(len(members)))
+            continue
+        sizes = tuple(batch.shape[j] for j in cand_rows[0])
+        per_row = len(_combos(kk, sizes)[0]) * m
+        step = max(1, chunk // per_row)
+        for lo in range(0, len(members), step):
+            part = members[lo : lo + step]
+            tok, w = _top_k_rows(
+                batch,
+                part,
+                cand_rows[lo : lo + step],
+                kk,
+                sizes,
+                values,
+                scores,
+                ties,
+                what,
+                scale,
+                rtol,
+            )
+            src_out.append(np.repeat(part, tok.shape[1]))
+            tok_out.append(tok.reshape(-1, n))
+            w_out.append(w.reshape(-1))
+    if not src_out:
+        return Moves(np.zeros(0, np.int64), np.zeros((0, n), np.int64), np.zeros(0), memory)
+    if len(src_out) == 1:
+        return Moves(src_out[0], tok_out[0], w_out[0], memory)
+    return Moves(np.concatenate(src_out), np.concatenate(tok_out), np.concatenate(w_out), memory)
+
+
+def _candidate_groups(
+    cand: np.ndarray, shape: tuple[int, ...]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows of a bool ``(B, N)`` candidate mask grouped by their candidates' count and
+    alphabet sizes (in position order): ``(rows, positions (R, m))`` per group."""
+    count = cand.sum(axis=1)
+    out = []
+    for m in np.unique(count).tolist():
+        members = np.flatnonzero(count == m)
+        pos = np.nonzero(cand[members])[1].reshape(len(members), m)  # sorted per row
+        sig = np.asarray(shape, dtype=np.int64)[pos]
+        if m == 0 or np.all(sig == sig[:1]):
+            out.append((members, pos))
+            continue
+        _, inverse = np.unique(sig, axis=0, return_inverse=True)  # mixed alphabets
+        inverse = inverse.reshape(-1)
+        out.extend((members[inverse == g], pos[inverse == g]) for g in np.unique(inverse))
+    return out
+
+
+def _top_k_rows(
+    batch: StepBatch,
+    part: np.ndarray,
+    cand: np.ndarray,
+    k: int,
+    sizes: tuple[int, ...],
+    values: np.ndarray,
+    scores: np.ndarray,
+    ties: str,
+    what: str,
+    scale: float,
+    rtol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The loser-CDF law of the rows ``part`` of the batch, whose candidates are ``cand``
+    (int ``(P, m)``, alphabet sizes ``sizes``), keeping ``1 <= k <= m``: successor tokens
+    ``(P, C, N)`` and weights ``(P, C)``, one column per (kept set, kept values)."""
+    rows, m = cand.shape
     width = max(sizes)
-    q_c = values[:, cand, :width]  # (B, m, V)
+    r = part[:, None]
+    q_c = values[r, cand, :width]  # (P, m, V)
     valid = np.arange(width)[None, :] < np.asarray(sizes)[:, None]  # (m, V)
     live = (valid[None] & (q_c > 0)).reshape(rows, -1)
-    g_c = snap(scores[:, cand, :width].reshape(rows, -1), live, scale, rtol).reshape(q_c.shape)
-    idx, val, in_a = _combos(k, tuple(sizes))  # (C, k), (C, k), (C, m)
+    g_c = snap(scores[r, cand, :width].reshape(rows, -1), live, scale, rtol).reshape(q_c.shape)
+    idx, val, in_a = _combos(k, sizes)  # (C, k), (C, k), (C, m)
     combos = idx  # one row per (kept set, kept values)
-    prodq = np.prod(q_c[:, idx, val], axis=2)  # (B, C)
-    g_sel = g_c[:, idx, val]  # (B, C, k)
-    low = np.min(g_sel, axis=2)  # (B, C)
+    prodq = np.prod(q_c[:, idx, val], axis=2)  # (P, C)
+    g_sel = g_c[:, idx, val]  # (P, C, k)
+    low = np.min(g_sel, axis=2)  # (P, C)
     # per loser j: P(c_j < low) and P(c_j == low)
-    qv = (q_c if valid.all() else np.where(valid[None], q_c, 0.0))[:, None, :, :]  # (B,1,m,V)
+    qv = (q_c if valid.all() else np.where(valid[None], q_c, 0.0))[:, None, :, :]  # (P,1,m,V)
     gv = g_c[:, None, :, :]
     if width < 8:
         # the sum over values, value by value: the order np.sum uses below 8 terms, without
-        # its (B, C, m, V) temporaries and slow reduction over a short last axis
+        # its (P, C, m, V) temporaries and slow reduction over a short last axis
         lo = low[:, :, None]
         below = np.where(gv[..., 0] < lo, qv[..., 0], 0.0)
         equal = np.where(gv[..., 0] == lo, qv[..., 0], 0.0)
@@ -269,7 +354,7 @@ def top_k_moves(
             equal += np.where(gv[..., v] == lo, qv[..., v], 0.0)
     else:
         lo = low[:, :, None, None]
-        below = np.sum(qv * (gv < lo), axis=3)  # (B, C, m)
+        below = np.sum(qv * (gv < lo), axis=3)  # (P, C, m)
         equal = np.sum(qv * (gv == lo), axis=3)
     below = np.where(in_a[None], 1.0, below)
     equal = np.where(in_a[None], 0.0, equal)
@@ -280,8 +365,8 @@ def top_k_moves(
             b, c = np.argwhere(tied)[0]
             raise TieError(
                 f"{what}: a tie of positive probability in the top-{k} selection at step "
-                f"{batch.step}, tokens {batch.tokens[b].tolist()} (candidates "
-                f"{cand.tolist()}, positions {cand[idx[c]].tolist()} with values "
+                f"{batch.step}, tokens {batch.tokens[part[b]].tolist()} (candidates "
+                f"{cand[b].tolist()}, positions {cand[b, idx[c]].tolist()} with values "
                 f"{val[c].tolist()} tie with another candidate at score {float(low[b, c])!r}, "
                 "equal within rounding: see SCORE_RTOL); pass ties='split' to split ties "
                 "uniformly"
@@ -296,11 +381,11 @@ def top_k_moves(
         a = np.sum(g_sel == low[:, :, None], axis=2)  # kept members at the lowest score
         share = np.array([[1.0 / comb(aa + bb, aa) for bb in range(m + 1)] for aa in range(k + 1)])
         lose = np.sum(poly * share[a], axis=2)
-    weight = prodq * lose  # (B, C)
-    src = np.repeat(np.arange(rows), len(combos))
-    tok = np.repeat(batch.tokens[:, None, :], len(combos), axis=1)
-    tok[:, np.arange(len(combos))[:, None], cand[idx]] = val  # the kept values
-    return Moves(src, tok.reshape(-1, n), weight.reshape(-1), memory)
+    weight = prodq * lose  # (P, C)
+    tok = np.repeat(batch.tokens[part][:, None, :], len(combos), axis=1)
+    kept = np.take_along_axis(cand[:, None, :], np.broadcast_to(idx[None], (rows, *idx.shape)), 2)
+    np.put_along_axis(tok, kept, np.broadcast_to(val[None], kept.shape), axis=2)
+    return tok, weight
 
 
 @functools.lru_cache(maxsize=1024)

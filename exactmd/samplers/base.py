@@ -67,6 +67,13 @@ class SamplerSchedule(CustomSchedule):
     name: ClassVar[str] = "sampler"
 
     @property
+    def shared_masked(self) -> bool:
+        """Whether each :class:`StepBatch` of the exact run holds states with one masked set
+        (True, the default); False batches the states that share the number of masks, for a
+        rule whose :meth:`moves` reads each row's masked set (fewer, larger batches)."""
+        return True
+
+    @property
     def family(self) -> str:
         """:data:`STS` (positions depend on the drawn values) or :data:`VALUE_INDEPENDENT`."""
         return STS

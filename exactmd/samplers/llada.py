@@ -121,6 +121,12 @@ class LLaDA(SamplerSchedule):
         base, rem = memory // per_block, memory % per_block
         return end, base + (i < rem), memory
 
+    @property
+    def shared_masked(self) -> bool:
+        # low_confidence batches the states by their number of masks (one top-k law per
+        # group of equal candidate alphabets, vectorised over the states)
+        return self.remasking == "random"
+
     def _candidates(self, batch: StepBatch, end: int) -> np.ndarray:
         return batch.masked[batch.masked < end]
 
@@ -148,11 +154,11 @@ class LLaDA(SamplerSchedule):
         end, k, mem = self._quota(
             batch.step, batch.n, batch.tokens[:1], np.array([batch.memory]), batch.mask
         )
-        cand = self._candidates(batch, end)
+        cand = (batch.tokens == batch.mask) & (np.arange(batch.n)[None, :] < end)
         return top_k_moves(
             batch,
-            cand,
-            min(int(k[0]), len(cand)),
+            cand,  # each row's masked positions in the block
+            int(k[0]),
             self.values(batch),
             batch.probs,  # the untempered probability of the drawn value
             self.ties,
