@@ -20,6 +20,7 @@ from exactmd.errors import TieError
 from exactmd.law.distribution import as_distribution
 from exactmd.samplers import block_refinement, eb, exact_run, fast_dllm, llada
 from exactmd.samplers._engine import monte_carlo_run
+from exactmd.samplers._records import StepBatch
 from exactmd.samplers._select import SCORE_RTOL, near, snap
 from exactmd.testing import assert_samples_match
 
@@ -149,3 +150,46 @@ def test_eb_budget_at_gamma_is_refused():
     assert exact_run(d, eb(gamma=h - 1e-6), None).calls == {2: 1.0}
     samples = monte_carlo_run(d, eb(gamma=h + 1e-6), None, M, np.random.default_rng(4))
     assert_samples_match(samples, above)
+
+
+# ---------------------------------------------------------------- the T = 0 argmax
+def _near_tie_law(gap):
+    """Two positions; position 1 is independent with values 1 and 2 equal up to a relative
+    ``gap`` (value 2 the larger) and value 0 smaller: the argmax is value 1 when the gap is
+    within rounding (the first of the equal values), else value 2."""
+    row = np.array([0.2, 0.4, 0.4 * (1 + gap)])
+    return np.outer([0.7, 0.3], row / row.sum())
+
+
+ARGMAX_SAMPLERS = [
+    (lambda: llada(2), SCORE_RTOL),
+    (lambda: fast_dllm(threshold=0.9), SCORE_RTOL),
+    (lambda: exactmd.samplers.dream(2, alg="maskgit_plus"), SCORE_RTOL),
+    (lambda: block_refinement(2, 2, threshold=0.9), 1e-6),
+]
+
+
+@pytest.mark.parametrize("make,rtol", ARGMAX_SAMPLERS, ids=["llada", "fast", "dream", "br"])
+def test_temperature_zero_argmax_counts_near_equal_values_as_equal(make, rtol):
+    """Within rounding: the first index (what torch.argmax does on equal values); a gap far
+    above rounding: the larger value. The exact law and the Monte Carlo run agree."""
+    sched = make()
+    for gap, value in ((rtol / 10, 1), (rtol * 100, 2)):
+        p = _near_tie_law(gap)
+        law = exactmd.output_distribution(p, sched)
+        assert law.sum(axis=0)[value] == pytest.approx(1.0, abs=1e-12), (gap, law)
+        draws = monte_carlo_run(as_distribution(p), sched, None, 50, np.random.default_rng(0))
+        assert np.all(draws[:, 1] == value)
+    assert np.argmax(_near_tie_law(rtol / 10)[0]) == 2  # a plain argmax takes the larger
+
+
+def test_mdlm_noise_removal_argmax_counts_near_equal_values_as_equal():
+    sched = exactmd.samplers.mdlm(2)
+    for gap, value in ((SCORE_RTOL / 10, 1), (SCORE_RTOL * 100, 2)):
+        row = _near_tie_law(gap)[0] / 0.7
+        probs = np.array([[[0.5, 0.5, 0.0], row]])
+        tokens = np.array([[0, 3]])
+        batch = StepBatch(2, 0, tokens, probs, np.array([1]), (2, 3))
+        assert np.argmax(sched.values(batch)[0, 1]) == value
+        out = sched.draw(2, np.zeros(1, np.int64), tokens, probs, (2, 3), np.random.default_rng(0))
+        assert out.tokens.tolist() == [[0, value]]

@@ -1,7 +1,8 @@
 """Shared parts of the samplers: value laws, size rules, and the exact top-k selection law.
 
 - :func:`tempered`: the value law ``softmax(log p / T)`` of every position (``T = 0``: the
-  one-hot of ``torch.argmax``, the first maximal index), computed in log space;
+  one-hot of ``torch.argmax``, the first maximal index, values equal within rounding counted
+  as equal: :func:`first_argmax`), computed in log space;
 - :func:`remainder_first`: LLaDA's ``get_num_transfer_tokens`` (``m // s`` per step, the
   remainder on the earliest steps);
 - :func:`top_k_moves`: the exact law of "draw a value at every candidate, keep the ``k`` best
@@ -64,6 +65,7 @@ __all__ = [
     "check_ties",
     "tempered",
     "argmax_onehot",
+    "first_argmax",
     "remainder_first",
     "top_k_moves",
     "draw_values",
@@ -175,10 +177,28 @@ def check_ties(ties: object) -> str:
     return str(ties)
 
 
-def argmax_onehot(probs: np.ndarray) -> np.ndarray:
-    """The one-hot of the first maximal entry along the last axis (``torch.argmax``'s rule)."""
+def first_argmax(x: np.ndarray, rtol: float = SCORE_RTOL) -> np.ndarray:
+    """The index of the first entry along the last axis within rounding (:func:`near`, scale
+    0) of the largest: ``torch.argmax``'s first-index rule, with entries equal within
+    rounding counted as equal (``rtol = 0``: exactly ``np.argmax``).
+
+    >>> x = np.array([0.3, 0.1 + 0.2, 0.2])  # 0.3 < 0.30000000000000004
+    >>> int(np.argmax(x)), int(first_argmax(x)), int(first_argmax(x, rtol=0))
+    (1, 0, 1)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    top = np.argmax(x, axis=-1)
+    if rtol == 0 or x.shape[-1] < 2:
+        return top
+    best = np.take_along_axis(x, top[..., None], axis=-1)
+    return np.argmax(near(x, best, 0.0, rtol), axis=-1)
+
+
+def argmax_onehot(probs: np.ndarray, rtol: float = SCORE_RTOL) -> np.ndarray:
+    """The one-hot of :func:`first_argmax` along the last axis (``torch.argmax``'s rule on
+    values equal within rounding)."""
     out = np.zeros_like(probs)
-    np.put_along_axis(out, np.argmax(probs, axis=-1)[..., None], 1.0, axis=-1)
+    np.put_along_axis(out, first_argmax(probs, rtol)[..., None], 1.0, axis=-1)
     return out
 
 
@@ -411,7 +431,7 @@ def draw_values(probs: np.ndarray, temperature: float, rng: np.random.Generator)
     """LLaDA's ``add_gumbel_noise`` then argmax: ``argmax p / (−log U)^T`` (float64 U); the
     argmax of ``p`` at ``T = 0``. Draws a value at every position: int ``(B, N)``."""
     if temperature == 0:
-        return np.argmax(probs, axis=-1)
+        return first_argmax(probs)
     u = rng.random(probs.shape)
     return np.argmax(probs / (-np.log(u)) ** temperature, axis=-1)
 

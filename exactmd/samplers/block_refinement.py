@@ -83,6 +83,7 @@ from exactmd.samplers._select import (
     check_filters,
     check_ties,
     draw_top_k,
+    first_argmax,
     near,
     remainder_first,
     snap,
@@ -150,7 +151,7 @@ def filtered_law(
     ([[0.625, 0.375, 0.0]], [[0.625, 0.375, 0.0]])
     """
     if temperature == 0:
-        return argmax_onehot(probs), np.array(probs, dtype=np.float64)
+        return argmax_onehot(probs, SCORE_RTOL32), np.array(probs, dtype=np.float64)
     q = _top_k_filter(tempered(probs, temperature), top_k)
     if top_p is None or top_p >= 1.0:
         return q, q
@@ -409,7 +410,7 @@ class BlockRefinement(SamplerSchedule):
         """diffusers' ``_sample_from_logits``: the drawn values and their scores."""
         probs = carry_over(tokens, probs, mask)
         if self.temperature == 0:
-            x = np.argmax(probs, axis=-1)
+            x = first_argmax(probs, SCORE_RTOL32)
             return x, np.take_along_axis(probs, x[..., None], axis=-1)[..., 0]
         q = _top_k_filter(tempered(probs, self.temperature), self.top_k)
         if self.top_p is not None and self.top_p < 1.0:

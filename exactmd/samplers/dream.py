@@ -37,9 +37,10 @@ computed from torch's softmax, exactmd's from its own conditionals, equal to a f
 probabilities (``maskgit_plus``) within relative ``SCORE_RTOL = 1e-12`` of each other, or two
 margins or negative entropies (differences and sums of probabilities, whose error is absolute)
 within ``1e-12 · max(1, |c|)``, are a tie as above; so are two log-probabilities at the top-p
-boundary. Not yet covered: a cumulative mass within rounding of ``top_p`` (the crossing token
-is then decided by rounding), and near-equal probabilities at the ``T = 0`` argmax of a position
-(the first maximal index is taken, as ``torch.argmax`` does on equal values).
+boundary. At the ``T = 0`` argmax of a position, probabilities equal within ``SCORE_RTOL``
+count as equal, and the first of them is taken (``torch.argmax``'s rule on equal values:
+``_select.first_argmax``). Not yet covered: a cumulative mass within rounding of ``top_p``
+(the crossing token is then decided by rounding).
 
 Notes: the exact law takes the float32 value of ``1 − s/t`` as the reveal probability of
 ``origin`` (``torch.rand``'s float32 grid moves it by at most 2^-24); Dream right-shifts the
@@ -80,6 +81,7 @@ from exactmd.samplers._select import (
     check_filters,
     check_ties,
     draw_top_k,
+    first_argmax,
     near,
     snap,
     top_k_moves,
@@ -472,7 +474,7 @@ class Dream(SamplerSchedule):
             x0 = np.minimum(np.sum(cum <= u, axis=2), law.shape[2] - 1)
             conf = np.take_along_axis(law, x0[:, :, None], axis=2)[:, :, 0]
         else:
-            x0 = np.argmax(law, axis=2)
+            x0 = first_argmax(law)
             conf = np.max(law, axis=2)
         if self.alg == "origin":
             r = _reveal_probability(step, self.steps, self.eps)

@@ -34,7 +34,8 @@ passes.
 Not modelled: the float32 rounding of ``p · (t − s)`` and the bounded float32 Gumbel noise
 (``1e-10 − log(U + 1e-10)``), which move the step law by about 1e-7 (SAMPLERS.md §5(d));
 ``MDLM.draw`` does use them, the way the code does. The argmax of noise removal is taken
-on the float64 rows (the real model's float32 logits can tie where float64 ones do not).
+on the float64 rows (the real model's float32 logits can tie where float64 ones do not), with
+values equal within ``SCORE_RTOL`` counted as equal (the first is taken).
 
 Examples
 --------
@@ -64,7 +65,7 @@ import numpy as np
 from exactmd._validate import check_flag, check_int, check_real
 from exactmd.errors import ScheduleError
 from exactmd.samplers._records import VALUE_INDEPENDENT, Draw, Plan, StepBatch
-from exactmd.samplers._select import argmax_onehot
+from exactmd.samplers._select import argmax_onehot, first_argmax
 from exactmd.samplers.base import SamplerSchedule
 
 __all__ = ["MDLM", "mdlm", "time_grid"]
@@ -224,7 +225,7 @@ class MDLM(SamplerSchedule):
         masked = tokens == mask
         calls = (memory == 0).astype(np.int64)
         if step >= self.steps:  # noise removal
-            x = np.where(masked, np.argmax(probs, axis=-1), tokens)
+            x = np.where(masked, first_argmax(probs), tokens)
             return Draw(x, np.zeros(len(tokens), dtype=np.int64), np.ones(len(tokens), np.int64))
         t, s, _ = _grid(self.steps, self.eps)
         d = _F32(t[step] - s[step])
