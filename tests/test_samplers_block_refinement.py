@@ -293,6 +293,27 @@ def test_top_p_cut_ties_are_refused_or_split():
         sample(p, block_refinement(2, 2, 0.5, 1.0, top_p=0.6), 100, seed=2)
 
 
+@pytest.mark.parametrize("gap", [0.0, 1e-8, -1e-8])
+def test_top_p_mass_within_float32_rounding_of_top_p_is_refused(gap):
+    # (0.6, 0.3, 0.1), top_p = 0.6: the 0.3 is cut or not by diffusers' float32 cumsum
+    row = np.array([[0.6, 0.3, 0.1]])
+    for ties in ("error", "split"):
+        with pytest.raises(TieError, match=r"within rounding of the threshold .*top-p cut"):
+            filtered_law(row, 1.0, top_p=0.6 + gap, ties=ties)
+    kept, _ = filtered_law(row, 1.0, top_p=0.6 - 1e-4)  # the mass 0.6 exceeds it: 0.3 is cut
+    assert kept.tolist() == [[1.0, 0.0, 0.0]]
+    both, _ = filtered_law(row, 1.0, top_p=0.6 + 1e-4)  # it does not: 0.3 stays
+    np.testing.assert_allclose(both, [[2 / 3, 1 / 3, 0.0]], atol=1e-15)
+
+
+def test_top_k_keeps_probabilities_within_float32_rounding_of_the_kth():
+    row = np.array([[0.4 * (1 + 1e-8), 0.4, 0.2 - 0.4e-8]])
+    law, _ = filtered_law(row, 1.0, top_k=1)
+    np.testing.assert_allclose(law, [[0.5, 0.5, 0.0]], atol=1e-7)  # both, as equal ones
+    far = np.array([[0.4 * (1 + 1e-4), 0.4, 0.2 - 0.4e-4]])
+    assert filtered_law(far, 1.0, top_k=1)[0].tolist() == [[1.0, 0.0, 0.0]]
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),

@@ -481,8 +481,38 @@ def test_top_p_boundary_tie_is_refused_even_with_split():
             run_exact(p, dream(2, temperature=1.0, top_p=0.4, ties=ties))
     with pytest.raises(BruteTie):
         brute_dream(p, 2, t=1.0, top_p=0.4)
-    law = run_exact(p, dream(2, temperature=1.0, top_p=0.5)).law  # cum 0.5 <= 0.5: both kept
-    np.testing.assert_allclose(law, brute_dream(p, 2, t=1.0, top_p=0.5), atol=TOL)
+    law = run_exact(p, dream(2, temperature=1.0, top_p=0.55)).law  # cum 0.5 <= 0.55: both kept
+    np.testing.assert_allclose(law, brute_dream(p, 2, t=1.0, top_p=0.55), atol=TOL)
+    # cum 0.5 at top_p = 0.5 exactly: the side of the second token is the real code's rounding
+    with pytest.raises(TieError, match=r"within rounding of the threshold .*top-p cut"):
+        run_exact(p, dream(2, temperature=1.0, top_p=0.5))
+
+
+@pytest.mark.parametrize("gap", [0.0, 1e-14, -1e-14])
+def test_top_p_cumulative_mass_within_rounding_of_top_p_is_refused(gap):
+    """A row (0.6, 0.3, 0.1) with top_p = 0.6 (+ a gap within rounding): whether 0.3 is cut
+    is decided by rounding, so the law is refused; away from it, the brute force's law."""
+    row = np.array([0.6, 0.3, 0.1])
+    p = np.outer([0.5, 0.5], row)
+    for ties in ("error", "split"):
+        with pytest.raises(TieError, match=r"top-p cut of the row"):
+            run_exact(p, dream(2, temperature=1.0, top_p=0.6 + gap, ties=ties))
+    for top_p in (0.6 - 1e-6, 0.6 + 1e-6):
+        law = run_exact(p, dream(2, temperature=1.0, top_p=top_p, ties="split")).law
+        np.testing.assert_allclose(law, brute_dream(p, 2, t=1.0, top_p=top_p), atol=TOL)
+
+
+def test_top_k_keeps_values_within_rounding_of_the_kth():
+    """top_k = 1 on a row whose two best values differ by rounding: both kept (as equal ones
+    are), so the law is the brute force's on the exactly tied row."""
+    tied = np.outer([0.5, 0.5], [0.4, 0.4, 0.2])
+    near_tied = np.outer([0.5, 0.5], [0.4 * (1 + 1e-14), 0.4, 0.2 - 0.4e-14])
+    want = brute_dream(tied, 2, t=1.0, top_k=1)
+    got = run_exact(near_tied, dream(2, temperature=1.0, top_k=1, ties="split")).law
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    far = np.outer([0.5, 0.5], [0.4 * (1 + 1e-6), 0.4, 0.2 - 0.4e-6])
+    got = run_exact(far, dream(2, temperature=1.0, top_k=1, ties="split")).law
+    np.testing.assert_allclose(got, brute_dream(far, 2, t=1.0, top_k=1), atol=TOL)
 
 
 def test_plackett_luce_with_underflowing_weights_is_refused():

@@ -45,7 +45,10 @@ ulp): two candidates' scores that close are a tie (as above), and a score of pos
 probability that close to ``threshold`` is on a side the float32 rounding decides, so it raises
 a :class:`~exactmd.errors.TieError` naming the position, its score and the threshold, whatever
 ``ties`` (move ``threshold`` slightly, e.g. by 1e-5). A score exactly at ``τ`` in float64
-(``p = τ = 0.6``) is refused too: its float32 value may sit on either side.
+(``p = τ = 0.6``) is refused too: its float32 value may sit on either side. The same holds for
+the filters: a top-p cumulative mass within float32 rounding of ``top_p`` before a value of
+positive probability raises a :class:`~exactmd.errors.TieError`, and probabilities within float32
+rounding of the ``top_k``-th are kept as equal ones are.
 
 Not modelled: editing (``editing_threshold``: committed tokens re-written when a new draw
 differs with score above it, a non-monotone rule; the scheduler's default is None, the
@@ -96,18 +99,36 @@ __all__ = ["BlockRefinement", "block_refinement", "filtered_law"]
 
 
 def _top_k_filter(q: np.ndarray, top_k: int | None) -> np.ndarray:
-    """Keep the values at least as likely as the k-th (ties kept), renormalised."""
+    """Keep the values at least as likely as the k-th (ties, within float32 rounding too,
+    kept), renormalised."""
     if top_k is None or top_k >= q.shape[-1]:
         return q
     kth = -np.sort(-q, axis=-1)[..., top_k - 1 : top_k]
-    out = np.where(q >= kth, q, 0.0)
+    out = np.where((q >= kth) | near(q, kth, rtol=SCORE_RTOL32), q, 0.0)
     return out / np.sum(out, axis=-1, keepdims=True)
 
 
-def _top_p_kept(q: np.ndarray, top_p: float, order: np.ndarray) -> np.ndarray:
+def _top_p_kept(
+    q: np.ndarray, top_p: float, order: np.ndarray, what: str = "block_refinement"
+) -> np.ndarray:
     """diffusers' nucleus cut along a descending ``order``: a sorted entry is dropped when
-    the mass before it already exceeds ``top_p`` (the first is always kept). Bool, sorted."""
-    cum = np.cumsum(np.take_along_axis(q, order, axis=-1), axis=-1)
+    the mass before it already exceeds ``top_p`` (the first is always kept). Bool, sorted.
+
+    A mass before an entry of positive probability within float32 rounding of ``top_p``
+    (absolute ``SCORE_RTOL32``) raises :class:`~exactmd.errors.TieError`: diffusers' float32
+    cumulative sum decides that entry's side."""
+    sv = np.take_along_axis(q, order, axis=-1)
+    cum = np.cumsum(sv, axis=-1)
+    close = near(cum[..., :-1], top_p, 1.0, SCORE_RTOL32) & (sv[..., 1:] > 0)
+    if np.any(close):
+        at = np.argwhere(close)[0]
+        raise threshold_tie(
+            what,
+            f"the top-p cut of the row {q[tuple(at[:-1])].tolist()}",
+            float(cum[tuple(at)]),
+            top_p,
+            SCORE_RTOL32,
+        )
     drop = np.zeros(q.shape, dtype=bool)
     drop[..., 1:] = cum[..., :-1] > top_p
     return ~drop
@@ -156,7 +177,7 @@ def filtered_law(
     if top_p is None or top_p >= 1.0:
         return q, q
     order = np.argsort(-q, axis=-1, kind="stable")
-    kept_sorted = _top_p_kept(q, top_p, order)
+    kept_sorted = _top_p_kept(q, top_p, order, what)
     if ties == "error" and np.any(_straddles(q, kept_sorted, order)):
         raise TieError(
             f"{what}: the top-p cut at {top_p!r} falls between equal probabilities (of "
@@ -418,7 +439,7 @@ class BlockRefinement(SamplerSchedule):
                 order = np.lexsort((rng.random(q.shape), -q), axis=-1)
             else:
                 order = np.argsort(-q, axis=-1, kind="stable")
-            kept_sorted = _top_p_kept(q, self.top_p, order)
+            kept_sorted = _top_p_kept(q, self.top_p, order, repr(self))
             if self.ties == "error" and np.any(_straddles(q, kept_sorted, order)):
                 raise TieError(f"{self!r}: a tie at the top-p cut in a drawn step")
             kept = np.zeros(q.shape, dtype=bool)

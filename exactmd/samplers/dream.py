@@ -37,10 +37,12 @@ computed from torch's softmax, exactmd's from its own conditionals, equal to a f
 probabilities (``maskgit_plus``) within relative ``SCORE_RTOL = 1e-12`` of each other, or two
 margins or negative entropies (differences and sums of probabilities, whose error is absolute)
 within ``1e-12 · max(1, |c|)``, are a tie as above; so are two log-probabilities at the top-p
-boundary. At the ``T = 0`` argmax of a position, probabilities equal within ``SCORE_RTOL``
-count as equal, and the first of them is taken (``torch.argmax``'s rule on equal values:
-``_select.first_argmax``). Not yet covered: a cumulative mass within rounding of ``top_p``
-(the crossing token is then decided by rounding).
+boundary. A cumulative mass within rounding of ``top_p`` (absolute, ``1e-12``) before a token
+of positive probability raises :class:`~exactmd.errors.TieError` (which side the crossing token
+falls on is decided by the real code's rounding); log-probabilities equal within rounding to
+the ``top_k``-th are kept as equal ones are. At the ``T = 0`` argmax of a position,
+probabilities equal within ``SCORE_RTOL`` count as equal, and the first of them is taken
+(``torch.argmax``'s rule on equal values: ``_select.first_argmax``).
 
 Notes: the exact law takes the float32 value of ``1 − s/t`` as the reveal probability of
 ``origin`` (``torch.rand``'s float32 grid moves it by at most 2^-24); Dream right-shifts the
@@ -77,6 +79,7 @@ from exactmd._validate import check_choice, check_int, check_real
 from exactmd.errors import ScheduleError, TieError
 from exactmd.samplers._records import STS, VALUE_INDEPENDENT, Draw, Moves, Plan, StepBatch
 from exactmd.samplers._select import (
+    SCORE_RTOL,
     argmax_onehot,
     check_filters,
     check_ties,
@@ -84,6 +87,7 @@ from exactmd.samplers._select import (
     first_argmax,
     near,
     snap,
+    threshold_tie,
     top_k_moves,
 )
 from exactmd.samplers.base import SamplerSchedule
@@ -213,6 +217,13 @@ def _filtered(
         ranked = np.take_along_axis(logits, order, axis=1)
         e = np.exp(ranked - ranked[:, :1])
         cum = np.cumsum(e / e.sum(axis=1, keepdims=True), axis=1)
+        # a cumulative mass within rounding of top_p before a token of positive probability:
+        # whether that token is cut is decided by the real code's rounding
+        close = near(cum[:, :-1], top_p, 1.0) & np.isfinite(ranked[:, 1:])
+        if np.any(close):
+            b, j = (int(v) for v in np.argwhere(close)[0])
+            at = f"{where}, the top-p cut of the row {probs[b].tolist()}"
+            raise threshold_tie(what, at, float(cum[b, j]), top_p, SCORE_RTOL)
         remove = np.zeros_like(cum, dtype=bool)
         remove[:, 1:] = cum[:, :-1] > top_p  # the token that crosses top_p stays
         kept = width - remove.sum(axis=1)
@@ -233,7 +244,8 @@ def _filtered(
         logits = np.where(drop, _MIN, logits)
     if top_k is not None and rows:
         kth = -np.sort(-logits, axis=1)[:, min(top_k, width) - 1 : min(top_k, width)]
-        logits = np.where(logits < kth, _MIN, logits)
+        # values equal to the k-th are kept (torch's `logits < kth`), within rounding too
+        logits = np.where((logits < kth) & ~near(logits, kth, 1.0), _MIN, logits)
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
