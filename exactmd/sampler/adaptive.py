@@ -58,6 +58,7 @@ from exactmd.denoisers.calls import check_denoiser_law, denoiser_rows
 from exactmd.denoisers.exact import ExactDenoiser
 from exactmd.errors import MemoryPlanError, ScheduleError, ValidationError, describe
 from exactmd.law.distribution import Distribution, as_distribution
+from exactmd.sampler._pi_terms import pi_terms
 from exactmd.sampler.planners import (
     Choices,
     planner_choices,
@@ -286,41 +287,59 @@ def _walk(
             tok = tokens[lo : lo + chunk]
             probs = denoiser_rows(den, tok, d).view()  # a read-only view for the planner
             probs.flags.writeable = False
+            planned: list[tuple[int, tuple[int, ...], float]] = []  # (state, z, weight)
             for b in range(len(tok)):
                 w, t, pr = mass[lo + b], tok[b], probs[b]
-                if under_pi:
-                    masked = [i for i in range(n) if t[i] == q]
-                    joint = table[tuple(slice(None) if v == q else v for v in t)]
-                    joint = joint / joint.sum()  # π(x_masked | x_S), S of positive mass
-                    axes = {i: a for a, i in enumerate(masked)}
-                    margs = {
-                        i: joint.sum(axis=tuple(a for a in axes.values() if a != axes[i]))
-                        for i in masked
-                    }
                 for z, share in sched.choices(t, size, pr):
                     if z not in offsets:
                         grid = np.indices([shape[i] for i in z]).reshape(len(z), -1)
                         shift = [(grid[j] - shape[i]) * radix[i] for j, i in enumerate(z)]
                         offsets[z] = np.sum(shift, axis=0)
                     if under_pi:
-                        jz = joint.sum(axis=tuple(a for i, a in axes.items() if i not in z))
-                        prod = reduce(np.multiply.outer, [margs[i] for i in z])
-                        e_fact += w * share * _kl(jz, prod)
-                        e_learn += w * share * sum(_kl(margs[i], pr[i, : shape[i]]) for i in z)
-                        step_law = jz
+                        planned.append((b, z, w * share))
                     else:
                         step_law = reduce(np.multiply.outer, [pr[i, : shape[i]] for i in z])
-                    layer.add(keys[lo + b] + offsets[z], w * share * np.ravel(step_law))
+                        layer.add(keys[lo + b] + offsets[z], w * share * np.ravel(step_law))
+            if planned:  # π's terms, by masked set, of the chunk's planned rows at once
+                fact, learn = _pi_step(
+                    table, tok, probs, keys[lo : lo + chunk], planned, offsets, layer
+                )
+                e_fact, e_learn = e_fact + fact, e_learn + learn
         keys, mass = layer.merge()
     return keys, mass, e_fact, e_learn
 
 
-def _kl(a: np.ndarray, b: np.ndarray) -> float:
-    """KL(a ‖ b) of two arrays of the same shape (``inf`` where b is 0 and a is not)."""
-    pos = a > 0
-    if np.any(b[pos] <= 0):
-        return math.inf
-    return float(np.sum(a[pos] * np.log(a[pos] / b[pos])))
+def _pi_step(
+    table: np.ndarray,
+    tokens: np.ndarray,
+    probs: np.ndarray,
+    keys: np.ndarray,
+    planned: list[tuple[int, tuple[int, ...], float]],
+    offsets: dict[tuple[int, ...], np.ndarray],
+    layer: _Layer,
+) -> tuple[float, float]:
+    """Move π's mass of the planned rows ``(state, z, weight)`` of a chunk of states (their
+    ``tokens``, denoiser rows ``probs`` and ``keys``) into ``layer``; the rows' (E_fact,
+    E_learn) terms (see :func:`~exactmd.sampler._pi_terms.pi_terms`)."""
+    q = max(table.shape)
+    src = np.array([b for b, _, _ in planned], dtype=np.int64)
+    share = np.array([w for _, _, w in planned])
+    rev = np.zeros((len(planned), table.ndim), dtype=bool)
+    for r, (_, z, _) in enumerate(planned):
+        rev[r, list(z)] = True
+    bits = (tokens[src] == q).astype(np.int64) @ (1 << np.arange(table.ndim, dtype=np.int64))
+    e_fact = e_learn = 0.0
+    for code in np.unique(bits):
+        rows = np.flatnonzero(bits == code)  # the rows whose states share a masked set
+        states, local = np.unique(src[rows], return_inverse=True)
+        groups = pi_terms(table, tokens[states], local, rev[rows], probs[states])
+        for g in groups:
+            r = rows[g.rows]
+            e_fact += float(np.sum(share[r] * g.tc))
+            e_learn += float(np.sum(share[r] * g.kl))
+            nxt = keys[src[r]][:, None] + offsets[g.z][None, :]
+            layer.add(nxt.reshape(-1), (share[r][:, None] * g.joint).reshape(-1))
+    return e_fact, e_learn
 
 
 def adaptive_output_distribution(

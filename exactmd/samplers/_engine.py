@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from exactmd.denoisers.exact import ExactDenoiser
 from exactmd.errors import DenoiserError, MemoryPlanError, ScheduleError, ValidationError
 from exactmd.law.distribution import Distribution
 from exactmd.law.prompt import Prompt, as_prompt, prompt_mass, prompt_tokens
+from exactmd.sampler._pi_terms import pi_terms
 from exactmd.samplers._records import VALUE_INDEPENDENT, Moves, Plan, StepBatch
 
 __all__ = [
@@ -398,13 +398,6 @@ def expand_plan(batch: StepBatch, plan: Plan, values: np.ndarray) -> Moves:
     )
 
 
-def _kl(a: np.ndarray, b: np.ndarray) -> float:
-    pos = a > 0
-    if np.any(b[pos] <= 0):
-        return math.inf
-    return float(np.sum(a[pos] * np.log(a[pos] / b[pos])))
-
-
 def walk_under_pi(
     d: Distribution, sched: Any, denoiser: Any, *, max_states: int = MAX_STATES
 ) -> tuple[float, float]:
@@ -433,36 +426,21 @@ def walk_under_pi(
         probs = _rows(den, tokens, d)
         nxt_tok, nxt_mem, nxt_w = [], [], []
         for rows, batch in _batches(step, tokens, memory, probs, shape):
-            masked = batch.masked
             plan = sched.plan(batch)
             src, rev, w, mem, _ = _plan_arrays(plan, batch, sched)
             vals = sched.values(batch)
-            for r in range(len(src)):
-                b, share = src[r], w[r] * mass[rows][src[r]]
-                if share <= 0:
-                    continue
-                t = batch.tokens[b]
-                joint = table[tuple(slice(None) if v == mask else v for v in t)]
-                joint = joint / joint.sum()  # π(x_masked | x_S); π(x_S) > 0 on this walk
-                axes = {int(i): a for a, i in enumerate(masked)}
-                z = [int(i) for i in np.flatnonzero(rev[r])]
-                jz = joint.sum(axis=tuple(a for i, a in axes.items() if i not in z))
-                jz = np.asarray(jz)
-                margs = [
-                    jz.sum(axis=tuple(a for a in range(len(z)) if a != k)) for k in range(len(z))
-                ]
-                if z:
-                    prod = reduce(np.multiply.outer, margs)
-                    e_fact += share * _kl(jz, prod)
-                    e_learn += share * sum(
-                        _kl(margs[k], vals[b, i, : shape[i]]) for k, i in enumerate(z)
-                    )
-                grid = _subset_values(shape, np.array(z, dtype=np.int64))
-                tok = np.repeat(t[None, :], len(grid), axis=0)
-                tok[:, z] = grid
-                nxt_tok.append(tok)
-                nxt_mem.append(np.full(len(grid), mem[r]))
-                nxt_w.append(share * np.ravel(jz) if z else np.array([share]))
+            share = w * mass[rows][src]
+            moving = np.flatnonzero(share > 0)  # rows of no mass move nothing
+            for g in pi_terms(table, batch.tokens, src[moving], rev[moving], vals):
+                r = moving[g.rows]
+                e_fact += float(np.sum(share[r] * g.tc))
+                e_learn += float(np.sum(share[r] * g.kl))
+                grid = _subset_values(shape, np.array(g.z, dtype=np.int64))
+                tok = np.repeat(batch.tokens[src[r]][:, None, :], len(grid), axis=1)
+                tok[:, :, list(g.z)] = grid[None, :, :]
+                nxt_tok.append(tok.reshape(-1, n))
+                nxt_mem.append(np.repeat(mem[r], len(grid)))
+                nxt_w.append((share[r][:, None] * g.joint).reshape(-1))
         tok = np.concatenate(nxt_tok)
         keys = np.stack([tok @ radix, np.concatenate(nxt_mem)], axis=1)
         first, mass = _merge(
